@@ -1,0 +1,284 @@
+//! The pipeline proper: a validated request plus the client's IP and user agent in, anonymous
+//! event records out. The IP and the user agent go no further than this module.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+use tillit_store::{EventRecord, SessionAttrs};
+
+use super::body::EventRequest;
+use super::geo::GeoDb;
+use super::page::{self, strip_www};
+use super::session::Sessions;
+use super::source;
+use super::useragent::UaParser;
+use super::visitor::{SaltPair, visitor_id};
+
+static BUILTIN_SPAM: &str = include_str!("../../data/referrer-spam.txt");
+
+/// What the pipeline needs to know about a site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteInfo {
+    pub id: u32,
+    pub domain: String,
+}
+
+/// The request's sender, known only to this pipeline.
+#[derive(Clone, Copy, Debug)]
+pub struct Client<'a> {
+    pub ip: IpAddr,
+    pub user_agent: &'a str,
+}
+
+/// Why an event was not stored although the request was valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    UnknownSite,
+    Bot,
+    SpamReferrer,
+    /// An engagement event with no live session to belong to.
+    NoSession,
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::UnknownSite => "unknown site",
+            DropReason::Bot => "bot",
+            DropReason::SpamReferrer => "referrer spam",
+            DropReason::NoSession => "engagement without a session",
+        }
+    }
+}
+
+/// The outcome for one request: records to store, and what was dropped.
+#[derive(Debug, Default)]
+pub struct Processed {
+    pub records: Vec<EventRecord>,
+    pub dropped: Vec<DropReason>,
+}
+
+/// The ingest pipeline with its live state (sites, salts, sessions). Shared by all requests.
+pub struct Ingestor {
+    sites: RwLock<Arc<HashMap<String, SiteInfo>>>,
+    salts: RwLock<SaltPair>,
+    sessions: Sessions,
+    ua: UaParser,
+    geo: Option<GeoDb>,
+    spam: HashSet<String>,
+}
+
+impl Ingestor {
+    pub fn new(ua: UaParser, geo: Option<GeoDb>, extra_spam: &str, salts: SaltPair) -> Ingestor {
+        let spam = BUILTIN_SPAM
+            .lines()
+            .chain(extra_spam.lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        Ingestor {
+            sites: RwLock::new(Arc::new(HashMap::new())),
+            salts: RwLock::new(salts),
+            sessions: Sessions::default(),
+            ua,
+            geo,
+            spam,
+        }
+    }
+
+    /// Replaces the set of known sites.
+    pub fn set_sites(&self, sites: impl IntoIterator<Item = SiteInfo>) {
+        let map = sites.into_iter().map(|s| (s.domain.clone(), s)).collect();
+        *self.sites.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(map);
+    }
+
+    pub fn site(&self, domain: &str) -> Option<SiteInfo> {
+        self.sites.read().unwrap_or_else(|e| e.into_inner()).get(domain).cloned()
+    }
+
+    pub fn set_salts(&self, salts: SaltPair) {
+        *self.salts.write().unwrap_or_else(|e| e.into_inner()) = salts;
+    }
+
+    pub fn salts(&self) -> SaltPair {
+        self.salts.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    pub fn geo(&self) -> Option<&GeoDb> {
+        self.geo.as_ref()
+    }
+
+    /// Processes a live request received at `now`.
+    pub fn process(&self, req: &EventRequest, client: Client<'_>, now: i64) -> Processed {
+        let salts = self.salts();
+        self.process_with(req, client, now, &salts, &self.sessions, None)
+    }
+
+    /// Processes a request with an explicit time, salts and session table (imports use their own).
+    pub fn process_with(
+        &self,
+        req: &EventRequest,
+        client: Client<'_>,
+        ts: i64,
+        salts: &SaltPair,
+        sessions: &Sessions,
+        import_key: Option<u64>,
+    ) -> Processed {
+        let mut out = Processed::default();
+        let sites = self.sites.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let targets: Vec<&SiteInfo> = req.domains.iter().filter_map(|d| sites.get(d)).collect();
+        let unknown = req.domains.len() - targets.len();
+        out.dropped.extend(std::iter::repeat_n(DropReason::UnknownSite, unknown));
+        if targets.is_empty() {
+            return out;
+        }
+        let reject_all = |out: &mut Processed, reason| out.dropped.extend(std::iter::repeat_n(reason, targets.len()));
+        if self.is_spam(req.referrer.as_deref()) {
+            reject_all(&mut out, DropReason::SpamReferrer);
+            return out;
+        }
+        let agent = self.ua.parse(client.user_agent);
+        if agent.is_bot {
+            reject_all(&mut out, DropReason::Bot);
+            return out;
+        }
+        let page = page::normalise(&req.url, req.hash_mode);
+        let is_pageview = req.name == "pageview";
+        for site in targets {
+            let visitor = visitor_id(&salts.current, site.id, client.ip, client.user_agent);
+            let previous = salts.previous.map(|p| visitor_id(&p, site.id, client.ip, client.user_agent));
+            let start = || {
+                let origin = source::classify(req.referrer.as_deref(), &page.hostname, &page.campaign);
+                let location = self.geo.as_ref().map(|g| g.lookup(client.ip)).unwrap_or_default();
+                SessionAttrs {
+                    entry_page: String::new(),
+                    referrer: origin.referrer,
+                    source: origin.source,
+                    channel: origin.channel,
+                    utm_medium: origin.utm_medium,
+                    utm_source: page.campaign.tagged_source.clone(),
+                    utm_campaign: page.campaign.utm_campaign.clone(),
+                    utm_content: page.campaign.utm_content.clone(),
+                    utm_term: page.campaign.utm_term.clone(),
+                    click_id: page.campaign.click_id.clone(),
+                    device: agent.device.clone(),
+                    browser: agent.browser.clone(),
+                    browser_version: agent.browser_version.clone(),
+                    os: agent.os.clone(),
+                    os_version: agent.os_version.clone(),
+                    country: location.country,
+                    region: location.region,
+                    city: location.city,
+                    city_geoname_id: location.city_geoname_id,
+                }
+            };
+            let pageview_path = is_pageview.then_some(page.pathname.as_str());
+            let Some(assigned) =
+                sessions.assign(site.id, visitor, previous, ts, !req.is_engagement(), pageview_path, start)
+            else {
+                out.dropped.push(DropReason::NoSession);
+                continue;
+            };
+            out.records.push(EventRecord {
+                site_id: site.id,
+                ts,
+                name: req.name.clone(),
+                hostname: page.hostname.clone(),
+                pathname: page.pathname.clone(),
+                visitor_id: visitor,
+                session_id: assigned.session_id,
+                interactive: req.interactive,
+                props: req.props.clone(),
+                revenue: req.revenue.clone(),
+                scroll_depth: req.scroll_depth,
+                engagement_ms: req.engagement_ms,
+                session: (*assigned.attrs).clone(),
+                import_key,
+            });
+        }
+        out
+    }
+
+    fn is_spam(&self, referrer: Option<&str>) -> bool {
+        let Some(host) = referrer.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        else {
+            return false;
+        };
+        let host = strip_www(&host);
+        // The host or any parent domain on the list.
+        let mut rest = host;
+        loop {
+            if self.spam.contains(rest) {
+                return true;
+            }
+            match rest.split_once('.') {
+                Some((_, parent)) if parent.contains('.') => rest = parent,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::body;
+
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
+
+    fn ingestor() -> Ingestor {
+        let i = Ingestor::new(UaParser::new(64).unwrap(), None, "extra-spam.test", SaltPair::random());
+        i.set_sites([SiteInfo { id: 1, domain: "a.test".into() }, SiteInfo { id: 2, domain: "b.test".into() }]);
+        i
+    }
+
+    fn client(ip: &str) -> Client<'static> {
+        Client { ip: ip.parse().unwrap(), user_agent: CHROME }
+    }
+
+    fn req(json: &str) -> EventRequest {
+        body::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn fan_out_and_unknown_sites() {
+        let i = ingestor();
+        let p = i.process(&req(r#"{"n":"pageview","u":"https://a.test/x","d":"a.test,b.test,c.test"}"#), client("198.51.100.1"), 100);
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.dropped, [DropReason::UnknownSite]);
+        assert_ne!(p.records[0].visitor_id, p.records[1].visitor_id, "ids differ per site");
+        assert_eq!(p.records[0].session.entry_page, "/x");
+        assert_eq!(p.records[0].session.browser, "Chrome");
+    }
+
+    #[test]
+    fn bots_spam_and_orphan_engagement_are_dropped() {
+        let i = ingestor();
+        let bot = Client { ip: "198.51.100.1".parse().unwrap(), user_agent: "Googlebot/2.1" };
+        assert_eq!(i.process(&req(r#"{"n":"pageview","u":"https://a.test/"}"#), bot, 1).dropped, [DropReason::Bot]);
+        let spam = req(r#"{"n":"pageview","u":"https://a.test/","r":"https://x.semalt.com/"}"#);
+        assert_eq!(i.process(&spam, client("198.51.100.1"), 1).dropped, [DropReason::SpamReferrer]);
+        let extra = req(r#"{"n":"pageview","u":"https://a.test/","r":"https://extra-spam.test/"}"#);
+        assert_eq!(i.process(&extra, client("198.51.100.1"), 1).dropped, [DropReason::SpamReferrer]);
+        let engagement = req(r#"{"n":"engagement","u":"https://a.test/","sd":50}"#);
+        assert_eq!(i.process(&engagement, client("198.51.100.2"), 1).dropped, [DropReason::NoSession]);
+    }
+
+    #[test]
+    fn same_visitor_same_session_and_no_ip_in_records() {
+        let i = ingestor();
+        let first = i.process(&req(r#"{"n":"pageview","u":"https://a.test/?utm_source=news","r":"https://google.com/"}"#), client("198.51.100.9"), 10);
+        let second = i.process(&req(r#"{"n":"Signup","u":"https://a.test/done","r":"https://bing.com/"}"#), client("198.51.100.9"), 20);
+        let (a, b) = (&first.records[0], &second.records[0]);
+        assert_eq!((a.visitor_id, a.session_id), (b.visitor_id, b.session_id));
+        assert_eq!(b.session.source, "news");
+        let json = serde_json::to_string(&second.records).unwrap();
+        assert!(!json.contains("198.51.100.9") && !json.contains("Chrome/142"));
+    }
+}

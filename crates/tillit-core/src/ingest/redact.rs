@@ -1,0 +1,57 @@
+//! Redaction of personal data that sites leak into URLs: email addresses and long tokens (session
+//! ids, password-reset tokens, JWTs) are replaced before anything is stored.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+pub const EMAIL_MARK: &str = "[email]";
+pub const TOKEN_MARK: &str = "[token]";
+
+static EMAIL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)[a-z0-9._%+\-]+(@|%40)[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}").ok());
+/// Runs of 32+ token characters that mix letters and digits (hex digests, UUIDs, base64url
+/// secrets). Plain long words (slugs without digits) are left alone.
+static TOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_\-.=+~]{32,}").ok());
+
+/// Returns `s` with email addresses and long tokens replaced by markers.
+pub fn redact(s: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(s);
+    if let Some(email) = EMAIL.as_ref()
+        && email.is_match(&out)
+    {
+        out = Cow::Owned(email.replace_all(&out, EMAIL_MARK).into_owned());
+    }
+    if let Some(token) = TOKEN.as_ref()
+        && token.find_iter(&out).any(|m| looks_like_token(m.as_str()))
+    {
+        let replaced = token.replace_all(&out, |c: &regex::Captures<'_>| {
+            let m = &c[0];
+            if looks_like_token(m) { TOKEN_MARK.to_owned() } else { m.to_owned() }
+        });
+        out = Cow::Owned(replaced.into_owned());
+    }
+    out
+}
+
+fn looks_like_token(s: &str) -> bool {
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    let letters = s.bytes().filter(u8::is_ascii_alphabetic).count();
+    digits >= 4 && letters >= 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_tokens_are_redacted() {
+        assert_eq!(redact("/users/jane.doe@example.com/edit"), "/users/[email]/edit");
+        assert_eq!(redact("/u/jane%40example.co.uk"), "/u/[email]");
+        assert_eq!(redact("/reset/8f14e45fceea167a5a36dedd4bea2543"), "/reset/[token]");
+        assert_eq!(redact("/o/550e8400-e29b-41d4-a716-446655440000"), "/o/[token]");
+        assert_eq!(redact("/blog/a-very-long-article-slug-about-privacy-and-analytics"), "/blog/a-very-long-article-slug-about-privacy-and-analytics");
+        assert_eq!(redact("/pricing"), "/pricing");
+    }
+}

@@ -1,0 +1,188 @@
+//! Live sessions, in memory: a visit lasts until 30 minutes pass without an event.
+//!
+//! A session's visit attributes (source, campaign, entry page, device, location) are fixed by its
+//! first event and copied onto every later event. Lookups try today's visitor id and then
+//! yesterday's, so a visit that crosses the midnight salt change stays one session.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::{Arc, Mutex};
+
+use tillit_store::{EventRecord, SessionAttrs};
+
+pub const SESSION_TIMEOUT_SECS: i64 = 30 * 60;
+const SHARDS: usize = 16;
+
+#[derive(Clone, Debug)]
+struct Session {
+    id: u64,
+    last_seen: i64,
+    attrs: Arc<SessionAttrs>,
+}
+
+type Key = (u32, u64);
+
+/// The table of live sessions, sharded so concurrent requests rarely contend.
+pub struct Sessions {
+    shards: Vec<Mutex<HashMap<Key, Session>>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+/// What [`Sessions::assign`] decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assigned {
+    pub session_id: u64,
+    pub attrs: Arc<SessionAttrs>,
+    pub is_new: bool,
+}
+
+impl Sessions {
+    fn shard(&self, key: &Key) -> &Mutex<HashMap<Key, Session>> {
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(key) as usize;
+        &self.shards[h % SHARDS]
+    }
+
+    /// Finds or starts the session for an event. `start` builds the visit attributes if a new
+    /// session begins; `pageview_path` fills a missing entry page. Returns `None` when the event
+    /// may not start a session (engagement events) and none is live.
+    pub fn assign(
+        &self,
+        site_id: u32,
+        visitor: u64,
+        previous_visitor: Option<u64>,
+        ts: i64,
+        may_start: bool,
+        pageview_path: Option<&str>,
+        start: impl FnOnce() -> SessionAttrs,
+    ) -> Option<Assigned> {
+        let key = (site_id, visitor);
+        let live = |s: &Session| ts - s.last_seen <= SESSION_TIMEOUT_SECS;
+        // A session begun under yesterday's salt moves to today's id.
+        let carried = previous_visitor.filter(|p| *p != visitor).and_then(|p| {
+            let mut shard = self.shard(&(site_id, p)).lock().unwrap_or_else(|e| e.into_inner());
+            shard.remove(&(site_id, p)).filter(|s| live(s))
+        });
+        let mut shard = self.shard(&key).lock().unwrap_or_else(|e| e.into_inner());
+        let existing = shard.get(&key).filter(|s| live(s)).cloned().or(carried);
+        let assigned = match existing {
+            Some(mut session) => {
+                session.last_seen = session.last_seen.max(ts);
+                if let Some(path) = pageview_path
+                    && session.attrs.entry_page.is_empty()
+                {
+                    let mut attrs = (*session.attrs).clone();
+                    attrs.entry_page = path.to_owned();
+                    session.attrs = Arc::new(attrs);
+                }
+                let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: false };
+                shard.insert(key, session);
+                out
+            }
+            None if may_start => {
+                let mut attrs = start();
+                if let Some(path) = pageview_path {
+                    attrs.entry_page = path.to_owned();
+                }
+                let session = Session { id: new_session_id(), last_seen: ts, attrs: Arc::new(attrs) };
+                let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: true };
+                shard.insert(key, session);
+                out
+            }
+            None => return None,
+        };
+        Some(assigned)
+    }
+
+    /// Forgets sessions idle for longer than the timeout. Returns how many were dropped.
+    pub fn evict(&self, now: i64) -> usize {
+        let mut n = 0;
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let before = shard.len();
+            shard.retain(|_, s| now - s.last_seen <= SESSION_TIMEOUT_SECS);
+            n += before - shard.len();
+        }
+        n
+    }
+
+    /// Rebuilds live sessions from stored events (oldest first), after a restart.
+    pub fn restore(&self, events: &[EventRecord]) {
+        for e in events {
+            let key = (e.site_id, e.visitor_id);
+            let mut shard = self.shard(&key).lock().unwrap_or_else(|e| e.into_inner());
+            let session = shard
+                .entry(key)
+                .or_insert_with(|| Session { id: e.session_id, last_seen: e.ts, attrs: Arc::new(e.session.clone()) });
+            session.id = e.session_id;
+            session.last_seen = session.last_seen.max(e.ts);
+            session.attrs = Arc::new(e.session.clone());
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().map(|s| s.len()).unwrap_or(0)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn new_session_id() -> u64 {
+    // Zero is never used, so it can mean "none" elsewhere.
+    rand::random::<u64>().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(source: &str) -> SessionAttrs {
+        SessionAttrs { source: source.into(), ..SessionAttrs::default() }
+    }
+
+    #[test]
+    fn first_event_fixes_the_visit() {
+        let s = Sessions::default();
+        let a = s.assign(1, 10, None, 1000, true, Some("/"), || attrs("Google")).unwrap();
+        let b = s.assign(1, 10, None, 1100, true, Some("/b"), || attrs("Bing")).unwrap();
+        assert!(a.is_new && !b.is_new);
+        assert_eq!(a.session_id, b.session_id);
+        assert_eq!(b.attrs.source, "Google");
+        assert_eq!(b.attrs.entry_page, "/");
+    }
+
+    #[test]
+    fn thirty_minutes_of_silence_ends_a_session() {
+        let s = Sessions::default();
+        let a = s.assign(1, 10, None, 0, true, None, || attrs("a")).unwrap();
+        let b = s.assign(1, 10, None, SESSION_TIMEOUT_SECS, true, None, || attrs("b")).unwrap();
+        assert_eq!(a.session_id, b.session_id);
+        let c = s.assign(1, 10, None, 2 * SESSION_TIMEOUT_SECS + 1, true, None, || attrs("c")).unwrap();
+        assert_ne!(b.session_id, c.session_id);
+        assert_eq!(s.evict(10 * SESSION_TIMEOUT_SECS), 1);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn sessions_survive_the_salt_change() {
+        let s = Sessions::default();
+        let before = s.assign(1, 111, None, 86_000, true, Some("/x"), || attrs("Google")).unwrap();
+        // After midnight the same person hashes to 222; yesterday's id was 111.
+        let after = s.assign(1, 222, Some(111), 86_500, true, Some("/y"), || attrs("Bing")).unwrap();
+        assert_eq!(before.session_id, after.session_id);
+        assert_eq!(after.attrs.source, "Google");
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn engagement_never_starts_a_session() {
+        let s = Sessions::default();
+        assert!(s.assign(1, 10, None, 0, false, None, || attrs("a")).is_none());
+    }
+}

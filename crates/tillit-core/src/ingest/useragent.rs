@@ -1,0 +1,164 @@
+//! User-agent parsing: browser, OS and device type, and bot detection.
+//!
+//! Parsing uses the uap-core regexes (vendored, Apache-2.0) through the `ua-parser` crate, with a
+//! cache in front because user agents repeat heavily. Only the parsed fields leave this module;
+//! the raw string is never stored.
+
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
+
+static REGEXES: &str = include_str!("../../data/uap-regexes.json");
+/// Longer user agents are not parsed (they are almost always junk or attacks).
+const MAX_UA_BYTES: usize = 1024;
+
+/// What is kept of a user agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Agent {
+    pub browser: String,
+    pub browser_version: String,
+    pub os: String,
+    pub os_version: String,
+    /// `Mobile`, `Tablet`, `Desktop`, or empty when unknown.
+    pub device: String,
+    pub is_bot: bool,
+}
+
+/// A cached user-agent parser. Cheap to share across threads.
+pub struct UaParser {
+    extractor: ua_parser::Extractor<'static>,
+    bots: isbot::Bots,
+    cache: Cache<String, Arc<Agent>>,
+}
+
+/// The vendored regexes failed to load (a build defect, reported at start-up).
+#[derive(Debug, thiserror::Error)]
+#[error("user-agent regexes failed to load: {0}")]
+pub struct UaParserError(String);
+
+impl UaParser {
+    pub fn new(cache_entries: usize) -> Result<UaParser, UaParserError> {
+        let regexes: ua_parser::Regexes<'static> = serde_json::from_str(REGEXES).map_err(|e| UaParserError(e.to_string()))?;
+        let extractor = ua_parser::Extractor::try_from(regexes).map_err(|e| UaParserError(e.to_string()))?;
+        Ok(UaParser { extractor, bots: isbot::Bots::default(), cache: Cache::new(cache_entries.max(16)) })
+    }
+
+    pub fn parse(&self, ua: &str) -> Arc<Agent> {
+        let ua = ua.trim();
+        if ua.is_empty() || ua.len() > MAX_UA_BYTES {
+            return Arc::new(Agent { is_bot: true, ..Agent::default() });
+        }
+        if let Some(hit) = self.cache.get(ua) {
+            return hit;
+        }
+        let agent = Arc::new(self.parse_uncached(ua));
+        self.cache.insert(ua.to_owned(), agent.clone());
+        agent
+    }
+
+    fn parse_uncached(&self, ua: &str) -> Agent {
+        let (browser, device_family, os) = self.extractor.extract(ua);
+        let mut agent = Agent::default();
+        if let Some(b) = browser {
+            agent.browser = normalise_browser(&b.family).to_owned();
+            agent.browser_version = version(b.major, b.minor);
+        }
+        if let Some(o) = os {
+            agent.os = normalise_os(&o.os).to_owned();
+            agent.os_version = version(o.major.as_deref(), o.minor.as_deref());
+        }
+        let family = device_family.as_ref().map(|d| d.device.as_ref()).unwrap_or("");
+        agent.is_bot = family == "Spider"
+            || agent.browser.contains("Headless")
+            || ua.contains("HeadlessChrome")
+            || ua.contains("Lighthouse")
+            || self.bots.is_bot(ua);
+        agent.device = device_type(ua, family, &agent.os).to_owned();
+        if agent.browser == "Other" {
+            agent.browser.clear();
+        }
+        if agent.os == "Other" {
+            agent.os.clear();
+        }
+        agent
+    }
+}
+
+fn version(major: Option<&str>, minor: Option<&str>) -> String {
+    match (major, minor) {
+        (Some(ma), Some(mi)) if !ma.is_empty() => format!("{ma}.{mi}"),
+        (Some(ma), _) if !ma.is_empty() => ma.to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn normalise_browser(family: &str) -> &str {
+    match family {
+        "Mobile Safari" | "Mobile Safari UI/WKWebView" => "Safari",
+        "Chrome Mobile" | "Chrome Mobile iOS" | "Chromium" => "Chrome",
+        "Firefox Mobile" | "Firefox iOS" => "Firefox",
+        "Opera Mobile" | "Opera Mini" | "Opera Mini iOS" => "Opera",
+        "Edge Mobile" | "Edge" => "Microsoft Edge",
+        "Samsung Internet" => "Samsung Internet",
+        "Yandex Browser Lite" => "Yandex Browser",
+        "Chrome Mobile WebView" | "Facebook" | "Instagram" => "Mobile App",
+        other => other,
+    }
+}
+
+fn normalise_os(os: &str) -> &str {
+    match os {
+        "Mac OS X" => "Mac",
+        "Chrome OS" => "ChromeOS",
+        other => other,
+    }
+}
+
+fn device_type(ua: &str, family: &str, os: &str) -> &'static str {
+    let lower_family = family.to_ascii_lowercase();
+    if lower_family.contains("ipad") || lower_family.contains("tablet") || ua.contains("Tablet") {
+        return "Tablet";
+    }
+    if lower_family.contains("iphone") || lower_family.contains("ipod") {
+        return "Mobile";
+    }
+    if os == "Android" {
+        return if ua.contains("Mobile") { "Mobile" } else { "Tablet" };
+    }
+    if ua.contains("Mobi") {
+        return "Mobile";
+    }
+    match os {
+        "Windows" | "Mac" | "Linux" | "Ubuntu" | "Fedora" | "ChromeOS" | "FreeBSD" | "Debian" => "Desktop",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_agents() {
+        let p = UaParser::new(100).unwrap();
+        let chrome = p.parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36");
+        assert_eq!((chrome.browser.as_str(), chrome.browser_version.as_str(), chrome.os.as_str(), chrome.device.as_str()), ("Chrome", "142.0", "Windows", "Desktop"));
+        assert!(!chrome.is_bot);
+        let iphone = p.parse("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1");
+        assert_eq!((iphone.browser.as_str(), iphone.os.as_str(), iphone.os_version.as_str(), iphone.device.as_str()), ("Safari", "iOS", "18.1", "Mobile"));
+        let firefox = p.parse("Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0");
+        assert_eq!((firefox.browser.as_str(), firefox.os.as_str(), firefox.device.as_str()), ("Firefox", "Linux", "Desktop"));
+        let tablet = p.parse("Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36");
+        assert_eq!(tablet.device, "Tablet");
+    }
+
+    #[test]
+    fn bots_and_headless_browsers() {
+        let p = UaParser::new(100).unwrap();
+        assert!(p.parse("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)").is_bot);
+        assert!(p.parse("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/142.0.0.0 Safari/537.36").is_bot);
+        assert!(p.parse("curl/8.5.0").is_bot);
+        assert!(p.parse("").is_bot);
+        assert!(p.parse(&"a".repeat(5000)).is_bot);
+    }
+}

@@ -1,0 +1,73 @@
+//! Anonymous visitor ids: a keyed hash of (user agent, IP, site) under a random daily salt.
+//!
+//! Salts rotate at midnight UTC and are destroyed after 48 hours; once a salt is gone nobody, the
+//! operator included, can recompute or link the ids made with it. The previous day's salt is kept
+//! only so that a visit crossing midnight stays one session.
+
+use std::hash::Hasher;
+use std::net::IpAddr;
+
+use siphasher::sip::SipHasher24;
+
+/// How long a salt may exist.
+pub const SALT_MAX_AGE_SECS: i64 = 48 * 3600;
+
+/// The salts in use: today's and, for sessions crossing midnight, yesterday's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaltPair {
+    pub current: [u8; 16],
+    pub previous: Option<[u8; 16]>,
+}
+
+impl SaltPair {
+    /// A pair with one fresh random salt (imports use one per historic day, never stored).
+    pub fn random() -> SaltPair {
+        SaltPair { current: random_salt(), previous: None }
+    }
+}
+
+pub fn random_salt() -> [u8; 16] {
+    rand::random()
+}
+
+/// The visitor id for this (site, IP, user agent) under `salt`.
+pub fn visitor_id(salt: &[u8; 16], site_id: u32, ip: IpAddr, user_agent: &str) -> u64 {
+    let mut h = SipHasher24::new_with_key(salt);
+    h.write(user_agent.as_bytes());
+    h.write_u8(0xff);
+    match ip {
+        IpAddr::V4(v4) => h.write(&v4.octets()),
+        IpAddr::V6(v6) => h.write(&v6.octets()),
+    }
+    h.write_u32(site_id);
+    h.finish()
+}
+
+/// Whether a salt created at `created_at` belongs to an earlier UTC day than `now`.
+pub fn needs_rotation(created_at: i64, now: i64) -> bool {
+    created_at.div_euclid(86_400) < now.div_euclid(86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_depend_on_every_input() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let salt = [7u8; 16];
+        let id = visitor_id(&salt, 1, ip, "UA");
+        assert_eq!(id, visitor_id(&salt, 1, ip, "UA"));
+        assert_ne!(id, visitor_id(&[8u8; 16], 1, ip, "UA"));
+        assert_ne!(id, visitor_id(&salt, 2, ip, "UA"));
+        assert_ne!(id, visitor_id(&salt, 1, "203.0.113.8".parse().unwrap(), "UA"));
+        assert_ne!(id, visitor_id(&salt, 1, ip, "UA2"));
+    }
+
+    #[test]
+    fn rotation_follows_utc_days() {
+        let midnight = 1_764_028_800; // 2025-11-25T00:00:00Z
+        assert!(!needs_rotation(midnight, midnight + 86_399));
+        assert!(needs_rotation(midnight - 1, midnight));
+    }
+}

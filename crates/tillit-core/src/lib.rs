@@ -1,0 +1,13 @@
+//! Tillit's domain logic, free of HTTP and of any particular storage engine.
+//!
+//! - [`ingest`]: the privacy pipeline that turns an Events API request into anonymous
+//!   [`tillit_store::EventRecord`]s (parse, validate, enrich, hash, sessionise).
+//! - [`writer`]: the durable path from accepted records to the event store (group-committed
+//!   log, then batched store writes on one thread).
+//! - [`sites`]: validation of site settings (domain, time zone, retention).
+//! - [`time`]: the clock every time-dependent rule reads, so tests can control it.
+
+pub mod ingest;
+pub mod sites;
+pub mod writer;
+pub mod time;

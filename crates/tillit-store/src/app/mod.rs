@@ -1,0 +1,118 @@
+//! The application store: sites, salts and job evidence (and, later, users and the ledger's
+//! configuration). Embedded SQLite by default; a PostgreSQL backend will be a second variant of
+//! [`AppStore`], chosen from the configured URL.
+
+mod sqlite;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use self::sqlite::SqliteApp;
+
+/// Errors from the application store.
+#[derive(Debug, thiserror::Error)]
+pub enum AppStoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("application store: {0}")]
+    Backend(String),
+}
+
+/// A site whose analytics Tillit collects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Site {
+    pub id: u32,
+    pub domain: String,
+    pub timezone: String,
+    pub retention_days: u32,
+    pub created_at: i64,
+}
+
+/// A daily salt for visitor ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Salt {
+    pub id: i64,
+    pub salt: [u8; 16],
+    pub created_at: i64,
+}
+
+/// The application store. One concrete type; the backend is picked when it is opened.
+#[derive(Clone)]
+pub enum AppStore {
+    Sqlite(SqliteApp),
+}
+
+impl AppStore {
+    /// Opens (creating and migrating if needed) the SQLite store at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<AppStore, AppStoreError> {
+        Ok(AppStore::Sqlite(SqliteApp::open(path).await?))
+    }
+
+    pub async fn add_site(&self, domain: &str, timezone: &str, retention_days: u32, now: i64) -> Result<Site, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.add_site(domain, timezone, retention_days, now).await,
+        }
+    }
+
+    pub async fn list_sites(&self) -> Result<Vec<Site>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.list_sites().await,
+        }
+    }
+
+    /// Removes a site and queues the deletion of its events.
+    pub async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.remove_site(domain, now).await,
+        }
+    }
+
+    /// Sites removed whose events still await deletion.
+    pub async fn pending_site_deletions(&self) -> Result<Vec<u32>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.pending_site_deletions().await,
+        }
+    }
+
+    pub async fn complete_site_deletion(&self, site_id: u32) -> Result<(), AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.complete_site_deletion(site_id).await,
+        }
+    }
+
+    /// Salts, newest first.
+    pub async fn salts(&self) -> Result<Vec<Salt>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.salts().await,
+        }
+    }
+
+    pub async fn insert_salt(&self, salt: [u8; 16], now: i64) -> Result<Salt, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.insert_salt(salt, now).await,
+        }
+    }
+
+    /// Destroys salts created before `cutoff`. Returns how many were deleted.
+    pub async fn delete_salts_before(&self, cutoff: i64) -> Result<u64, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.delete_salts_before(cutoff).await,
+        }
+    }
+
+    /// Records that a retention rule deleted `deleted` rows.
+    pub async fn record_retention(&self, rule: &str, site_id: Option<u32>, deleted: u64, now: i64) -> Result<(), AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.record_retention(rule, site_id, deleted, now).await,
+        }
+    }
+
+    pub async fn health(&self) -> Result<(), AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.health().await,
+        }
+    }
+}

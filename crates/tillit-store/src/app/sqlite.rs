@@ -1,0 +1,169 @@
+//! The SQLite backend of [`super::AppStore`]. WAL mode with `synchronous = FULL`: the CLI may
+//! change sites while the server runs, and a committed change survives power loss.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+use super::{AppStoreError, Salt, Site};
+
+/// The SQLite application store.
+#[derive(Clone)]
+pub struct SqliteApp {
+    pool: SqlitePool,
+}
+
+impl SqliteApp {
+    pub(super) async fn open(path: &Path) -> Result<SqliteApp, AppStoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(backend)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(backend)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(backend)?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(backend)?;
+        Ok(SqliteApp { pool })
+    }
+
+    pub(super) async fn add_site(&self, domain: &str, timezone: &str, retention_days: u32, now: i64) -> Result<Site, AppStoreError> {
+        let res = sqlx::query("INSERT INTO sites (domain, timezone, retention_days, created_at) VALUES (?, ?, ?, ?)")
+            .bind(domain)
+            .bind(timezone)
+            .bind(retention_days)
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+        match res {
+            Ok(done) => Ok(Site {
+                id: u32::try_from(done.last_insert_rowid()).map_err(backend)?,
+                domain: domain.to_owned(),
+                timezone: timezone.to_owned(),
+                retention_days,
+                created_at: now,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(AppStoreError::Conflict(format!("site {domain}")))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    pub(super) async fn list_sites(&self) -> Result<Vec<Site>, AppStoreError> {
+        let rows = sqlx::query("SELECT id, domain, timezone, retention_days, created_at FROM sites ORDER BY domain")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Site {
+                    id: r.try_get::<u32, _>(0).map_err(backend)?,
+                    domain: r.try_get(1).map_err(backend)?,
+                    timezone: r.try_get(2).map_err(backend)?,
+                    retention_days: r.try_get::<u32, _>(3).map_err(backend)?,
+                    created_at: r.try_get(4).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let row = sqlx::query("SELECT id, domain, timezone, retention_days, created_at FROM sites WHERE domain = ?")
+            .bind(domain)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| AppStoreError::NotFound(format!("site {domain}")))?;
+        let site = Site {
+            id: row.try_get::<u32, _>(0).map_err(backend)?,
+            domain: row.try_get(1).map_err(backend)?,
+            timezone: row.try_get(2).map_err(backend)?,
+            retention_days: row.try_get::<u32, _>(3).map_err(backend)?,
+            created_at: row.try_get(4).map_err(backend)?,
+        };
+        sqlx::query("DELETE FROM sites WHERE id = ?").bind(site.id).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("INSERT OR IGNORE INTO site_deletions (site_id, requested_at) VALUES (?, ?)")
+            .bind(site.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(site)
+    }
+
+    pub(super) async fn pending_site_deletions(&self) -> Result<Vec<u32>, AppStoreError> {
+        sqlx::query_scalar::<_, u32>("SELECT site_id FROM site_deletions ORDER BY site_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    pub(super) async fn complete_site_deletion(&self, site_id: u32) -> Result<(), AppStoreError> {
+        sqlx::query("DELETE FROM site_deletions WHERE site_id = ?").bind(site_id).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) async fn salts(&self) -> Result<Vec<Salt>, AppStoreError> {
+        let rows = sqlx::query("SELECT id, salt, created_at FROM salts ORDER BY created_at DESC, id DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let bytes: Vec<u8> = r.try_get(1).map_err(backend)?;
+                Ok(Salt {
+                    id: r.try_get(0).map_err(backend)?,
+                    salt: bytes.try_into().map_err(|_| AppStoreError::Backend("salt of wrong length".into()))?,
+                    created_at: r.try_get(2).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn insert_salt(&self, salt: [u8; 16], now: i64) -> Result<Salt, AppStoreError> {
+        let done = sqlx::query("INSERT INTO salts (salt, created_at) VALUES (?, ?)")
+            .bind(salt.as_slice())
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(Salt { id: done.last_insert_rowid(), salt, created_at: now })
+    }
+
+    pub(super) async fn delete_salts_before(&self, cutoff: i64) -> Result<u64, AppStoreError> {
+        let done =
+            sqlx::query("DELETE FROM salts WHERE created_at < ?").bind(cutoff).execute(&self.pool).await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    pub(super) async fn record_retention(&self, rule: &str, site_id: Option<u32>, deleted: u64, now: i64) -> Result<(), AppStoreError> {
+        sqlx::query("INSERT INTO retention_runs (rule, site_id, deleted, ran_at) VALUES (?, ?, ?, ?)")
+            .bind(rule)
+            .bind(site_id)
+            .bind(i64::try_from(deleted).unwrap_or(i64::MAX))
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) async fn health(&self) -> Result<(), AppStoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn backend(err: impl std::fmt::Display) -> AppStoreError {
+    AppStoreError::Backend(err.to_string())
+}

@@ -1,0 +1,380 @@
+//! The embedded DuckDB event store.
+//!
+//! Rows arrive in batches from the writer thread and are appended through Arrow, which is the
+//! fastest way into DuckDB. Visit attributes are stored on every event (as Plausible does): columnar
+//! compression makes the repetition cheap, and no query has to join to find an event's source.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use duckdb::arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt8Builder,
+    UInt32Builder, UInt64Builder,
+};
+use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::{AccessMode, Config, Connection, params};
+
+use super::{EventStoreError, EventStoreOptions};
+use crate::ingest_log::LogPosition;
+use crate::record::{EventRecord, SessionAttrs};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    site_id UINTEGER NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    name VARCHAR NOT NULL,
+    hostname VARCHAR NOT NULL,
+    pathname VARCHAR NOT NULL,
+    visitor_id UBIGINT NOT NULL,
+    session_id UBIGINT NOT NULL,
+    interactive BOOLEAN NOT NULL,
+    prop_keys VARCHAR[] NOT NULL,
+    prop_values VARCHAR[] NOT NULL,
+    revenue_milli BIGINT,
+    revenue_currency VARCHAR,
+    scroll_depth UTINYINT,
+    engagement_ms UINTEGER,
+    entry_page VARCHAR NOT NULL,
+    referrer VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    utm_medium VARCHAR NOT NULL,
+    utm_source VARCHAR NOT NULL,
+    utm_campaign VARCHAR NOT NULL,
+    utm_content VARCHAR NOT NULL,
+    utm_term VARCHAR NOT NULL,
+    click_id VARCHAR NOT NULL,
+    device VARCHAR NOT NULL,
+    browser VARCHAR NOT NULL,
+    browser_version VARCHAR NOT NULL,
+    os VARCHAR NOT NULL,
+    os_version VARCHAR NOT NULL,
+    country VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    city VARCHAR NOT NULL,
+    city_geoname_id UINTEGER NOT NULL,
+    import_key UBIGINT
+);
+CREATE TABLE IF NOT EXISTS ingest_state (
+    id INTEGER PRIMARY KEY,
+    segment UBIGINT NOT NULL,
+    "offset" UBIGINT NOT NULL
+);
+"#;
+
+/// The DuckDB backend of [`super::EventStore`].
+pub struct DuckDbEvents {
+    conn: Connection,
+    path: PathBuf,
+    schema: Arc<Schema>,
+}
+
+impl DuckDbEvents {
+    pub(super) fn open(path: &Path, options: &EventStoreOptions) -> Result<DuckDbEvents, EventStoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EventStoreError::Backend(e.to_string()))?;
+        }
+        let config = Config::default()
+            .access_mode(AccessMode::ReadWrite)
+            .and_then(|c| c.max_memory(&format!("{}MB", options.memory_limit_mb)))
+            .and_then(|c| c.threads(i64::from(options.threads.max(1))))
+            // Nothing may be fetched at run time: extensions are compiled in or absent.
+            .and_then(|c| c.with("autoinstall_known_extensions", "false"))
+            .and_then(|c| c.with("autoload_known_extensions", "false"))
+            .map_err(backend)?;
+        let conn = Connection::open_with_flags(path, config).map_err(|e| {
+            let msg = e.to_string();
+            if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
+                EventStoreError::Locked(path.display().to_string())
+            } else {
+                backend(e)
+            }
+        })?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(DuckDbEvents { conn, path: path.to_path_buf(), schema: Arc::new(arrow_schema()) })
+    }
+
+    pub(super) fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
+        let mut stmt = self.conn.prepare("SELECT segment, \"offset\" FROM ingest_state WHERE id = 1").map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        match rows.next().map_err(backend)? {
+            Some(row) => Ok(LogPosition { segment: row.get(0).map_err(backend)?, offset: row.get(1).map_err(backend)? }),
+            None => Ok(LogPosition::default()),
+        }
+    }
+
+    pub(super) fn insert(&mut self, rows: &[EventRecord], applied: Option<LogPosition>) -> Result<(), EventStoreError> {
+        let batch = self.to_batch(rows)?;
+        let tx = self.conn.transaction().map_err(backend)?;
+        if batch.num_rows() > 0 {
+            let mut appender = tx.appender("events").map_err(backend)?;
+            appender.append_record_batch(batch).map_err(backend)?;
+            appender.flush().map_err(backend)?;
+        }
+        if let Some(pos) = applied {
+            tx.execute(
+                "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\") VALUES (1, ?, ?)",
+                params![pos.segment, pos.offset],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)
+    }
+
+    pub(super) fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM events WHERE site_id = ? AND ts < make_timestamp(? * 1000000)", params![site_id, cutoff])
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    pub(super) fn delete_site(&mut self, site_id: u32) -> Result<u64, EventStoreError> {
+        let n = self.conn.execute("DELETE FROM events WHERE site_id = ?", params![site_id]).map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    pub(super) fn count(&self, site_id: Option<u32>) -> Result<u64, EventStoreError> {
+        let n: i64 = match site_id {
+            Some(id) => self.conn.query_row("SELECT count(*) FROM events WHERE site_id = ?", params![id], |r| r.get(0)),
+            None => self.conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)),
+        }
+        .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    pub(super) fn import_keys(&self, site_id: u32) -> Result<HashSet<u64>, EventStoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT import_key FROM events WHERE site_id = ? AND import_key IS NOT NULL")
+            .map_err(backend)?;
+        let keys = stmt.query_map(params![site_id], |r| r.get::<_, u64>(0)).map_err(backend)?;
+        keys.collect::<Result<HashSet<u64>, _>>().map_err(backend)
+    }
+
+    pub(super) fn recent(&self, now: i64, seconds: i64) -> Result<Vec<EventRecord>, EventStoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT site_id, epoch(ts)::BIGINT, name, hostname, pathname, visitor_id, session_id, interactive,
+                        entry_page, referrer, source, channel, utm_medium, utm_source, utm_campaign, utm_content,
+                        utm_term, click_id, device, browser, browser_version, os, os_version, country, region, city,
+                        city_geoname_id, prop_keys, prop_values
+                 FROM events WHERE ts >= make_timestamp(? * 1000000) AND import_key IS NULL ORDER BY ts",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![now - seconds], |r| {
+                Ok(EventRecord {
+                    site_id: r.get(0)?,
+                    ts: r.get(1)?,
+                    name: r.get(2)?,
+                    hostname: r.get(3)?,
+                    pathname: r.get(4)?,
+                    visitor_id: r.get(5)?,
+                    session_id: r.get(6)?,
+                    interactive: r.get(7)?,
+                    props: strings(r.get(27)?).into_iter().zip(strings(r.get(28)?)).collect(),
+                    revenue: None,
+                    scroll_depth: None,
+                    engagement_ms: None,
+                    session: SessionAttrs {
+                        entry_page: r.get(8)?,
+                        referrer: r.get(9)?,
+                        source: r.get(10)?,
+                        channel: r.get(11)?,
+                        utm_medium: r.get(12)?,
+                        utm_source: r.get(13)?,
+                        utm_campaign: r.get(14)?,
+                        utm_content: r.get(15)?,
+                        utm_term: r.get(16)?,
+                        click_id: r.get(17)?,
+                        device: r.get(18)?,
+                        browser: r.get(19)?,
+                        browser_version: r.get(20)?,
+                        os: r.get(21)?,
+                        os_version: r.get(22)?,
+                        country: r.get(23)?,
+                        region: r.get(24)?,
+                        city: r.get(25)?,
+                        city_geoname_id: r.get(26)?,
+                    },
+                    import_key: None,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
+
+    pub(super) fn checkpoint(&self) -> Result<(), EventStoreError> {
+        self.conn.execute_batch("CHECKPOINT").map_err(backend)
+    }
+
+    pub(super) fn size_on_disk(&self) -> u64 {
+        let wal = PathBuf::from(format!("{}.wal", self.path.display()));
+        [&self.path, &wal].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    }
+
+    fn to_batch(&self, rows: &[EventRecord]) -> Result<RecordBatch, EventStoreError> {
+        let n = rows.len();
+        let mut site_id = UInt32Builder::with_capacity(n);
+        let mut ts = TimestampMicrosecondBuilder::with_capacity(n);
+        let mut visitor_id = UInt64Builder::with_capacity(n);
+        let mut session_id = UInt64Builder::with_capacity(n);
+        let mut interactive = BooleanBuilder::with_capacity(n);
+        let mut prop_keys = ListBuilder::new(StringBuilder::new());
+        let mut prop_values = ListBuilder::new(StringBuilder::new());
+        let mut revenue_milli = Int64Builder::with_capacity(n);
+        let mut revenue_currency = StringBuilder::new();
+        let mut scroll_depth = UInt8Builder::with_capacity(n);
+        let mut engagement_ms = UInt32Builder::with_capacity(n);
+        let mut city_geoname_id = UInt32Builder::with_capacity(n);
+        let mut import_key = UInt64Builder::with_capacity(n);
+        // The string columns, in schema order, each read from a record by a plain accessor.
+        let string_columns: [fn(&EventRecord) -> &str; 21] = [
+            |r| &r.name,
+            |r| &r.hostname,
+            |r| &r.pathname,
+            |r| &r.session.entry_page,
+            |r| &r.session.referrer,
+            |r| &r.session.source,
+            |r| &r.session.channel,
+            |r| &r.session.utm_medium,
+            |r| &r.session.utm_source,
+            |r| &r.session.utm_campaign,
+            |r| &r.session.utm_content,
+            |r| &r.session.utm_term,
+            |r| &r.session.click_id,
+            |r| &r.session.device,
+            |r| &r.session.browser,
+            |r| &r.session.browser_version,
+            |r| &r.session.os,
+            |r| &r.session.os_version,
+            |r| &r.session.country,
+            |r| &r.session.region,
+            |r| &r.session.city,
+        ];
+        let mut strings: Vec<StringBuilder> = string_columns.iter().map(|_| StringBuilder::new()).collect();
+        for row in rows {
+            site_id.append_value(row.site_id);
+            ts.append_value(row.ts.saturating_mul(1_000_000));
+            visitor_id.append_value(row.visitor_id);
+            session_id.append_value(row.session_id);
+            interactive.append_value(row.interactive);
+            for (k, v) in &row.props {
+                prop_keys.values().append_value(k);
+                prop_values.values().append_value(v);
+            }
+            prop_keys.append(true);
+            prop_values.append(true);
+            revenue_milli.append_option(row.revenue.as_ref().map(|r| r.amount_milli));
+            revenue_currency.append_option(row.revenue.as_ref().map(|r| r.currency.as_str()));
+            scroll_depth.append_option(row.scroll_depth);
+            engagement_ms.append_option(row.engagement_ms);
+            city_geoname_id.append_value(row.session.city_geoname_id);
+            import_key.append_option(row.import_key);
+            for (builder, get) in strings.iter_mut().zip(string_columns.iter()) {
+                builder.append_value(get(row));
+            }
+        }
+        let mut s = strings.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+        let mut next_string = || s.next().ok_or_else(|| EventStoreError::Backend("column count mismatch".into()));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(site_id.finish()),
+            Arc::new(ts.finish()),
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            Arc::new(visitor_id.finish()),
+            Arc::new(session_id.finish()),
+            Arc::new(interactive.finish()),
+            Arc::new(prop_keys.finish()),
+            Arc::new(prop_values.finish()),
+            Arc::new(revenue_milli.finish()),
+            Arc::new(revenue_currency.finish()),
+            Arc::new(scroll_depth.finish()),
+            Arc::new(engagement_ms.finish()),
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            next_string()?,
+            Arc::new(city_geoname_id.finish()),
+            Arc::new(import_key.finish()),
+        ];
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| EventStoreError::Backend(e.to_string()))
+    }
+}
+
+fn arrow_schema() -> Schema {
+    let s = |name: &str| Field::new(name, DataType::Utf8, false);
+    let list = |name: &str| Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false);
+    Schema::new(vec![
+        Field::new("site_id", DataType::UInt32, false),
+        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        s("name"),
+        s("hostname"),
+        s("pathname"),
+        Field::new("visitor_id", DataType::UInt64, false),
+        Field::new("session_id", DataType::UInt64, false),
+        Field::new("interactive", DataType::Boolean, false),
+        list("prop_keys"),
+        list("prop_values"),
+        Field::new("revenue_milli", DataType::Int64, true),
+        Field::new("revenue_currency", DataType::Utf8, true),
+        Field::new("scroll_depth", DataType::UInt8, true),
+        Field::new("engagement_ms", DataType::UInt32, true),
+        s("entry_page"),
+        s("referrer"),
+        s("source"),
+        s("channel"),
+        s("utm_medium"),
+        s("utm_source"),
+        s("utm_campaign"),
+        s("utm_content"),
+        s("utm_term"),
+        s("click_id"),
+        s("device"),
+        s("browser"),
+        s("browser_version"),
+        s("os"),
+        s("os_version"),
+        s("country"),
+        s("region"),
+        s("city"),
+        Field::new("city_geoname_id", DataType::UInt32, false),
+        Field::new("import_key", DataType::UInt64, true),
+    ])
+}
+
+fn strings(value: duckdb::types::Value) -> Vec<String> {
+    match value {
+        duckdb::types::Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                duckdb::types::Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn backend(err: impl std::fmt::Display) -> EventStoreError {
+    EventStoreError::Backend(err.to_string())
+}

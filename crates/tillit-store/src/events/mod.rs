@@ -1,0 +1,122 @@
+//! The event store: where anonymous analytics events live, behind one interface.
+//!
+//! The embedded default is DuckDB ([`duckdb::DuckDbEvents`]); a ClickHouse backend will be a second
+//! variant of [`EventStore`], chosen at start-up from the configured URL. Callers never see the
+//! backend. All methods block: the server drives the store from one dedicated writer thread.
+
+mod duckdb;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::ingest_log::LogPosition;
+use crate::record::EventRecord;
+
+pub use self::duckdb::DuckDbEvents;
+
+/// Errors from an event-store backend.
+#[derive(Debug, thiserror::Error)]
+pub enum EventStoreError {
+    /// Another process holds the store open (DuckDB allows one writing process per file).
+    #[error("the event store at {0} is in use by another process (is `tillit serve` running?)")]
+    Locked(String),
+    #[error("event store: {0}")]
+    Backend(String),
+}
+
+/// Tuning for an embedded event store.
+#[derive(Clone, Debug)]
+pub struct EventStoreOptions {
+    /// Upper bound on the engine's memory, in MiB.
+    pub memory_limit_mb: u32,
+    /// Worker threads the engine may use for queries.
+    pub threads: u16,
+}
+
+impl Default for EventStoreOptions {
+    fn default() -> Self {
+        EventStoreOptions { memory_limit_mb: 512, threads: 2 }
+    }
+}
+
+/// The analytics event store. One concrete type; the backend is picked when it is opened.
+pub enum EventStore {
+    DuckDb(DuckDbEvents),
+}
+
+impl EventStore {
+    /// Opens (creating if needed) the embedded DuckDB store at `path`.
+    pub fn open_duckdb(path: &Path, options: &EventStoreOptions) -> Result<EventStore, EventStoreError> {
+        Ok(EventStore::DuckDb(DuckDbEvents::open(path, options)?))
+    }
+
+    /// The ingest-log position whose records are all in the store.
+    pub fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.applied_position(),
+        }
+    }
+
+    /// Appends `rows` atomically, and records `applied` as the log position they bring the store up
+    /// to, in the same transaction.
+    pub fn insert(&mut self, rows: &[EventRecord], applied: Option<LogPosition>) -> Result<(), EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.insert(rows, applied),
+        }
+    }
+
+    /// Deletes the site's events older than `cutoff` (Unix seconds). Returns the number deleted.
+    pub fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.delete_before(site_id, cutoff),
+        }
+    }
+
+    /// Deletes every event of a site.
+    pub fn delete_site(&mut self, site_id: u32) -> Result<u64, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.delete_site(site_id),
+        }
+    }
+
+    /// Number of stored events, for one site or all.
+    pub fn count(&self, site_id: Option<u32>) -> Result<u64, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.count(site_id),
+        }
+    }
+
+    /// Import keys already stored for a site, so an import can skip lines it has seen.
+    pub fn import_keys(&self, site_id: u32) -> Result<HashSet<u64>, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.import_keys(site_id),
+        }
+    }
+
+    /// Events of the last `seconds` before `now`, oldest first: used to rebuild live sessions after
+    /// a restart.
+    pub fn recent(&self, now: i64, seconds: i64) -> Result<Vec<EventRecord>, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.recent(now, seconds),
+        }
+    }
+
+    /// Writes everything to the main file and truncates the engine's own write-ahead log.
+    pub fn checkpoint(&self) -> Result<(), EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.checkpoint(),
+        }
+    }
+
+    /// A cheap liveness check.
+    pub fn health(&self) -> Result<(), EventStoreError> {
+        self.count(Some(0)).map(|_| ())
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        match self {
+            EventStore::DuckDb(db) => db.size_on_disk(),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `POST /api/event`, compatible with Plausible's Events API.
+//!
+//! 202 means every stored event is on disk (see `tillit_core::writer`). Events dropped for
+//! non-validation reasons (unknown site, bot, spam) still get 202, counted in `x-plausible-dropped`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use tillit_core::ingest::{Client, body};
+use tillit_core::writer::SubmitError;
+
+use crate::AppState;
+use crate::client_ip;
+use crate::error::ApiError;
+
+pub async fn post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    payload: Body,
+) -> Response {
+    // Read at most one byte past the limit, so an oversize body is refused without buffering it.
+    let Ok(payload) = axum::body::to_bytes(payload, body::MAX_BODY_BYTES).await else {
+        let errors = json!({ "errors": { "request": ["Request body is larger than 1000000 bytes"] } });
+        return cors((StatusCode::PAYLOAD_TOO_LARGE, Json(errors)).into_response());
+    };
+    let req = match body::parse(&payload) {
+        Ok(req) => req,
+        Err(errors) => return cors((StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()),
+    };
+    let ip = client_ip::resolve(peer.ip(), &headers, &state.config.trusted_proxies);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let now = state.clock.now();
+    let processed = state.ingestor.process(&req, Client { ip, user_agent }, now);
+    let dropped = processed.dropped.len();
+    let res = match state.sink.submit(processed.records).await {
+        Ok(()) => {
+            let mut res = (StatusCode::ACCEPTED, "ok").into_response();
+            if dropped > 0 {
+                res.headers_mut().insert("x-plausible-dropped", HeaderValue::from(dropped));
+            }
+            res
+        }
+        Err(SubmitError::Overloaded) => ApiError::Overloaded.into_response(),
+        Err(e @ (SubmitError::Closed | SubmitError::Io(_))) => ApiError::Internal(e.to_string()).into_response(),
+    };
+    cors(res)
+}
+
+/// CORS pre-flight: any site may post events (the tracker runs on the customer's pages).
+pub async fn preflight() -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type"));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    cors(res)
+}
+
+fn cors(mut res: Response) -> Response {
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res
+}

@@ -1,0 +1,125 @@
+//! The client's IP address: the socket peer, unless the peer is a trusted proxy.
+//!
+//! Only peers inside `TILLIT_TRUSTED_PROXIES` may name the client through `X-Forwarded-For` or
+//! `Forwarded`. The chain is read from the right, skipping trusted hops, so a client cannot forge
+//! its address by sending its own header through a proxy that appends to it.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+use ipnet::IpNet;
+
+/// A list of CIDR ranges whose forwarding headers are believed.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses a comma- or space-separated CIDR list; a bare address is a /32 or /128.
+    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+        let mut nets = Vec::new();
+        for item in list.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
+            let net = item
+                .parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("not an IP range: {item}"))?;
+            nets.push(net);
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Resolves the client address for a request from `peer`.
+pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+    let peer = canonical(peer);
+    if !trusted.contains(peer) {
+        return peer;
+    }
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for value in headers.get_all("forwarded") {
+        let Ok(v) = value.to_str() else { continue };
+        for element in v.split(',') {
+            for pair in element.split(';') {
+                let Some((k, val)) = pair.trim().split_once('=') else { continue };
+                if k.trim().eq_ignore_ascii_case("for")
+                    && let Some(ip) = parse_hop(val)
+                {
+                    hops.push(ip);
+                }
+            }
+        }
+    }
+    if hops.is_empty() {
+        for value in headers.get_all("x-forwarded-for") {
+            let Ok(v) = value.to_str() else { continue };
+            hops.extend(v.split(',').filter_map(parse_hop));
+        }
+    }
+    hops.into_iter().rev().find(|ip| !trusted.contains(*ip)).unwrap_or(peer)
+}
+
+fn parse_hop(raw: &str) -> Option<IpAddr> {
+    let s = raw.trim().trim_matches('"');
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    // "[2001:db8::1]:443" or "198.51.100.1:8080"
+    if let Some(rest) = s.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok().map(canonical);
+    }
+    s.rsplit_once(':').and_then(|(host, _)| host.parse().ok()).map(canonical)
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn untrusted_peers_cannot_set_the_address() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer: IpAddr = "203.0.113.5".parse().unwrap();
+        assert_eq!(resolve(peer, &headers(&[("x-forwarded-for", "1.2.3.4")]), &trusted), peer);
+    }
+
+    #[test]
+    fn trusted_proxies_are_skipped_from_the_right() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.1.1.1")]);
+        assert_eq!(resolve(peer, &h, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
+        let h = headers(&[("forwarded", "for=\"[2001:db8::7]:443\";proto=https")]);
+        assert_eq!(resolve(peer, &h, &trusted), "2001:db8::7".parse::<IpAddr>().unwrap());
+        let junk = headers(&[("x-forwarded-for", "not-an-ip")]);
+        assert_eq!(resolve(peer, &junk, &trusted), peer);
+    }
+
+    #[test]
+    fn bad_lists_are_rejected() {
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,219 @@
+//! `tillit serve`: open the stores, replay the ingest log, start the jobs and the HTTP server, and
+//! on SIGTERM/SIGINT stop accepting, write everything accepted to the store and exit 0.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use tillit_core::ingest::geo::GeoDb;
+use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
+use tillit_core::ingest::useragent::UaParser;
+use tillit_core::ingest::visitor::{SALT_MAX_AGE_SECS, SaltPair, needs_rotation, random_salt};
+use tillit_core::ingest::Ingestor;
+use tillit_core::sites;
+use tillit_core::time::Clock;
+use tillit_core::writer::{self, StoreHandle, WriterOptions};
+use tillit_store::app::AppStore;
+use tillit_store::events::{EventStore, EventStoreOptions};
+use tillit_web::{AppState, TrustedProxies, WebConfig};
+
+use crate::config::Config;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let clock = Clock::system();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
+    let mut events = EventStore::open_duckdb(
+        &config.events_db(),
+        &EventStoreOptions { memory_limit_mb: config.duckdb_memory_limit_mb, threads: config.duckdb_threads },
+    )?;
+    delete_removed_sites_now(&app, &mut events).await?;
+
+    let (geo, geo_status) = match &config.geoip_db {
+        Some(path) => {
+            let db = GeoDb::open(path)?;
+            let status = format!("using {}", db.description());
+            (Some(db), status)
+        }
+        None => (None, "no geolocation database configured: locations are unknown. Set geoip_db (TILLIT_GEOIP_DB) to a MaxMind-format file such as DB-IP Lite or GeoLite2.".to_owned()),
+    };
+    let spam = match &config.referrer_spam_file {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        None => String::new(),
+    };
+    let ua = UaParser::new(50_000)?;
+    let salts = rotate_salts(&app, clock.now()).await?;
+    let ingestor = Arc::new(Ingestor::new(ua, geo, &spam, salts));
+    refresh_sites(&app, &ingestor).await?;
+    // Live visits continue across a restart: rebuild their sessions from the last 30 minutes.
+    let recent = events.recent(clock.now(), SESSION_TIMEOUT_SECS)?;
+    ingestor.sessions().restore(&recent);
+
+    let (sink, store, writer, recovery) = writer::start(&config.ingest_log_dir(), events, WriterOptions::default())?;
+    if recovery.replayed_events > 0 || recovery.torn_tails > 0 {
+        info!(events = recovery.replayed_events, torn_tails = recovery.torn_tails, "replayed the ingest log");
+    }
+
+    let admin_token = admin_token(&config)?;
+    let web = WebConfig {
+        trusted_proxies: TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?,
+        admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
+        default_retention_days: config.default_retention_days,
+        geo_status,
+    };
+    let state = AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web);
+    let router = tillit_web::router(state);
+
+    let mut jobs = JoinSet::new();
+    jobs.spawn(jobs_loop(app.clone(), ingestor.clone(), store.clone(), clock.clone()));
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    info!(%addr, data_dir = %config.data_dir.display(), "tillit is serving; open http://{addr}/");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+
+    info!("shutting down: writing accepted events to the store");
+    jobs.abort_all();
+    while jobs.join_next().await.is_some() {}
+    drop(store);
+    tokio::task::spawn_blocking(move || writer.join()).await.context("writer did not stop cleanly")?;
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// The periodic jobs: site list refresh, salt rotation, session eviction, retention, site deletion.
+async fn jobs_loop(app: AppStore, ingestor: Arc<Ingestor>, store: StoreHandle, clock: Clock) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        if let Err(e) = refresh_sites(&app, &ingestor).await {
+            warn!(error = %e, "site refresh failed");
+        }
+        if n % 30 == 1 {
+            match rotate_salts(&app, clock.now()).await {
+                Ok(salts) => ingestor.set_salts(salts),
+                Err(e) => warn!(error = %e, "salt rotation failed"),
+            }
+            ingestor.sessions().evict(clock.now());
+            if let Err(e) = delete_removed_sites(&app, &store).await {
+                warn!(error = %e, "deleting removed sites failed");
+            }
+        }
+        // Retention: at start and then every 6 hours (the rule itself is per day).
+        if n % 10_800 == 1
+            && let Err(e) = apply_retention(&app, &store, clock.now()).await
+        {
+            warn!(error = %e, "retention job failed");
+        }
+    }
+}
+
+async fn refresh_sites(app: &AppStore, ingestor: &Ingestor) -> anyhow::Result<()> {
+    let all = app.list_sites().await?;
+    ingestor.set_sites(all.into_iter().map(sites::info));
+    Ok(())
+}
+
+/// Makes sure today's salt exists, destroys salts older than 48 hours, and returns the pair in use.
+pub async fn rotate_salts(app: &AppStore, now: i64) -> anyhow::Result<SaltPair> {
+    let salts = app.salts().await?;
+    let current = match salts.first() {
+        Some(s) if !needs_rotation(s.created_at, now) => s.clone(),
+        _ => app.insert_salt(random_salt(), now).await?,
+    };
+    app.delete_salts_before(now - SALT_MAX_AGE_SECS).await?;
+    let previous = app.salts().await?.into_iter().find(|s| s.id != current.id).map(|s| s.salt);
+    Ok(SaltPair { current: current.salt, previous })
+}
+
+/// Deletes events older than each site's retention and leaves evidence of how many went.
+pub async fn apply_retention(app: &AppStore, store: &StoreHandle, now: i64) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for site in app.list_sites().await? {
+        let cutoff = now - i64::from(site.retention_days) * 86_400;
+        let deleted = store.run(move |s| s.delete_before(site.id, cutoff)).await??;
+        if deleted > 0 {
+            app.record_retention("analytics events past site retention", Some(site.id), deleted, now).await?;
+            info!(site = %site.domain, deleted, "retention deleted old events");
+        }
+        total += deleted;
+    }
+    Ok(total)
+}
+
+async fn delete_removed_sites(app: &AppStore, store: &StoreHandle) -> anyhow::Result<()> {
+    for site_id in app.pending_site_deletions().await? {
+        let deleted = store.run(move |s| s.delete_site(site_id)).await??;
+        app.record_retention("events of a removed site", Some(site_id), deleted, Clock::system().now()).await?;
+        app.complete_site_deletion(site_id).await?;
+    }
+    Ok(())
+}
+
+async fn delete_removed_sites_now(app: &AppStore, events: &mut EventStore) -> anyhow::Result<()> {
+    for site_id in app.pending_site_deletions().await? {
+        let deleted = events.delete_site(site_id)?;
+        app.record_retention("events of a removed site", Some(site_id), deleted, Clock::system().now()).await?;
+        app.complete_site_deletion(site_id).await?;
+    }
+    Ok(())
+}
+
+/// The admin API token: from the configuration, else from `<data-dir>/admin-token`, created with
+/// mode 0600 on first start.
+fn admin_token(config: &Config) -> anyhow::Result<String> {
+    if let Some(t) = &config.admin_token {
+        return Ok(t.trim().to_owned());
+    }
+    let path = config.data_dir.join("admin-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_owned());
+    }
+    let token: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    write_private(&path, &token)?;
+    info!(path = %path.display(), "created an admin API token");
+    Ok(token)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Configuration: built-in defaults, then a TOML file, then `TILLIT_*` environment variables, then
+//! command-line flags. Only the binary reads these sources; everything else receives typed values.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The settings, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// CIDR list whose `X-Forwarded-For`/`Forwarded` headers are believed.
+    pub trusted_proxies: String,
+    /// A MaxMind-format database (GeoLite2 or DB-IP Lite, country or city).
+    pub geoip_db: Option<PathBuf>,
+    /// Extra referrer-spam domains, one per line.
+    pub referrer_spam_file: Option<PathBuf>,
+    pub duckdb_memory_limit_mb: u32,
+    pub duckdb_threads: u16,
+    pub default_retention_days: u32,
+    /// The admin API token; when unset, one is generated into `<data-dir>/admin-token`.
+    pub admin_token: Option<String>,
+    pub log: String,
+}
+
+/// The file/env layer: every field optional, names as in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    trusted_proxies: Option<String>,
+    geoip_db: Option<PathBuf>,
+    referrer_spam_file: Option<PathBuf>,
+    duckdb_memory_limit_mb: Option<u32>,
+    duckdb_threads: Option<u16>,
+    default_retention_days: Option<u32>,
+    admin_token: Option<String>,
+    log: Option<String>,
+}
+
+const KEYS: [&str; 10] = [
+    "listen",
+    "data_dir",
+    "trusted_proxies",
+    "geoip_db",
+    "referrer_spam_file",
+    "duckdb_memory_limit_mb",
+    "duckdb_threads",
+    "default_retention_days",
+    "admin_token",
+    "log",
+];
+
+/// Flags given on the command line (highest precedence).
+#[derive(Debug, Default)]
+pub struct Flags {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the configuration. `file` is the `--config` path, if any; `env` is the process
+    /// environment (passed in so tests can supply their own).
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>, flags: Flags) -> anyhow::Result<Config> {
+        let file = file.map(Path::to_path_buf).or_else(|| env.get("TILLIT_CONFIG").map(PathBuf::from));
+        let from_file: Layer = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => Layer::default(),
+        };
+        let from_env = env_layer(env)?;
+        let pick = |a: Option<String>, b: Option<String>, c: Option<String>| c.or(b).or(a);
+
+        let listen = pick(from_file.listen, from_env.listen, flags.listen).unwrap_or_else(|| "127.0.0.1:8000".into());
+        let listen: SocketAddr = listen.parse().with_context(|| format!("invalid listen address {listen:?}: use HOST:PORT"))?;
+        let data_dir = flags.data_dir.or(from_env.data_dir).or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let config = Config {
+            listen,
+            data_dir,
+            trusted_proxies: from_env.trusted_proxies.or(from_file.trusted_proxies).unwrap_or_default(),
+            geoip_db: from_env.geoip_db.or(from_file.geoip_db),
+            referrer_spam_file: from_env.referrer_spam_file.or(from_file.referrer_spam_file),
+            duckdb_memory_limit_mb: from_env.duckdb_memory_limit_mb.or(from_file.duckdb_memory_limit_mb).unwrap_or(512),
+            duckdb_threads: from_env.duckdb_threads.or(from_file.duckdb_threads).unwrap_or(2),
+            default_retention_days: from_env
+                .default_retention_days
+                .or(from_file.default_retention_days)
+                .unwrap_or(tillit_core::sites::DEFAULT_RETENTION_DAYS),
+            admin_token: from_env.admin_token.or(from_file.admin_token).filter(|t| !t.trim().is_empty()),
+            log: from_env.log.or(from_file.log).unwrap_or_else(|| "info".into()),
+        };
+        if config.duckdb_memory_limit_mb < 64 {
+            bail!("duckdb_memory_limit_mb must be at least 64");
+        }
+        tillit_web::TrustedProxies::parse(&config.trusted_proxies).map_err(|e| anyhow::anyhow!("invalid trusted_proxies: {e}"))?;
+        Ok(config)
+    }
+
+    pub fn app_db(&self) -> PathBuf {
+        self.data_dir.join("app.sqlite3")
+    }
+
+    pub fn events_db(&self) -> PathBuf {
+        self.data_dir.join("events.duckdb")
+    }
+
+    pub fn ingest_log_dir(&self) -> PathBuf {
+        self.data_dir.join("ingest-log")
+    }
+}
+
+fn env_layer(env: &HashMap<String, String>) -> anyhow::Result<Layer> {
+    let mut table = toml::Table::new();
+    for key in KEYS {
+        let var = format!("TILLIT_{}", key.to_ascii_uppercase());
+        if let Some(value) = env.get(&var) {
+            let v = match key {
+                "duckdb_memory_limit_mb" | "duckdb_threads" | "default_retention_days" => {
+                    toml::Value::Integer(value.trim().parse().with_context(|| format!("{var} must be a whole number"))?)
+                }
+                _ => toml::Value::String(value.clone()),
+            };
+            table.insert(key.to_owned(), v);
+        }
+    }
+    table.try_into().context("invalid TILLIT_* environment variable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("tillit.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nduckdb_threads = 1\n").unwrap();
+        let c = Config::load(Some(&file), &env(&[]), Flags::default()).unwrap();
+        assert_eq!((c.listen.port(), c.data_dir.to_str().unwrap(), c.duckdb_threads), (9000, "/from/file", 1));
+        let c = Config::load(Some(&file), &env(&[("TILLIT_LISTEN", "127.0.0.1:9100"), ("TILLIT_TRUSTED_PROXIES", "10.0.0.0/8")]), Flags::default()).unwrap();
+        assert_eq!((c.listen.port(), c.trusted_proxies.as_str()), (9100, "10.0.0.0/8"));
+        let flags = Flags { listen: Some("127.0.0.1:9200".into()), data_dir: Some("/flag".into()) };
+        let c = Config::load(Some(&file), &env(&[("TILLIT_LISTEN", "127.0.0.1:9100")]), flags).unwrap();
+        assert_eq!((c.listen.port(), c.data_dir.to_str().unwrap()), (9200, "/flag"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(Config::load(None, &env(&[("TILLIT_LISTEN", "nope")]), Flags::default()).is_err());
+        assert!(Config::load(None, &env(&[("TILLIT_TRUSTED_PROXIES", "10.0.0.0/99")]), Flags::default()).is_err());
+        assert!(Config::load(None, &env(&[("TILLIT_DUCKDB_THREADS", "two")]), Flags::default()).is_err());
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("t.toml");
+        std::fs::write(&file, "lisen = 1").unwrap();
+        assert!(Config::load(Some(&file), &env(&[]), Flags::default()).is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! The `tillit` binary: command-line parsing, configuration and wiring. No domain logic lives here.
+
+mod commands;
+mod config;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use config::{Config, Flags};
+
+/// Cookieless web analytics and a consent ledger you can prove.
+#[derive(Parser)]
+#[command(name = "tillit", version, about)]
+struct Cli {
+    /// TOML configuration file (also TILLIT_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where Tillit keeps its data (also TILLIT_DATA_DIR). Default: ./data
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on (also TILLIT_LISTEN). Default: 127.0.0.1:8000
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage the sites whose analytics Tillit collects.
+    #[command(subcommand)]
+    Site(commands::site::SiteCmd),
+    /// Import historic events from NDJSON or web-server access logs.
+    Import(commands::import::ImportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let config = match Config::load(cli.config.as_deref(), &env, Flags { listen, data_dir: cli.data_dir.clone() }) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    commands::init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    let res = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => commands::serve::run(config).await,
+            Command::Site(cmd) => commands::site::run(&config, cmd).await,
+            Command::Import(args) => commands::import::run(&config, args).await,
+        }
+    });
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// One line on stderr with the whole cause chain, exit code 1.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("tillit: {e:#}");
+    ExitCode::FAILURE
+}

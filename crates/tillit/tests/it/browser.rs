@@ -1,0 +1,119 @@
+//! The tracker in a real headless Chromium: pageviews, SPA navigation, an outbound click, a custom
+//! event and the pre-load queue all arrive and are stored.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`. Without them the test is skipped, unless
+//! `TILLIT_REQUIRE_BROWSER=1` (as in CI), where it fails instead.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use serde_json::json;
+
+use crate::support::{Server, add_site, free_port, stored_events};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver() -> Option<(Driver, u16)> {
+    let path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(path) = path else {
+        assert!(std::env::var("TILLIT_REQUIRE_BROWSER").is_err(), "chromedriver is required but not installed");
+        eprintln!("skipping browser test: chromedriver not installed");
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(path).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+    Some((Driver(child), port))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracker_reports_from_a_real_browser() {
+    let Some((_driver, driver_port)) = chromedriver() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    add_site(tmp.path(), "shop.test");
+    let server = Server::start(tmp.path(), &[]).await;
+
+    // The customer's site, on another origin.
+    let page = format!(
+        r#"<!doctype html><html><head><title>Shop</title>
+<script>window.__plausible = true; window.plausible = window.plausible || function() {{ (window.plausible.q = window.plausible.q || []).push(arguments) }}; plausible("Queued", {{props: {{early: "yes"}}}});</script>
+<script defer data-domain="shop.test" data-local="1" src="{}/js/script.outbound-links.js"></script></head>
+<body><a id="out" href="https://partner.example/offer" onclick="event.preventDefault()">partner</a></body></html>"#,
+        server.base
+    );
+    let site_port = free_port();
+    let app = Router::new().fallback(get(move || {
+        let page = page.clone();
+        async move { Html(page) }
+    }));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", site_port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let profile = tempfile::tempdir().unwrap();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+                     format!("--user-data-dir={}", profile.path().display())]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let mut client = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.is_none() && Instant::now() < deadline {
+        match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{driver_port}")).await {
+            Ok(c) => client = Some(c),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let c = client.expect("connect to chromedriver");
+    c.goto(&format!("http://127.0.0.1:{site_port}/")).await.unwrap();
+    wait_for_accepted(&server, 2).await; // pageview + queued event
+    c.execute(r#"history.pushState({}, "", "/spa-page");"#, vec![]).await.unwrap();
+    wait_for_accepted(&server, 3).await;
+    c.find(fantoccini::Locator::Id("out")).await.unwrap().click().await.unwrap();
+    wait_for_accepted(&server, 4).await;
+    c.execute(r#"tillit("Signup", {props: {plan: "pro"}});"#, vec![]).await.unwrap();
+    wait_for_accepted(&server, 5).await;
+    let cookies = c.get_all_cookies().await.unwrap();
+    assert!(cookies.is_empty(), "the tracker set cookies: {cookies:?}");
+    let storage: serde_json::Value = c.execute("return localStorage.length + sessionStorage.length;", vec![]).await.unwrap();
+    assert_eq!(storage, json!(0), "the tracker wrote storage");
+    c.close().await.unwrap();
+    server.stop();
+
+    let events = stored_events(tmp.path());
+    let names: Vec<(&str, &str)> = events.iter().map(|e| (e.name.as_str(), e.pathname.as_str())).collect();
+    assert!(names.contains(&("pageview", "/")), "{names:?}");
+    assert!(names.contains(&("pageview", "/spa-page")), "{names:?}");
+    assert!(names.contains(&("Queued", "/")), "{names:?}");
+    let outbound = events.iter().find(|e| e.name == "Outbound Link: Click").expect("outbound click");
+    assert_eq!(outbound.props, [("url".to_owned(), "https://partner.example/offer".to_owned())]);
+    let signup = events.iter().find(|e| e.name == "Signup").expect("custom event");
+    assert_eq!(signup.props, [("plan".to_owned(), "pro".to_owned())]);
+    assert_eq!(events.iter().map(|e| e.session_id).collect::<std::collections::HashSet<_>>().len(), 1, "one visit");
+}
+
+async fn wait_for_accepted(server: &Server, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let health: serde_json::Value = reqwest::get(format!("{}/api/health", server.base)).await.unwrap().json().await.unwrap();
+        let accepted = health["ingest"]["accepted"].as_u64().unwrap_or(0);
+        if accepted >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {accepted} of {n} events arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

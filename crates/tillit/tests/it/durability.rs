@@ -1,0 +1,84 @@
+//! "A 202 means the event is on disk": SIGKILL during ingest loses no acknowledged event.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+
+use crate::support::{CHROME_UA, Server, add_site, stored_events};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_ingest_loses_no_acknowledged_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    add_site(tmp.path(), "shop.test");
+    let server = Server::start(tmp.path(), &[("TILLIT_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let base = server.base.clone();
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let base = base.clone();
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+            for i in 0.. {
+                let path = format!("/w{worker}/e{i}");
+                let body = format!(r#"{{"n":"pageview","u":"https://shop.test{path}","d":"shop.test"}}"#);
+                let res = client
+                    .post(format!("{base}/api/event"))
+                    .header("user-agent", CHROME_UA)
+                    .header("x-forwarded-for", format!("198.51.100.{worker}"))
+                    .body(body)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 202 => {
+                        acked.lock().await.insert(path);
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    // Let ingest run long enough to cross store flushes, then kill without warning.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.kill();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().await.clone();
+    assert!(acked.len() > 100, "only {} events were acknowledged", acked.len());
+
+    // Restart: the ingest log is replayed into the store. Then stop cleanly and look.
+    let server = Server::start(tmp.path(), &[]).await;
+    server.stop();
+    let stored: Vec<String> = stored_events(tmp.path()).into_iter().map(|e| e.pathname).collect();
+    let stored_set: HashSet<&String> = stored.iter().collect();
+    let missing: Vec<&String> = acked.iter().filter(|p| !stored_set.contains(p)).collect();
+    assert!(missing.is_empty(), "{} acknowledged events lost, e.g. {:?}", missing.len(), missing.first());
+    assert_eq!(stored.len(), stored_set.len(), "no event was stored twice");
+
+    // And a second restart replays nothing again.
+    let server = Server::start(tmp.path(), &[]).await;
+    server.stop();
+    assert_eq!(stored_events(tmp.path()).len(), stored.len());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_flushes_and_sessions_survive_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    add_site(tmp.path(), "shop.test");
+    let server = Server::start(tmp.path(), &[("TILLIT_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let first = r#"{"n":"pageview","u":"https://shop.test/a","d":"shop.test","r":"https://news.ycombinator.com/"}"#;
+    assert_eq!(server.post_event(first, "203.0.113.50", CHROME_UA).await.status(), 202);
+    server.stop();
+    let server = Server::start(tmp.path(), &[("TILLIT_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let second = r#"{"n":"pageview","u":"https://shop.test/b","d":"shop.test"}"#;
+    assert_eq!(server.post_event(second, "203.0.113.50", CHROME_UA).await.status(), 202);
+    server.stop();
+    let events = stored_events(tmp.path());
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].session_id, events[1].session_id, "the visit continues across a restart");
+    assert_eq!(events[1].session.source, "Hacker News");
+}
