@@ -229,10 +229,6 @@ fn recover(log_dir: &Path, store: &mut EventStore, batch_rows: usize) -> Result<
             rows.clear();
         }
         Ok(())
-    })
-    .map_err(|e| match e {
-        WriterError::Log(m) => WriterError::Log(m),
-        other => other,
     })?;
     if last != applied {
         store.insert(&rows, Some(last))?;
@@ -432,5 +428,31 @@ mod tests {
         }
         let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
         assert_eq!(store.count(None).unwrap(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_answers_overloaded_instead_of_waiting() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+        let options = WriterOptions { queue_capacity: 1, ..WriterOptions::default() };
+        let (sink, handle, writer, _) = start(&tmp.path().join("log"), store, options).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..400 {
+            let sink = sink.clone();
+            tasks.push(tokio::spawn(async move { sink.submit(vec![record(i)]).await }));
+        }
+        let (mut ok, mut overloaded) = (0u64, 0u64);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(SubmitError::Overloaded) => overloaded += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert!(overloaded > 0, "a queue of one never filled");
+        handle.flush_blocking().unwrap();
+        assert_eq!(handle.run(|s| s.count(None)).await.unwrap().unwrap(), ok, "every accepted event is stored");
+        drop((sink, handle));
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }
 }

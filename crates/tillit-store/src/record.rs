@@ -42,7 +42,7 @@ pub struct Revenue {
 }
 
 /// The attributes of a visit. Empty strings mean "not set".
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SessionAttrs {
     pub entry_page: String,
     pub referrer: String,

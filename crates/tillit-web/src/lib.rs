@@ -7,7 +7,7 @@ pub mod api;
 pub mod client_ip;
 pub mod error;
 mod pages;
-mod tracker;
+pub mod tracker;
 
 use std::sync::Arc;
 

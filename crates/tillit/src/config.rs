@@ -130,7 +130,7 @@ fn env_layer(env: &HashMap<String, String>) -> anyhow::Result<Layer> {
             table.insert(key.to_owned(), v);
         }
     }
-    table.try_into().context("invalid TILLIT_* environment variable")
+    toml::Value::Table(table).try_into().context("invalid TILLIT_* environment variable")
 }
 
 #[cfg(test)]

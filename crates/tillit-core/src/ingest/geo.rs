@@ -67,7 +67,7 @@ impl GeoDb {
     pub fn open(path: &Path) -> Result<GeoDb, GeoError> {
         let err = |reason: String| GeoError { path: path.display().to_string(), reason };
         let reader = maxminddb::Reader::open_readfile(path).map_err(|e| err(e.to_string()))?;
-        let description = format!("{} ({})", reader.metadata.database_type, path.display());
+        let description = format!("{} ({})", reader.metadata().database_type, path.display());
         Ok(GeoDb { reader, description })
     }
 
@@ -97,5 +97,72 @@ impl GeoDb {
             None => (String::new(), 0),
         };
         Location { country, region, city, city_geoname_id }
+    }
+}
+
+/// Test support: writes a small MaxMind-format database (city level) mapping IPv4 networks to
+/// locations, as tests elsewhere need one too.
+#[cfg(test)]
+pub(crate) mod testdb {
+    use std::collections::BTreeMap;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use std::path::Path;
+
+    use maxminddb_writer::Database;
+    use maxminddb_writer::metadata::IpVersion;
+    use maxminddb_writer::paths::IpAddrWithMask;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct Rec {
+        country: BTreeMap<&'static str, &'static str>,
+        subdivisions: Vec<BTreeMap<&'static str, &'static str>>,
+        city: City,
+    }
+
+    #[derive(Serialize)]
+    struct City {
+        geoname_id: u32,
+        names: BTreeMap<&'static str, &'static str>,
+    }
+
+    /// `networks`: (IPv4 network, prefix length, country, subdivision, city, geoname id).
+    pub fn write(path: &Path, networks: &[(Ipv4Addr, u8, &'static str, &'static str, &'static str, u32)]) {
+        let mut db = Database::default();
+        db.metadata.ip_version = IpVersion::V6;
+        db.metadata.binary_format_major_version = 2;
+        db.metadata.database_type = "Tillit-Test-City".into();
+        db.metadata.languages = vec!["en".into()];
+        for (net, len, country, sub, city, id) in networks {
+            let rec = Rec {
+                country: BTreeMap::from([("iso_code", *country)]),
+                subdivisions: vec![BTreeMap::from([("iso_code", *sub)])],
+                city: City { geoname_id: *id, names: BTreeMap::from([("en", *city)]) },
+            };
+            let data = db.insert_value(rec).unwrap();
+            // IPv4 lives at ::a.b.c.d in an IPv6 tree.
+            let v6 = Ipv6Addr::from(u128::from(u32::from(*net)));
+            db.insert_node(IpAddrWithMask::new(IpAddr::V6(v6), 96 + len), data);
+        }
+        let file = std::fs::File::create(path).unwrap();
+        db.write_to(std::io::BufWriter::new(file)).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_up_country_region_and_city() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("test.mmdb");
+        testdb::write(&path, &[("5.1.0.0".parse().unwrap(), 16, "DE", "BE", "Berlin", 2_950_159)]);
+        let db = GeoDb::open(&path).unwrap();
+        let loc = db.lookup("5.1.2.3".parse().unwrap());
+        assert_eq!(loc, Location { country: "DE".into(), region: "DE-BE".into(), city: "Berlin".into(), city_geoname_id: 2_950_159 });
+        assert_eq!(db.lookup("9.9.9.9".parse().unwrap()), Location::default());
+        assert!(db.description().contains("Tillit-Test-City"));
+        assert!(GeoDb::open(&tmp.path().join("missing.mmdb")).is_err());
     }
 }

@@ -281,4 +281,19 @@ mod tests {
         let json = serde_json::to_string(&second.records).unwrap();
         assert!(!json.contains("198.51.100.9") && !json.contains("Chrome/142"));
     }
+
+    #[test]
+    fn location_comes_from_the_geo_database() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("geo.mmdb");
+        crate::ingest::geo::testdb::write(&path, &[("81.0.0.0".parse().unwrap(), 8, "NO", "03", "Oslo", 3_143_244)]);
+        let geo = GeoDb::open(&path).unwrap();
+        let i = Ingestor::new(UaParser::new(64).unwrap(), Some(geo), "", SaltPair::random());
+        i.set_sites([SiteInfo { id: 1, domain: "a.test".into() }]);
+        let p = i.process(&req(r#"{"n":"pageview","u":"https://a.test/"}"#), client("81.2.3.4"), 5);
+        let s = &p.records[0].session;
+        assert_eq!((s.country.as_str(), s.region.as_str(), s.city.as_str()), ("NO", "NO-03", "Oslo"));
+        let unknown = i.process(&req(r#"{"n":"pageview","u":"https://a.test/"}"#), client("203.0.113.1"), 5);
+        assert_eq!(unknown.records[0].session.country, "");
+    }
 }

@@ -3,8 +3,11 @@
 //! A session's visit attributes (source, campaign, entry page, device, location) are fixed by its
 //! first event and copied onto every later event. Lookups try today's visitor id and then
 //! yesterday's, so a visit that crosses the midnight salt change stays one session.
+//!
+//! Memory: a busy site has millions of live sessions, but far fewer distinct attribute sets, so
+//! attribute sets are interned and shared; a live session costs a few dozen bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::{Arc, Mutex};
 
@@ -25,11 +28,15 @@ type Key = (u32, u64);
 /// The table of live sessions, sharded so concurrent requests rarely contend.
 pub struct Sessions {
     shards: Vec<Mutex<HashMap<Key, Session>>>,
+    interned: Vec<Mutex<HashSet<Arc<SessionAttrs>>>>,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Sessions {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            interned: (0..SHARDS).map(|_| Mutex::new(HashSet::new())).collect(),
+        }
     }
 }
 
@@ -45,6 +52,18 @@ impl Sessions {
     fn shard(&self, key: &Key) -> &Mutex<HashMap<Key, Session>> {
         let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(key) as usize;
         &self.shards[h % SHARDS]
+    }
+
+    /// The shared copy of an attribute set.
+    fn intern(&self, attrs: SessionAttrs) -> Arc<SessionAttrs> {
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(&attrs) as usize;
+        let mut set = self.interned[h % SHARDS].lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = set.get(&attrs) {
+            return existing.clone();
+        }
+        let arc = Arc::new(attrs);
+        set.insert(arc.clone());
+        arc
     }
 
     /// Finds or starts the session for an event. `start` builds the visit attributes if a new
@@ -77,7 +96,7 @@ impl Sessions {
                 {
                     let mut attrs = (*session.attrs).clone();
                     attrs.entry_page = path.to_owned();
-                    session.attrs = Arc::new(attrs);
+                    session.attrs = self.intern(attrs);
                 }
                 let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: false };
                 shard.insert(key, session);
@@ -88,7 +107,7 @@ impl Sessions {
                 if let Some(path) = pageview_path {
                     attrs.entry_page = path.to_owned();
                 }
-                let session = Session { id: new_session_id(), last_seen: ts, attrs: Arc::new(attrs) };
+                let session = Session { id: new_session_id(), last_seen: ts, attrs: self.intern(attrs) };
                 let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: true };
                 shard.insert(key, session);
                 out
@@ -107,6 +126,10 @@ impl Sessions {
             shard.retain(|_, s| now - s.last_seen <= SESSION_TIMEOUT_SECS);
             n += before - shard.len();
         }
+        // Attribute sets no live session uses any more.
+        for set in &self.interned {
+            set.lock().unwrap_or_else(|e| e.into_inner()).retain(|a| Arc::strong_count(a) > 1);
+        }
         n
     }
 
@@ -114,13 +137,10 @@ impl Sessions {
     pub fn restore(&self, events: &[EventRecord]) {
         for e in events {
             let key = (e.site_id, e.visitor_id);
+            let attrs = self.intern(e.session.clone());
             let mut shard = self.shard(&key).lock().unwrap_or_else(|e| e.into_inner());
-            let session = shard
-                .entry(key)
-                .or_insert_with(|| Session { id: e.session_id, last_seen: e.ts, attrs: Arc::new(e.session.clone()) });
-            session.id = e.session_id;
-            session.last_seen = session.last_seen.max(e.ts);
-            session.attrs = Arc::new(e.session.clone());
+            let last_seen = shard.get(&key).map_or(e.ts, |s| s.last_seen.max(e.ts));
+            shard.insert(key, Session { id: e.session_id, last_seen, attrs });
         }
     }
 
@@ -167,6 +187,7 @@ mod tests {
         assert_ne!(b.session_id, c.session_id);
         assert_eq!(s.evict(10 * SESSION_TIMEOUT_SECS), 1);
         assert!(s.is_empty());
+        assert!(s.interned.iter().all(|set| set.lock().unwrap().is_empty()), "unused attribute sets are dropped");
     }
 
     #[test]
@@ -178,6 +199,15 @@ mod tests {
         assert_eq!(before.session_id, after.session_id);
         assert_eq!(after.attrs.source, "Google");
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn identical_visits_share_one_attribute_set() {
+        let s = Sessions::default();
+        let a = s.assign(1, 1, None, 0, true, Some("/"), || attrs("Google")).unwrap();
+        let b = s.assign(1, 2, None, 0, true, Some("/"), || attrs("Google")).unwrap();
+        assert_ne!(a.session_id, b.session_id);
+        assert!(Arc::ptr_eq(&a.attrs, &b.attrs));
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub fn lookup_host(host: &str) -> Option<(&'static str, Category)> {
             if host_matches(host, pattern) {
                 let specificity = pattern.len();
                 if best.is_none_or(|(_, _, s)| specificity > s) {
-                    best = Some((name, *cat, specificity));
+                    best = Some((*name, *cat, specificity));
                 }
             }
         }

@@ -57,7 +57,7 @@ impl UaParser {
     }
 
     fn parse_uncached(&self, ua: &str) -> Agent {
-        let (browser, device_family, os) = self.extractor.extract(ua);
+        let (browser, os, device_family) = self.extractor.extract(ua);
         let mut agent = Agent::default();
         if let Some(b) = browser {
             agent.browser = normalise_browser(&b.family).to_owned();

@@ -167,3 +167,31 @@ impl SqliteApp {
 fn backend(err: impl std::fmt::Display) -> AppStoreError {
     AppStoreError::Backend(err.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::{AppStore, AppStoreError};
+
+    #[tokio::test]
+    async fn sites_salts_and_deletions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let app = AppStore::open_sqlite(&tmp.path().join("app.sqlite3")).await.unwrap();
+        let a = app.add_site("a.test", "Europe/Oslo", 30, 100).await.unwrap();
+        assert!(matches!(app.add_site("a.test", "UTC", 30, 100).await, Err(AppStoreError::Conflict(_))));
+        let removed = app.remove_site("a.test", 200).await.unwrap();
+        assert_eq!(removed.id, a.id);
+        assert_eq!(app.pending_site_deletions().await.unwrap(), [a.id]);
+        let b = app.add_site("a.test", "UTC", 30, 300).await.unwrap();
+        assert!(b.id > a.id, "ids are never reused");
+        app.complete_site_deletion(a.id).await.unwrap();
+        assert!(app.pending_site_deletions().await.unwrap().is_empty());
+        assert!(matches!(app.remove_site("nope.test", 1).await, Err(AppStoreError::NotFound(_))));
+
+        app.insert_salt([1; 16], 1_000).await.unwrap();
+        app.insert_salt([2; 16], 90_000).await.unwrap();
+        assert_eq!(app.salts().await.unwrap()[0].salt, [2; 16], "newest first");
+        assert_eq!(app.delete_salts_before(50_000).await.unwrap(), 1);
+        assert_eq!(app.salts().await.unwrap().len(), 1);
+        app.health().await.unwrap();
+    }
+}

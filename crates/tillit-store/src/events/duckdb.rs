@@ -378,3 +378,63 @@ fn strings(value: duckdb::types::Value) -> Vec<String> {
 fn backend(err: impl std::fmt::Display) -> EventStoreError {
     EventStoreError::Backend(err.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventStore;
+    use crate::record::Revenue;
+
+    fn record(site_id: u32, ts: i64, path: &str) -> EventRecord {
+        EventRecord {
+            site_id,
+            ts,
+            name: "pageview".into(),
+            hostname: "a.test".into(),
+            pathname: path.into(),
+            visitor_id: 7,
+            session_id: 9,
+            interactive: true,
+            props: vec![("plan".into(), "pro".into()), ("seats".into(), "3".into())],
+            revenue: Some(Revenue { amount_milli: 12_500, currency: "EUR".into() }),
+            scroll_depth: Some(40),
+            engagement_ms: Some(1200),
+            session: SessionAttrs { source: "Google".into(), country: "NO".into(), ..SessionAttrs::default() },
+            import_key: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_positions_retention_and_site_deletion() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("e.duckdb");
+        let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        assert_eq!(store.applied_position().unwrap(), LogPosition::default());
+        let rows = vec![record(1, 1_000, "/old"), record(1, 2_000_000, "/new"), record(2, 1_000, "/other")];
+        store.insert(&rows, Some(LogPosition { segment: 3, offset: 99 })).unwrap();
+        assert_eq!(store.applied_position().unwrap(), LogPosition { segment: 3, offset: 99 });
+        let back = store.recent(2_000_000, 2_000_000).unwrap();
+        assert_eq!(back.len(), 3);
+        let new = back.iter().find(|r| r.pathname == "/new").unwrap();
+        assert_eq!(new.props, rows[1].props);
+        assert_eq!((new.session.source.as_str(), new.session.country.as_str(), new.ts), ("Google", "NO", 2_000_000));
+        assert_eq!(store.delete_before(1, 1_000_000).unwrap(), 1);
+        assert_eq!(store.count(Some(1)).unwrap(), 1);
+        assert_eq!(store.count(Some(2)).unwrap(), 1, "retention of one site leaves others alone");
+        assert_eq!(store.delete_site(2).unwrap(), 1);
+        assert_eq!(store.count(None).unwrap(), 1);
+    }
+
+    #[test]
+    fn import_keys_are_listed_per_site() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+        let mut a = record(1, 10, "/a");
+        a.import_key = Some(42);
+        let mut b = record(2, 10, "/b");
+        b.import_key = Some(43);
+        store.insert(&[a, b, record(1, 10, "/live")], None).unwrap();
+        assert_eq!(store.import_keys(1).unwrap(), std::collections::HashSet::from([42]));
+        assert_eq!(store.applied_position().unwrap(), LogPosition::default(), "imports leave the log position alone");
+    }
+}

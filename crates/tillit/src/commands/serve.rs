@@ -160,7 +160,8 @@ pub async fn apply_retention(app: &AppStore, store: &StoreHandle, now: i64) -> a
     let mut total = 0;
     for site in app.list_sites().await? {
         let cutoff = now - i64::from(site.retention_days) * 86_400;
-        let deleted = store.run(move |s| s.delete_before(site.id, cutoff)).await??;
+        let id = site.id;
+        let deleted = store.run(move |s| s.delete_before(id, cutoff)).await??;
         if deleted > 0 {
             app.record_retention("analytics events past site retention", Some(site.id), deleted, now).await?;
             info!(site = %site.domain, deleted, "retention deleted old events");

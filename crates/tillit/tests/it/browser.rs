@@ -50,34 +50,8 @@ async fn tracker_reports_from_a_real_browser() {
 <body><a id="out" href="https://partner.example/offer" onclick="event.preventDefault()">partner</a></body></html>"#,
         server.base
     );
-    let site_port = free_port();
-    let app = Router::new().fallback(get(move || {
-        let page = page.clone();
-        async move { Html(page) }
-    }));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", site_port)).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let profile = tempfile::tempdir().unwrap();
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
-                     format!("--user-data-dir={}", profile.path().display())]
-        }
-    });
-    let caps = caps.as_object().unwrap().clone();
-    let mut client = None;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.is_none() && Instant::now() < deadline {
-        match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{driver_port}")).await {
-            Ok(c) => client = Some(c),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let c = client.expect("connect to chromedriver");
+    let site_port = serve_site(page, String::new()).await;
+    let c = browser(driver_port).await;
     c.goto(&format!("http://127.0.0.1:{site_port}/")).await.unwrap();
     wait_for_accepted(&server, 2).await; // pageview + queued event
     c.execute(r#"history.pushState({}, "", "/spa-page");"#, vec![]).await.unwrap();
@@ -115,5 +89,99 @@ async fn wait_for_accepted(server: &Server, n: u64) {
         }
         assert!(Instant::now() < deadline, "only {accepted} of {n} events arrived");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Plausible's own published tracker (npm `@plausible-analytics/tracker`), pointed at Tillit,
+/// works unchanged: pageview, custom event with props, outbound click and its engagement beacon.
+/// CI fetches the package with `npm pack` and passes the file in `TILLIT_PLAUSIBLE_TRACKER`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plausibles_own_tracker_works_unchanged() {
+    let tracker = match std::env::var("TILLIT_PLAUSIBLE_TRACKER") {
+        Ok(path) => std::fs::read_to_string(path).expect("read Plausible's tracker"),
+        Err(_) => {
+            assert!(std::env::var("TILLIT_REQUIRE_BROWSER").is_err(), "TILLIT_PLAUSIBLE_TRACKER must be set in CI");
+            eprintln!("skipping: TILLIT_PLAUSIBLE_TRACKER not set");
+            return;
+        }
+    };
+    let Some((_driver, driver_port)) = chromedriver() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    add_site(tmp.path(), "shop.test");
+    let server = Server::start(tmp.path(), &[]).await;
+    let page = format!(
+        r#"<!doctype html><html><head><title>Shop</title><script>window.__plausible = true;</script>
+<script type="module">
+import {{ init, track }} from "/plausible.js";
+init({{ domain: "shop.test", endpoint: "{}/api/event", captureOnLocalhost: true, outboundLinks: true }});
+window.trackSignup = () => track("Signup", {{ props: {{ plan: "team" }} }});
+</script></head>
+<body style="height:3000px"><a id="out" href="https://partner.example/x" onclick="event.preventDefault()">partner</a></body></html>"#,
+        server.base
+    );
+    let site_port = serve_site(page, tracker).await;
+    let c = browser(driver_port).await;
+    c.goto(&format!("http://127.0.0.1:{site_port}/landing")).await.unwrap();
+    wait_for_accepted(&server, 1).await;
+    c.execute("window.scrollTo(0, 2000); trackSignup();", vec![]).await.unwrap();
+    wait_for_accepted(&server, 2).await;
+    c.find(fantoccini::Locator::Id("out")).await.unwrap().click().await.unwrap();
+    wait_for_accepted(&server, 3).await;
+    // Leaving the page sends Plausible's engagement beacon (scroll depth, engaged time).
+    c.goto("about:blank").await.unwrap();
+    wait_for_accepted(&server, 4).await;
+    c.close().await.unwrap();
+    server.stop();
+    let events = stored_events(tmp.path());
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert!(names.contains(&"pageview") && names.contains(&"Signup") && names.contains(&"Outbound Link: Click"), "{names:?}");
+    let signup = events.iter().find(|e| e.name == "Signup").unwrap();
+    assert_eq!(signup.props, [("plan".to_owned(), "team".to_owned())]);
+    assert_eq!(signup.pathname, "/landing");
+    assert!(names.contains(&"engagement"), "{names:?}");
+}
+
+/// Serves `page` at every path but `/plausible.js`, which serves `script`. Returns the port.
+async fn serve_site(page: String, script: String) -> u16 {
+    let port = free_port();
+    let app = Router::new()
+        .route(
+            "/plausible.js",
+            get(move || {
+                let script = script.clone();
+                async move { ([("content-type", "text/javascript")], script) }
+            }),
+        )
+        .fallback(get(move || {
+            let page = page.clone();
+            async move { Html(page) }
+        }));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+/// A headless Chromium session through chromedriver.
+async fn browser(driver_port: u16) -> fantoccini::Client {
+    let profile = std::env::temp_dir().join(format!("tillit-chromium-{}-{driver_port}", std::process::id()));
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+                     format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let caps = caps.as_object().cloned().unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut builder = fantoccini::ClientBuilder::rustls().expect("tls");
+        builder.capabilities(caps.clone());
+        match builder.connect(&format!("http://127.0.0.1:{driver_port}")).await {
+            Ok(c) => return c,
+            Err(e) if Instant::now() > deadline => panic!("cannot start Chromium: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
     }
 }

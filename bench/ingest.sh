@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Ingest benchmark: wrk posts a realistic mix of Events API bodies to `tillit serve` (durability on:
+# every 202 waited for fdatasync), then checks stored == accepted; then the same load against a bare
+# axum server that only answers 202, for the ceiling.
+#
+# usage: bench/ingest.sh [SECONDS=60] [CONNECTIONS=64]
+# env:   PRELOAD=N  store N synthetic events (30 days) before the run, to measure a full store.
+#        VISITORS=N distinct visitors (address + browser) the load comes from (default 100000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-60}
+CONN=${2:-64}
+PRELOAD=${PRELOAD:-0}
+PORT=${PORT:-8097}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q -p tillit -p tillit-bench
+BIN=$CARGO_TARGET_DIR/release
+DATA=$(mktemp -d /tmp/tillit-bench.XXXXXX)
+OUT=bench/out; mkdir -p "$OUT"
+trap 'kill $PID $BARE 2>/dev/null || true; rm -rf "$DATA"' EXIT
+PID=""; BARE=""
+
+wait_up() { for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$1/$2" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "server did not start" >&2; exit 1; }
+
+"$BIN/tillit" --data-dir "$DATA" site add shop.test >/dev/null
+if [ "$PRELOAD" -gt 0 ]; then "$BIN/tillit-gen" "$DATA" 1 "$PRELOAD" 30; fi
+before=$("$BIN/tillit-gen" count "$DATA")
+
+TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" &
+PID=$!
+wait_up "$PORT" api/health
+wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk-tillit.txt"
+rss_peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
+kill -TERM "$PID"; wait "$PID"; PID=""
+after=$("$BIN/tillit-gen" count "$DATA")
+bytes=$(du -b "$DATA/events.duckdb" | cut -f1)
+accepted=$(awk '/^ACCEPTED/ {print $2}' "$OUT/wrk-tillit.txt")
+other=$(awk '/^OTHER/ {print $2}' "$OUT/wrk-tillit.txt")
+p50=$(awk '/^P50_MS/ {print $2}' "$OUT/wrk-tillit.txt")
+p99=$(awk '/^P99_MS/ {print $2}' "$OUT/wrk-tillit.txt")
+stored=$((after - before))
+
+"$BIN/bare-server" "127.0.0.1:$((PORT + 1))" &
+BARE=$!
+sleep 0.5
+wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua "http://127.0.0.1:$((PORT + 1))" > "$OUT/wrk-bare.txt"
+kill "$BARE"; wait "$BARE" 2>/dev/null || true; BARE=""
+bare=$(awk '/^ACCEPTED/ {print $2}' "$OUT/wrk-bare.txt")
+
+rate=$(echo "$accepted / $DUR" | bc)
+bare_rate=$(echo "$bare / $DUR" | bc)
+echo "duration_s=$DUR connections=$CONN preload=$PRELOAD"
+echo "accepted=$accepted non_202=$other stored=$stored rate=${rate}/s p50_ms=$p50 p99_ms=$p99"
+echo "bare_ceiling=${bare_rate}/s ratio=$(echo "scale=2; $accepted / $bare" | bc)"
+echo "rss_peak_mb=$((rss_peak_kb / 1024)) store_bytes=$bytes bytes_per_event=$(echo "scale=1; $bytes / $after" | bc) total_events=$after"
+if [ "$stored" -ne "$accepted" ]; then echo "MISMATCH: stored $stored != accepted $accepted" >&2; exit 1; fi

@@ -1,0 +1,1 @@
+//! Helpers for the scripts in `bench/`: see `src/bin/`.
