@@ -165,6 +165,9 @@ pub fn size_on_disk(dir: &Path) -> io::Result<u64> {
 
 fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
     let mut segments = Vec::new();
+    if !dir.exists() {
+        return Ok(segments);
+    }
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name();
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".log")) else { continue };

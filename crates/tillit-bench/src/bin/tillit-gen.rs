@@ -33,12 +33,12 @@ fn main() -> anyhow::Result<()> {
     let days: i64 = args[4].parse().context("DAYS")?;
     let seed: u64 = args.get(5).map(|s| s.parse()).transpose()?.unwrap_or(42);
     let mut store = EventStore::open_duckdb(&dir.join("events.duckdb"), &EventStoreOptions::default())?;
-    let mut gen = Generator::new(seed, site_id, days);
+    let mut generator = Generator::new(seed, site_id, days);
     let started = Instant::now();
     let mut written = 0u64;
     let mut batch = Vec::with_capacity(BATCH + 64);
     while written < total {
-        gen.session(&mut batch);
+        generator.session(&mut batch);
         if batch.len() >= BATCH || written + batch.len() as u64 >= total {
             batch.truncate((total - written).min(batch.len() as u64) as usize);
             store.insert(&batch, None)?;

@@ -1,7 +1,7 @@
 //! Starting and stopping a real server for a test.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,8 +34,6 @@ pub fn free_port() -> u16 {
 pub struct Server {
     pub child: Child,
     pub base: String,
-    pub data_dir: PathBuf,
-    pub port: u16,
 }
 
 impl Server {
@@ -58,15 +56,18 @@ impl Server {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn tillit serve");
-        let server = Server { child, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_path_buf(), port };
+        let mut server = Server { child, base: format!("http://127.0.0.1:{port}") };
         server.wait_healthy().await;
         server
     }
 
-    async fn wait_healthy(&self) {
+    async fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = reqwest::Client::new();
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("server exited during start-up with {status}");
+            }
             if let Ok(r) = client.get(format!("{}/api/health", self.base)).send().await
                 && r.status().is_success()
             {
