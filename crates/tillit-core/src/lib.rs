@@ -9,5 +9,5 @@
 
 pub mod ingest;
 pub mod sites;
-pub mod writer;
 pub mod time;
+pub mod writer;

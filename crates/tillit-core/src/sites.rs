@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn domains_and_zones() {
-        assert_eq!(NewSite::parse(" https://WWW.Example.com/x ", Some("Europe/Oslo"), 30).unwrap().domain, "example.com");
+        assert_eq!(
+            NewSite::parse(" https://WWW.Example.com/x ", Some("Europe/Oslo"), 30).unwrap().domain,
+            "example.com"
+        );
         assert_eq!(NewSite::parse("a.test", None, 30).unwrap().timezone, "UTC");
         assert!(matches!(NewSite::parse("bad domain", None, 30), Err(SiteError::Domain(_))));
         assert!(matches!(NewSite::parse("", None, 30), Err(SiteError::Domain(_))));

@@ -291,31 +291,32 @@ fn store_loop(
     let mut rows: Vec<EventRecord> = Vec::new();
     let mut pos: Option<LogPosition> = None;
     let mut oldest: Option<Instant> = None;
-    let flush = |store: &mut EventStore, rows: &mut Vec<EventRecord>, pos: &mut Option<LogPosition>| -> Result<(), String> {
-        let Some(p) = *pos else { return Ok(()) };
-        // Retry until the store takes the batch: the rows are safe in the log meanwhile, and
-        // blocking here backs up the queue so new requests get 503 rather than piling up in memory.
-        let mut attempt = 0u32;
-        loop {
-            match store.insert(rows, Some(p)) {
-                Ok(()) => break,
-                Err(e) if attempt < 30 => {
-                    stats.store_errors.fetch_add(1, Ordering::Relaxed);
-                    warn!(error = %e, attempt, "event store write failed; retrying");
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
+    let flush =
+        |store: &mut EventStore, rows: &mut Vec<EventRecord>, pos: &mut Option<LogPosition>| -> Result<(), String> {
+            let Some(p) = *pos else { return Ok(()) };
+            // Retry until the store takes the batch: the rows are safe in the log meanwhile, and
+            // blocking here backs up the queue so new requests get 503 rather than piling up in memory.
+            let mut attempt = 0u32;
+            loop {
+                match store.insert(rows, Some(p)) {
+                    Ok(()) => break,
+                    Err(e) if attempt < 30 => {
+                        stats.store_errors.fetch_add(1, Ordering::Relaxed);
+                        warn!(error = %e, attempt, "event store write failed; retrying");
+                        attempt += 1;
+                        std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
+                    }
+                    Err(e) => return Err(e.to_string()),
                 }
-                Err(e) => return Err(e.to_string()),
             }
-        }
-        stats.stored.fetch_add(rows.len() as u64, Ordering::Relaxed);
-        rows.clear();
-        *pos = None;
-        if let Err(e) = ingest_log::release(&log_dir, p) {
-            warn!(error = %e, "could not delete applied log segments");
-        }
-        Ok(())
-    };
+            stats.stored.fetch_add(rows.len() as u64, Ordering::Relaxed);
+            rows.clear();
+            *pos = None;
+            if let Err(e) = ingest_log::release(&log_dir, p) {
+                warn!(error = %e, "could not delete applied log segments");
+            }
+            Ok(())
+        };
     loop {
         let timeout = match oldest {
             Some(t) => options.flush_interval.saturating_sub(t.elapsed()),
@@ -421,7 +422,8 @@ mod tests {
         for _ in 0..2 {
             let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let (sink, handle, writer, recovery) = rt.block_on(async { start(&log_dir, store, WriterOptions::default()) }).unwrap();
+            let (sink, handle, writer, recovery) =
+                rt.block_on(async { start(&log_dir, store, WriterOptions::default()) }).unwrap();
             drop((sink, handle));
             writer.join();
             let _ = recovery;

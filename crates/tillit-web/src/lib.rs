@@ -55,7 +55,15 @@ impl AppState {
         clock: Clock,
         config: WebConfig,
     ) -> AppState {
-        AppState { ingestor, sink, events, app, clock, config: Arc::new(config), tracker: Arc::new(tracker::Scripts::default()) }
+        AppState {
+            ingestor,
+            sink,
+            events,
+            app,
+            clock,
+            config: Arc::new(config),
+            tracker: Arc::new(tracker::Scripts::default()),
+        }
     }
 }
 
@@ -63,10 +71,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
-        .route(
-            "/api/event",
-            post(api::event::post).options(api::event::preflight).layer(DefaultBodyLimit::disable()),
-        )
+        .route("/api/event", post(api::event::post).options(api::event::preflight).layer(DefaultBodyLimit::disable()))
         .route("/api/health", get(api::health::get))
         .route("/api/admin/sites", get(api::sites::list).post(api::sites::create))
         .route("/api/admin/sites/{domain}", delete(api::sites::remove))

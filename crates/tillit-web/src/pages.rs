@@ -11,18 +11,17 @@ use crate::AppState;
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Html<String> {
     let sites = state.app.list_sites().await.unwrap_or_default();
-    let counts = state
-        .events
-        .run(|s| s.count(None))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or(0);
+    let counts = state.events.run(|s| s.count(None)).await.ok().and_then(Result::ok).unwrap_or(0);
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost:8000");
     let host = escape(host);
     let mut list = String::new();
     for site in &sites {
-        let _ = write!(list, "<li><strong>{}</strong> <small>({})</small></li>", escape(&site.domain), escape(&site.timezone));
+        let _ = write!(
+            list,
+            "<li><strong>{}</strong> <small>({})</small></li>",
+            escape(&site.domain),
+            escape(&site.timezone)
+        );
     }
     if sites.is_empty() {
         list.push_str("<li>No site yet. Add one: <code>tillit site add example.com --timezone Europe/Oslo</code></li>");

@@ -31,7 +31,8 @@ const EXTENSIONS: [(&str, &str); 5] = [
 ];
 /// Plausible extension names that need nothing extra here (props, revenue and 404s are in the
 /// base script) or that are accepted for compatibility only.
-const ACCEPTED: [&str; 9] = ["js", "local", "manual", "revenue", "pageview-props", "exclusions", "compat", "pageleave", "live"];
+const ACCEPTED: [&str; 9] =
+    ["js", "local", "manual", "revenue", "pageview-props", "exclusions", "compat", "pageleave", "live"];
 const BASES: [&str; 4] = ["script", "plausible", "analytics", "tillit"];
 
 /// One built variant.
@@ -67,7 +68,8 @@ impl Scripts {
 }
 
 fn build(mask: u8) -> Script {
-    let ext: String = EXTENSIONS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, (_, js))| *js).collect();
+    let ext: String =
+        EXTENSIONS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, (_, js))| *js).collect();
     let plain = CORE.replace("/*EXT*/\n", &ext).into_bytes();
     let mut enc = GzEncoder::new(Vec::new(), Compression::best());
     // Writing to a Vec cannot fail.
@@ -128,6 +130,9 @@ mod tests {
         assert!(scripts.for_file("script.hash.local.manual.js").is_some());
         assert!(scripts.for_file("script.bogus.js").is_none());
         assert!(scripts.for_file("evil.js").is_none());
-        assert!(scripts.for_file("script.pageleave.js").unwrap().plain.len() > scripts.for_file("script.js").unwrap().plain.len());
+        assert!(
+            scripts.for_file("script.pageleave.js").unwrap().plain.len()
+                > scripts.for_file("script.js").unwrap().plain.len()
+        );
     }
 }

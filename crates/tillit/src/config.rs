@@ -70,7 +70,8 @@ impl Config {
         let file = file.map(Path::to_path_buf).or_else(|| env.get("TILLIT_CONFIG").map(PathBuf::from));
         let from_file: Layer = match &file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
             }
             None => Layer::default(),
@@ -79,8 +80,10 @@ impl Config {
         let pick = |a: Option<String>, b: Option<String>, c: Option<String>| c.or(b).or(a);
 
         let listen = pick(from_file.listen, from_env.listen, flags.listen).unwrap_or_else(|| "127.0.0.1:8000".into());
-        let listen: SocketAddr = listen.parse().with_context(|| format!("invalid listen address {listen:?}: use HOST:PORT"))?;
-        let data_dir = flags.data_dir.or(from_env.data_dir).or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let listen: SocketAddr =
+            listen.parse().with_context(|| format!("invalid listen address {listen:?}: use HOST:PORT"))?;
+        let data_dir =
+            flags.data_dir.or(from_env.data_dir).or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
         let config = Config {
             listen,
             data_dir,
@@ -99,7 +102,8 @@ impl Config {
         if config.duckdb_memory_limit_mb < 64 {
             bail!("duckdb_memory_limit_mb must be at least 64");
         }
-        tillit_web::TrustedProxies::parse(&config.trusted_proxies).map_err(|e| anyhow::anyhow!("invalid trusted_proxies: {e}"))?;
+        tillit_web::TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("invalid trusted_proxies: {e}"))?;
         Ok(config)
     }
 
@@ -148,7 +152,12 @@ mod tests {
         std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nduckdb_threads = 1\n").unwrap();
         let c = Config::load(Some(&file), &env(&[]), Flags::default()).unwrap();
         assert_eq!((c.listen.port(), c.data_dir.to_str().unwrap(), c.duckdb_threads), (9000, "/from/file", 1));
-        let c = Config::load(Some(&file), &env(&[("TILLIT_LISTEN", "127.0.0.1:9100"), ("TILLIT_TRUSTED_PROXIES", "10.0.0.0/8")]), Flags::default()).unwrap();
+        let c = Config::load(
+            Some(&file),
+            &env(&[("TILLIT_LISTEN", "127.0.0.1:9100"), ("TILLIT_TRUSTED_PROXIES", "10.0.0.0/8")]),
+            Flags::default(),
+        )
+        .unwrap();
         assert_eq!((c.listen.port(), c.trusted_proxies.as_str()), (9100, "10.0.0.0/8"));
         let flags = Flags { listen: Some("127.0.0.1:9200".into()), data_dir: Some("/flag".into()) };
         let c = Config::load(Some(&file), &env(&[("TILLIT_LISTEN", "127.0.0.1:9100")]), flags).unwrap();

@@ -91,7 +91,8 @@ const SOCIAL: [(&str, &str); 4] =
 
 impl Generator {
     fn new(seed: u64, site_id: u32, days: i64) -> Generator {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         let pages: Vec<String> = (0..2000)
             .map(|i| match i {
                 0 => "/".to_owned(),
@@ -104,11 +105,21 @@ impl Generator {
         let weights: Vec<f64> = (1..=pages.len()).map(|r| 1.0 / (r as f64).powf(1.1)).collect();
         let sum: f64 = weights.iter().sum();
         let mut acc = 0.0;
-        let zipf_cdf = weights.iter().map(|w| {
-            acc += w / sum;
-            acc
-        }).collect();
-        Generator { rng: StdRng::seed_from_u64(seed), site_id, start: now - days * 86_400, span: days * 86_400, pages, zipf_cdf }
+        let zipf_cdf = weights
+            .iter()
+            .map(|w| {
+                acc += w / sum;
+                acc
+            })
+            .collect();
+        Generator {
+            rng: StdRng::seed_from_u64(seed),
+            site_id,
+            start: now - days * 86_400,
+            span: days * 86_400,
+            pages,
+            zipf_cdf,
+        }
     }
 
     fn page(&mut self) -> String {
@@ -233,11 +244,17 @@ impl Generator {
                     }
                     1 => {
                         e.name = "Purchase".into();
-                        e.revenue = Some(Revenue { amount_milli: self.rng.random_range(5_000..500_000), currency: "EUR".into() });
+                        e.revenue = Some(Revenue {
+                            amount_milli: self.rng.random_range(5_000..500_000),
+                            currency: "EUR".into(),
+                        });
                     }
                     _ => {
                         e.name = "File Download".into();
-                        e.props = vec![("url".into(), format!("https://shop.test/files/doc-{}.pdf", self.rng.random_range(0..50)))];
+                        e.props = vec![(
+                            "url".into(),
+                            format!("https://shop.test/files/doc-{}.pdf", self.rng.random_range(0..50)),
+                        )];
                     }
                 }
                 out.push(e);

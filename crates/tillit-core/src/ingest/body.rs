@@ -259,7 +259,7 @@ fn parse_revenue(value: &Value) -> Option<Revenue> {
     let valid_currency = currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
     let milli = (amount * 1000.0).round();
     (valid_currency && milli.is_finite() && milli.abs() < 9.0e15)
-        .then(|| Revenue { amount_milli: milli as i64, currency })
+        .then_some(Revenue { amount_milli: milli as i64, currency })
 }
 
 fn int_of(value: &Value) -> Option<i64> {
@@ -285,7 +285,8 @@ mod tests {
 
     #[test]
     fn short_and_long_keys_are_equivalent() {
-        let a = ok(r#"{"n":"pageview","u":"https://example.com/a","d":"example.com","r":"https://g.co/","p":{"k":"v"}}"#);
+        let a =
+            ok(r#"{"n":"pageview","u":"https://example.com/a","d":"example.com","r":"https://g.co/","p":{"k":"v"}}"#);
         let b = ok(
             r#"{"name":"pageview","url":"https://example.com/a","domain":"example.com","referrer":"https://g.co/","props":{"k":"v"}}"#,
         );
@@ -326,7 +327,8 @@ mod tests {
 
     #[test]
     fn props_keep_scalars_only_and_at_most_thirty() {
-        let r = ok(r#"{"n":"e","u":"https://x.org/","p":{"a":1,"b":true,"c":[1],"d":{"x":1},"e":" ","f":null,"g":"x"}}"#);
+        let r =
+            ok(r#"{"n":"e","u":"https://x.org/","p":{"a":1,"b":true,"c":[1],"d":{"x":1},"e":" ","f":null,"g":"x"}}"#);
         let expected: Vec<(String, String)> =
             [("a", "1"), ("b", "true"), ("g", "x")].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         assert_eq!(r.props, expected);

@@ -160,7 +160,15 @@ mod tests {
         testdb::write(&path, &[("5.1.0.0".parse().unwrap(), 16, "DE", "BE", "Berlin", 2_950_159)]);
         let db = GeoDb::open(&path).unwrap();
         let loc = db.lookup("5.1.2.3".parse().unwrap());
-        assert_eq!(loc, Location { country: "DE".into(), region: "DE-BE".into(), city: "Berlin".into(), city_geoname_id: 2_950_159 });
+        assert_eq!(
+            loc,
+            Location {
+                country: "DE".into(),
+                region: "DE-BE".into(),
+                city: "Berlin".into(),
+                city_geoname_id: 2_950_159
+            }
+        );
         assert_eq!(db.lookup("9.9.9.9".parse().unwrap()), Location::default());
         assert!(db.description().contains("Tillit-Test-City"));
         assert!(GeoDb::open(&tmp.path().join("missing.mmdb")).is_err());

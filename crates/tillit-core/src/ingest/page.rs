@@ -8,7 +8,8 @@ use url::Url;
 use super::redact::redact;
 
 const MAX_PARAM_CHARS: usize = 500;
-const CLICK_IDS: [&str; 10] = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid", "twclid", "ttclid", "li_fat_id", "yclid", "dclid"];
+const CLICK_IDS: [&str; 10] =
+    ["gclid", "gbraid", "wbraid", "msclkid", "fbclid", "twclid", "ttclid", "li_fat_id", "yclid", "dclid"];
 
 /// What is kept of a page URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -73,11 +74,8 @@ pub fn normalise(url: &Url, hash_mode: bool) -> Page {
             *slot = value;
         }
     }
-    campaign.tagged_source = [&campaign.utm_source, &source, &ref_]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_default();
+    campaign.tagged_source =
+        [&campaign.utm_source, &source, &ref_].into_iter().find(|s| !s.is_empty()).cloned().unwrap_or_default();
     Page { hostname, pathname, campaign }
 }
 
@@ -106,7 +104,8 @@ mod tests {
 
     #[test]
     fn keeps_only_path_and_campaign() {
-        let p = page("https://WWW.Example.com/caf%C3%A9/?utm_source=News&utm_medium=email&token=secret&gclid=abc", false);
+        let p =
+            page("https://WWW.Example.com/caf%C3%A9/?utm_source=News&utm_medium=email&token=secret&gclid=abc", false);
         assert_eq!(p.hostname, "example.com");
         assert_eq!(p.pathname, "/café/");
         assert_eq!(p.campaign.utm_source, "News");

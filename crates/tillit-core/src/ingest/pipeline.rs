@@ -10,7 +10,7 @@ use tillit_store::{EventRecord, SessionAttrs};
 use super::body::EventRequest;
 use super::geo::GeoDb;
 use super::page::{self, strip_www};
-use super::session::Sessions;
+use super::session::{Sessions, Visit};
 use super::source;
 use super::useragent::UaParser;
 use super::visitor::{SaltPair, visitor_id};
@@ -179,9 +179,15 @@ impl Ingestor {
                 }
             };
             let pageview_path = is_pageview.then_some(page.pathname.as_str());
-            let Some(assigned) =
-                sessions.assign(site.id, visitor, previous, ts, !req.is_engagement(), pageview_path, start)
-            else {
+            let visit = Visit {
+                site_id: site.id,
+                visitor,
+                previous_visitor: previous,
+                ts,
+                may_start: !req.is_engagement(),
+                pageview_path,
+            };
+            let Some(assigned) = sessions.assign(visit, start) else {
                 out.dropped.push(DropReason::NoSession);
                 continue;
             };
@@ -206,7 +212,8 @@ impl Ingestor {
     }
 
     fn is_spam(&self, referrer: Option<&str>) -> bool {
-        let Some(host) = referrer.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        let Some(host) =
+            referrer.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_ascii_lowercase))
         else {
             return false;
         };
@@ -249,7 +256,11 @@ mod tests {
     #[test]
     fn fan_out_and_unknown_sites() {
         let i = ingestor();
-        let p = i.process(&req(r#"{"n":"pageview","u":"https://a.test/x","d":"a.test,b.test,c.test"}"#), client("198.51.100.1"), 100);
+        let p = i.process(
+            &req(r#"{"n":"pageview","u":"https://a.test/x","d":"a.test,b.test,c.test"}"#),
+            client("198.51.100.1"),
+            100,
+        );
         assert_eq!(p.records.len(), 2);
         assert_eq!(p.dropped, [DropReason::UnknownSite]);
         assert_ne!(p.records[0].visitor_id, p.records[1].visitor_id, "ids differ per site");
@@ -273,8 +284,16 @@ mod tests {
     #[test]
     fn same_visitor_same_session_and_no_ip_in_records() {
         let i = ingestor();
-        let first = i.process(&req(r#"{"n":"pageview","u":"https://a.test/?utm_source=news","r":"https://google.com/"}"#), client("198.51.100.9"), 10);
-        let second = i.process(&req(r#"{"n":"Signup","u":"https://a.test/done","r":"https://bing.com/"}"#), client("198.51.100.9"), 20);
+        let first = i.process(
+            &req(r#"{"n":"pageview","u":"https://a.test/?utm_source=news","r":"https://google.com/"}"#),
+            client("198.51.100.9"),
+            10,
+        );
+        let second = i.process(
+            &req(r#"{"n":"Signup","u":"https://a.test/done","r":"https://bing.com/"}"#),
+            client("198.51.100.9"),
+            20,
+        );
         let (a, b) = (&first.records[0], &second.records[0]);
         assert_eq!((a.visitor_id, a.session_id), (b.visitor_id, b.session_id));
         assert_eq!(b.session.source, "news");

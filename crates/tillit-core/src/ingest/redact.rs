@@ -38,9 +38,8 @@ pub fn redact(s: &str) -> Cow<'_, str> {
 /// A run is a token if one of its parts is long and mixes letters and digits (hex digests, base64
 /// secrets, JWT segments) or if it holds a UUID. Date slugs such as `2025-11-25-launch-notes` are not.
 fn looks_like_token(s: &str) -> bool {
-    let mixed = |p: &&str| {
-        p.len() >= 16 && p.bytes().any(|b| b.is_ascii_digit()) && p.bytes().any(|b| b.is_ascii_alphabetic())
-    };
+    let mixed =
+        |p: &&str| p.len() >= 16 && p.bytes().any(|b| b.is_ascii_digit()) && p.bytes().any(|b| b.is_ascii_alphabetic());
     let parts: Vec<&str> = s.split(['-', '_', '.', '=', '+', '~']).collect();
     let uuid = parts.windows(5).any(|w| {
         w.iter().zip([8, 4, 4, 4, 12]).all(|(p, len)| p.len() == len && p.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -58,9 +57,15 @@ mod tests {
         assert_eq!(redact("/u/jane%40example.co.uk"), "/u/[email]");
         assert_eq!(redact("/reset/8f14e45fceea167a5a36dedd4bea2543"), "/reset/[token]");
         assert_eq!(redact("/o/550e8400-e29b-41d4-a716-446655440000"), "/o/[token]");
-        assert_eq!(redact("/blog/a-very-long-article-slug-about-privacy-and-analytics"), "/blog/a-very-long-article-slug-about-privacy-and-analytics");
+        assert_eq!(
+            redact("/blog/a-very-long-article-slug-about-privacy-and-analytics"),
+            "/blog/a-very-long-article-slug-about-privacy-and-analytics"
+        );
         assert_eq!(redact("/pricing"), "/pricing");
-        assert_eq!(redact("/blog/2025-11-25-launch-notes-for-the-new-release"), "/blog/2025-11-25-launch-notes-for-the-new-release");
+        assert_eq!(
+            redact("/blog/2025-11-25-launch-notes-for-the-new-release"),
+            "/blog/2025-11-25-launch-notes-for-the-new-release"
+        );
         assert_eq!(redact("/o/order-550e8400-e29b-41d4-a716-446655440000/x"), "/o/[token]/x");
     }
 }

@@ -112,7 +112,8 @@ pub struct Origin {
 
 /// Classifies a visit from its referrer and the entry page's campaign parameters.
 pub fn classify(referrer: Option<&str>, page_host: &str, campaign: &Campaign) -> Origin {
-    let parsed = referrer.and_then(|r| Url::parse(r).ok()).filter(|u| matches!(u.scheme(), "http" | "https" | "android-app"));
+    let parsed =
+        referrer.and_then(|r| Url::parse(r).ok()).filter(|u| matches!(u.scheme(), "http" | "https" | "android-app"));
     let mut origin = Origin { utm_medium: campaign.utm_medium.clone(), ..Origin::default() };
     let mut referrer_host = String::new();
     if let Some(url) = parsed {
@@ -150,7 +151,8 @@ pub fn classify(referrer: Option<&str>, page_host: &str, campaign: &Campaign) ->
             _ => {}
         }
     }
-    origin.channel = channel(&origin.source, category, &origin.utm_medium, &campaign.utm_campaign, &campaign.click_id).to_owned();
+    origin.channel =
+        channel(&origin.source, category, &origin.utm_medium, &campaign.utm_campaign, &campaign.click_id).to_owned();
     origin
 }
 
@@ -223,7 +225,10 @@ pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign:
     if (is(Shopping) || shopping_campaign) && paid {
         return "Paid Shopping";
     }
-    if (is(Search) && paid) || (source == "Google" && click_id == "gclid") || (source == "Bing" && click_id == "msclkid") {
+    if (is(Search) && paid)
+        || (source == "Google" && click_id == "gclid")
+        || (source == "Bing" && click_id == "msclkid")
+    {
         return "Paid Search";
     }
     if is(Social) && paid {
@@ -238,7 +243,10 @@ pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign:
     if is(Shopping) || shopping_campaign {
         return "Organic Shopping";
     }
-    if is(Social) || ["social", "social-network", "social-media", "sm", "social network", "social media"].contains(&medium.as_str()) {
+    if is(Social)
+        || ["social", "social-network", "social-media", "sm", "social network", "social media"]
+            .contains(&medium.as_str())
+    {
         return "Organic Social";
     }
     if is(Video) || medium.contains("video") {
@@ -250,7 +258,13 @@ pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign:
     if is(Search) || medium == "organic" {
         return "Organic Search";
     }
-    let email_like = |s: &str| s.contains("email") || s.contains("e-mail") || s.contains("e_mail") || s.contains("e mail") || s.contains("newsletter");
+    let email_like = |s: &str| {
+        s.contains("email")
+            || s.contains("e-mail")
+            || s.contains("e_mail")
+            || s.contains("e mail")
+            || s.contains("newsletter")
+    };
     if is(Email) || email_like(&source_lower) || email_like(&medium) {
         return "Email";
     }
@@ -263,7 +277,11 @@ pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign:
     if source_lower == "sms" || medium == "sms" {
         return "SMS";
     }
-    if medium.ends_with("push") || medium.contains("mobile") || medium.contains("notification") || source_lower == "firebase" {
+    if medium.ends_with("push")
+        || medium.contains("mobile")
+        || medium.contains("notification")
+        || source_lower == "firebase"
+    {
         return "Mobile Push Notifications";
     }
     if ["referral", "app", "link"].contains(&medium.as_str()) || !source.is_empty() {
@@ -284,13 +302,19 @@ mod tests {
     #[test]
     fn known_referrers_get_names_and_channels() {
         let o = origin(Some("https://www.google.co.uk/search?q=x"), "https://shop.test/");
-        assert_eq!((o.source.as_str(), o.channel.as_str(), o.referrer.as_str()), ("Google", "Organic Search", "google.co.uk/search"));
+        assert_eq!(
+            (o.source.as_str(), o.channel.as_str(), o.referrer.as_str()),
+            ("Google", "Organic Search", "google.co.uk/search")
+        );
         assert_eq!(origin(Some("https://t.co/abc"), "https://shop.test/").channel, "Organic Social");
         assert_eq!(origin(Some("https://mail.google.com/"), "https://shop.test/").source, "Gmail");
         assert_eq!(origin(Some("https://mail.google.com/"), "https://shop.test/").channel, "Email");
         assert_eq!(origin(Some("https://chatgpt.com/"), "https://shop.test/").channel, "AI Assistants");
         let unknown = origin(Some("https://blog.example.org/post/"), "https://shop.test/");
-        assert_eq!((unknown.source.as_str(), unknown.channel.as_str(), unknown.referrer.as_str()), ("blog.example.org", "Referral", "blog.example.org/post"));
+        assert_eq!(
+            (unknown.source.as_str(), unknown.channel.as_str(), unknown.referrer.as_str()),
+            ("blog.example.org", "Referral", "blog.example.org/post")
+        );
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct UaParserError(String);
 
 impl UaParser {
     pub fn new(cache_entries: usize) -> Result<UaParser, UaParserError> {
-        let regexes: ua_parser::Regexes<'static> = serde_json::from_str(REGEXES).map_err(|e| UaParserError(e.to_string()))?;
+        let regexes: ua_parser::Regexes<'static> =
+            serde_json::from_str(REGEXES).map_err(|e| UaParserError(e.to_string()))?;
         let extractor = ua_parser::Extractor::try_from(regexes).map_err(|e| UaParserError(e.to_string()))?;
         Ok(UaParser { extractor, bots: isbot::Bots::default(), cache: Cache::new(cache_entries.max(16)) })
     }
@@ -142,12 +143,21 @@ mod tests {
     fn common_agents() {
         let p = UaParser::new(100).unwrap();
         let chrome = p.parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36");
-        assert_eq!((chrome.browser.as_str(), chrome.browser_version.as_str(), chrome.os.as_str(), chrome.device.as_str()), ("Chrome", "142.0", "Windows", "Desktop"));
+        assert_eq!(
+            (chrome.browser.as_str(), chrome.browser_version.as_str(), chrome.os.as_str(), chrome.device.as_str()),
+            ("Chrome", "142.0", "Windows", "Desktop")
+        );
         assert!(!chrome.is_bot);
         let iphone = p.parse("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1");
-        assert_eq!((iphone.browser.as_str(), iphone.os.as_str(), iphone.os_version.as_str(), iphone.device.as_str()), ("Safari", "iOS", "18.1", "Mobile"));
+        assert_eq!(
+            (iphone.browser.as_str(), iphone.os.as_str(), iphone.os_version.as_str(), iphone.device.as_str()),
+            ("Safari", "iOS", "18.1", "Mobile")
+        );
         let firefox = p.parse("Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0");
-        assert_eq!((firefox.browser.as_str(), firefox.os.as_str(), firefox.device.as_str()), ("Firefox", "Linux", "Desktop"));
+        assert_eq!(
+            (firefox.browser.as_str(), firefox.os.as_str(), firefox.device.as_str()),
+            ("Firefox", "Linux", "Desktop")
+        );
         let tablet = p.parse("Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36");
         assert_eq!(tablet.device, "Tablet");
     }

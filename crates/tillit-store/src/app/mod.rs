@@ -51,7 +51,13 @@ impl AppStore {
         Ok(AppStore::Sqlite(SqliteApp::open(path).await?))
     }
 
-    pub async fn add_site(&self, domain: &str, timezone: &str, retention_days: u32, now: i64) -> Result<Site, AppStoreError> {
+    pub async fn add_site(
+        &self,
+        domain: &str,
+        timezone: &str,
+        retention_days: u32,
+        now: i64,
+    ) -> Result<Site, AppStoreError> {
         match self {
             AppStore::Sqlite(db) => db.add_site(domain, timezone, retention_days, now).await,
         }
@@ -104,7 +110,13 @@ impl AppStore {
     }
 
     /// Records that a retention rule deleted `deleted` rows.
-    pub async fn record_retention(&self, rule: &str, site_id: Option<u32>, deleted: u64, now: i64) -> Result<(), AppStoreError> {
+    pub async fn record_retention(
+        &self,
+        rule: &str,
+        site_id: Option<u32>,
+        deleted: u64,
+        now: i64,
+    ) -> Result<(), AppStoreError> {
         match self {
             AppStore::Sqlite(db) => db.record_retention(rule, site_id, deleted, now).await,
         }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{AppStoreError, Salt, Site};
 
@@ -34,7 +34,13 @@ impl SqliteApp {
         Ok(SqliteApp { pool })
     }
 
-    pub(super) async fn add_site(&self, domain: &str, timezone: &str, retention_days: u32, now: i64) -> Result<Site, AppStoreError> {
+    pub(super) async fn add_site(
+        &self,
+        domain: &str,
+        timezone: &str,
+        retention_days: u32,
+        now: i64,
+    ) -> Result<Site, AppStoreError> {
         let res = sqlx::query("INSERT INTO sites (domain, timezone, retention_days, created_at) VALUES (?, ?, ?, ?)")
             .bind(domain)
             .bind(timezone)
@@ -109,7 +115,11 @@ impl SqliteApp {
     }
 
     pub(super) async fn complete_site_deletion(&self, site_id: u32) -> Result<(), AppStoreError> {
-        sqlx::query("DELETE FROM site_deletions WHERE site_id = ?").bind(site_id).execute(&self.pool).await.map_err(backend)?;
+        sqlx::query("DELETE FROM site_deletions WHERE site_id = ?")
+            .bind(site_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -141,12 +151,21 @@ impl SqliteApp {
     }
 
     pub(super) async fn delete_salts_before(&self, cutoff: i64) -> Result<u64, AppStoreError> {
-        let done =
-            sqlx::query("DELETE FROM salts WHERE created_at < ?").bind(cutoff).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM salts WHERE created_at < ?")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(done.rows_affected())
     }
 
-    pub(super) async fn record_retention(&self, rule: &str, site_id: Option<u32>, deleted: u64, now: i64) -> Result<(), AppStoreError> {
+    pub(super) async fn record_retention(
+        &self,
+        rule: &str,
+        site_id: Option<u32>,
+        deleted: u64,
+        now: i64,
+    ) -> Result<(), AppStoreError> {
         sqlx::query("INSERT INTO retention_runs (rule, site_id, deleted, ran_at) VALUES (?, ?, ?, ?)")
             .bind(rule)
             .bind(site_id)

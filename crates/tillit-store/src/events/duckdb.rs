@@ -97,10 +97,13 @@ impl DuckDbEvents {
     }
 
     pub(super) fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
-        let mut stmt = self.conn.prepare("SELECT segment, \"offset\" FROM ingest_state WHERE id = 1").map_err(backend)?;
+        let mut stmt =
+            self.conn.prepare("SELECT segment, \"offset\" FROM ingest_state WHERE id = 1").map_err(backend)?;
         let mut rows = stmt.query([]).map_err(backend)?;
         match rows.next().map_err(backend)? {
-            Some(row) => Ok(LogPosition { segment: row.get(0).map_err(backend)?, offset: row.get(1).map_err(backend)? }),
+            Some(row) => {
+                Ok(LogPosition { segment: row.get(0).map_err(backend)?, offset: row.get(1).map_err(backend)? })
+            }
             None => Ok(LogPosition::default()),
         }
     }
@@ -126,7 +129,10 @@ impl DuckDbEvents {
     pub(super) fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
         let n = self
             .conn
-            .execute("DELETE FROM events WHERE site_id = ? AND ts < make_timestamp(? * 1000000)", params![site_id, cutoff])
+            .execute(
+                "DELETE FROM events WHERE site_id = ? AND ts < make_timestamp(? * 1000000)",
+                params![site_id, cutoff],
+            )
             .map_err(backend)?;
         Ok(n as u64)
     }

@@ -35,7 +35,8 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Site>), ApiError> {
     authorize(&state, &headers)?;
-    let req: CreateSite = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let req: CreateSite =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
     let new = sites::NewSite::parse(
         &req.domain,
         req.timezone.as_deref(),
@@ -51,7 +52,11 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(site)))
 }
 
-pub async fn remove(State(state): State<AppState>, headers: HeaderMap, Path(domain): Path<String>) -> Result<Json<Site>, ApiError> {
+pub async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(domain): Path<String>,
+) -> Result<Json<Site>, ApiError> {
     authorize(&state, &headers)?;
     let site = state.app.remove_site(&sites::normalise_domain(&domain), state.clock.now()).await.map_err(map_store)?;
     refresh(&state).await;

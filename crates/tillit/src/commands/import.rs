@@ -173,7 +173,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
             store.insert(&batch, None)?;
             batch.clear();
         }
-        if line_no % 100_000 == 0 {
+        if line_no.is_multiple_of(100_000) {
             sessions.evict(line_event.ts);
         }
     }
@@ -222,7 +222,8 @@ fn parse_ndjson(text: &str) -> Result<Option<LineEvent>, &'static str> {
         Some(Value::String(s)) => parse_time(s).ok_or("invalid timestamp")?,
         _ => return Err("missing timestamp"),
     };
-    let ip = obj.get("ip").and_then(Value::as_str).and_then(|s| s.trim().parse().ok()).ok_or("missing or invalid ip")?;
+    let ip =
+        obj.get("ip").and_then(Value::as_str).and_then(|s| s.trim().parse().ok()).ok_or("missing or invalid ip")?;
     let user_agent = obj.get("user_agent").and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut body = Map::new();
     body.insert("n".into(), obj.get("name").cloned().unwrap_or_else(|| json!("pageview")));
@@ -237,8 +238,9 @@ fn parse_ndjson(text: &str) -> Result<Option<LineEvent>, &'static str> {
 static COMBINED: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"^(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+)[^"]*" (\d{3}) \S+ "([^"]*)" "([^"]*)""#).ok()
 });
-const ASSET_EXTENSIONS: [&str; 16] =
-    ["css", "js", "png", "jpg", "jpeg", "gif", "svg", "ico", "woff", "woff2", "ttf", "map", "webp", "avif", "mp4", "xml"];
+const ASSET_EXTENSIONS: [&str; 16] = [
+    "css", "js", "png", "jpg", "jpeg", "gif", "svg", "ico", "woff", "woff2", "ttf", "map", "webp", "avif", "mp4", "xml",
+];
 
 fn parse_combined(text: &str, site: &str) -> Result<Option<LineEvent>, &'static str> {
     let re = COMBINED.as_ref().ok_or("log pattern unavailable")?;
@@ -305,7 +307,11 @@ mod tests {
         assert_eq!(parse_time("2025-10-10T11:55:36Z"), Some(1_760_097_336));
         assert_eq!(parse_time("2025-10-10T11:55:36"), Some(1_760_097_336));
         assert_eq!(parse_time("yesterday"), None);
-        let e = parse_ndjson(r#"{"timestamp":1760097336,"site":"a.test","url":"https://a.test/","ip":"203.0.113.9","user_agent":"UA"}"#).unwrap().unwrap();
+        let e = parse_ndjson(
+            r#"{"timestamp":1760097336,"site":"a.test","url":"https://a.test/","ip":"203.0.113.9","user_agent":"UA"}"#,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(e.body["n"], "pageview");
         assert!(parse_ndjson(r#"{"site":"a.test"}"#).is_err());
     }

@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
+use tillit_core::ingest::Ingestor;
 use tillit_core::ingest::geo::GeoDb;
 use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{SALT_MAX_AGE_SECS, SaltPair, needs_rotation, random_salt};
-use tillit_core::ingest::Ingestor;
 use tillit_core::sites;
 use tillit_core::time::Clock;
 use tillit_core::writer::{self, StoreHandle, WriterOptions};

@@ -37,7 +37,8 @@ pub async fn run(config: &Config, cmd: SiteCmd) -> anyhow::Result<()> {
     let now = Clock::system().now();
     match cmd {
         SiteCmd::Add { domain, timezone, retention_days } => {
-            let new = NewSite::parse(&domain, Some(&timezone), retention_days.unwrap_or(config.default_retention_days))?;
+            let new =
+                NewSite::parse(&domain, Some(&timezone), retention_days.unwrap_or(config.default_retention_days))?;
             let site = app.add_site(&new.domain, &new.timezone, new.retention_days, now).await.map_err(explain)?;
             println!("added {} (time zone {}, retention {} days)", site.domain, site.timezone, site.retention_days);
         }

@@ -24,14 +24,17 @@ impl Drop for Driver {
 }
 
 fn chromedriver() -> Option<(Driver, u16)> {
-    let path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
     let Some(path) = path else {
         assert!(std::env::var("TILLIT_REQUIRE_BROWSER").is_err(), "chromedriver is required but not installed");
         eprintln!("skipping browser test: chromedriver not installed");
         return None;
     };
     let port = free_port();
-    let child = Command::new(path).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+    let child =
+        Command::new(path).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
     Some((Driver(child), port))
 }
 
@@ -62,7 +65,8 @@ async fn tracker_reports_from_a_real_browser() {
     wait_for_accepted(&server, 5).await;
     let cookies = c.get_all_cookies().await.unwrap();
     assert!(cookies.is_empty(), "the tracker set cookies: {cookies:?}");
-    let storage: serde_json::Value = c.execute("return localStorage.length + sessionStorage.length;", vec![]).await.unwrap();
+    let storage: serde_json::Value =
+        c.execute("return localStorage.length + sessionStorage.length;", vec![]).await.unwrap();
     assert_eq!(storage, json!(0), "the tracker wrote storage");
     c.close().await.unwrap();
     server.stop();
@@ -82,7 +86,8 @@ async fn tracker_reports_from_a_real_browser() {
 async fn wait_for_accepted(server: &Server, n: u64) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let health: serde_json::Value = reqwest::get(format!("{}/api/health", server.base)).await.unwrap().json().await.unwrap();
+        let health: serde_json::Value =
+            reqwest::get(format!("{}/api/health", server.base)).await.unwrap().json().await.unwrap();
         let accepted = health["ingest"]["accepted"].as_u64().unwrap_or(0);
         if accepted >= n {
             return;
@@ -134,7 +139,10 @@ window.trackSignup = () => track("Signup", {{ props: {{ plan: "team" }} }});
     server.stop();
     let events = stored_events(tmp.path());
     let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
-    assert!(names.contains(&"pageview") && names.contains(&"Signup") && names.contains(&"Outbound Link: Click"), "{names:?}");
+    assert!(
+        names.contains(&"pageview") && names.contains(&"Signup") && names.contains(&"Outbound Link: Click"),
+        "{names:?}"
+    );
     let signup = events.iter().find(|e| e.name == "Signup").unwrap();
     assert_eq!(signup.props, [("plan".to_owned(), "team".to_owned())]);
     assert_eq!(signup.pathname, "/landing");

@@ -74,7 +74,10 @@ fn import_is_idempotent_and_reports_what_it_skipped() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("imported 22 events from 26 lines"), "{stdout}");
-    assert!(stdout.contains("not a JSON object") && stdout.contains("unknown site") && stdout.contains("bot or crawler"), "{stdout}");
+    assert!(
+        stdout.contains("not a JSON object") && stdout.contains("unknown site") && stdout.contains("bot or crawler"),
+        "{stdout}"
+    );
     assert_eq!(stored_count(tmp.path()), 22);
     let again = tillit(tmp.path(), &["import", file_arg, "--quiet"]);
     let stdout = String::from_utf8_lossy(&again.stdout);
@@ -94,7 +97,10 @@ fn import_is_idempotent_and_reports_what_it_skipped() {
     .unwrap();
     let out = tillit(tmp.path(), &["import", log.to_str().unwrap(), "--format", "combined", "--quiet"]);
     assert_eq!(out.status.code(), Some(1), "--site is required for logs");
-    let out = tillit(tmp.path(), &["import", log.to_str().unwrap(), "--format", "combined", "--site", "shop.test", "--quiet"]);
+    let out = tillit(
+        tmp.path(),
+        &["import", log.to_str().unwrap(), "--format", "combined", "--site", "shop.test", "--quiet"],
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 events from 3 lines"));
     assert_eq!(stored_count(tmp.path()), 23);
 }
@@ -108,6 +114,10 @@ async fn import_refuses_while_the_server_holds_the_store() {
     std::fs::write(&file, "").unwrap();
     let out = tillit(tmp.path(), &["import", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another process"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use by another process"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server.stop();
 }

@@ -26,7 +26,8 @@ async fn events_are_accepted_enriched_and_stored() {
     let res = server.post_event(pageview, "198.51.100.22", "Googlebot/2.1 (+http://www.google.com/bot.html)").await;
     assert_eq!((res.status().as_u16(), res.headers()["x-plausible-dropped"].to_str().unwrap()), (202, "1"));
 
-    let health: serde_json::Value = reqwest::get(format!("{}/api/health", server.base)).await.unwrap().json().await.unwrap();
+    let health: serde_json::Value =
+        reqwest::get(format!("{}/api/health", server.base)).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["ingest"]["accepted"], 3);
     server.stop();
@@ -40,7 +41,10 @@ async fn events_are_accepted_enriched_and_stored() {
     assert_eq!(pv.session.channel, "Email");
     assert_eq!(pv.session.referrer, "google.com/search");
     assert_eq!(pv.session.entry_page, "/products/1");
-    assert_eq!((pv.session.browser.as_str(), pv.session.os.as_str(), pv.session.device.as_str()), ("Chrome", "Windows", "Desktop"));
+    assert_eq!(
+        (pv.session.browser.as_str(), pv.session.os.as_str(), pv.session.device.as_str()),
+        ("Chrome", "Windows", "Desktop")
+    );
     let signup = events.iter().find(|e| e.name == "Signup").unwrap();
     assert_eq!((signup.visitor_id, signup.session_id), (pv.visitor_id, pv.session_id));
     assert_eq!(signup.session.source, "Newsletter");
@@ -61,9 +65,19 @@ async fn bad_input_gets_clear_errors_and_leaves_data_intact() {
     let cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![
         (b"{not json".to_vec(), 400, "request", "Unable to parse request body as json"),
         (b"\xff\xfe\x00garbage".to_vec(), 400, "request", "Unable to parse request body as json"),
-        (br#"{"n":"pageview","u":"data:text/html,<script>alert(1)</script>","d":"shop.test"}"#.to_vec(), 400, "url", "scheme is not allowed"),
+        (
+            br#"{"n":"pageview","u":"data:text/html,<script>alert(1)</script>","d":"shop.test"}"#.to_vec(),
+            400,
+            "url",
+            "scheme is not allowed",
+        ),
         (br#"{"u":"https://shop.test/","d":"shop.test"}"#.to_vec(), 400, "name", "can't be blank"),
-        (format!(r#"{{"n":"pageview","u":"https://shop.test/{}","d":"shop.test"}}"#, "a".repeat(2100)).into_bytes(), 400, "url", "must be a valid url"),
+        (
+            format!(r#"{{"n":"pageview","u":"https://shop.test/{}","d":"shop.test"}}"#, "a".repeat(2100)).into_bytes(),
+            400,
+            "url",
+            "must be a valid url",
+        ),
         (vec![b' '; 1_000_001], 413, "request", "Request body is larger than 1000000 bytes"),
     ];
     let client = reqwest::Client::new();
@@ -105,7 +119,8 @@ async fn tracker_script_is_served_small_and_cacheable() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(tmp.path(), &[]).await;
     let client = reqwest::Client::new();
-    let res = client.get(format!("{}/js/script.js", server.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    let res =
+        client.get(format!("{}/js/script.js", server.base)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-encoding"], "gzip");
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
@@ -113,7 +128,8 @@ async fn tracker_script_is_served_small_and_cacheable() {
     assert!(res.headers().get("set-cookie").is_none());
     let gz = res.bytes().await.unwrap();
     assert!(gz.len() <= 1000, "base script is {} bytes gzipped", gz.len());
-    let plain = client.get(format!("{}/js/plausible.outbound-links.file-downloads.hash.js", server.base)).send().await.unwrap();
+    let plain =
+        client.get(format!("{}/js/plausible.outbound-links.file-downloads.hash.js", server.base)).send().await.unwrap();
     assert_eq!(plain.status(), 200);
     assert!(plain.text().await.unwrap().contains("Outbound Link: Click"));
     assert_eq!(client.get(format!("{}/js/script.nonsense.js", server.base)).send().await.unwrap().status(), 404);
@@ -132,13 +148,25 @@ async fn admin_api_manages_sites() {
     let url = format!("{}/api/admin/sites", server.base);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
     assert_eq!(client.get(&url).bearer_auth("wrong").send().await.unwrap().status(), 401);
-    let res = client.post(&url).bearer_auth("test-admin-token").body(r#"{"domain":"www.new.test","timezone":"Europe/Oslo"}"#).send().await.unwrap();
+    let res = client
+        .post(&url)
+        .bearer_auth("test-admin-token")
+        .body(r#"{"domain":"www.new.test","timezone":"Europe/Oslo"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let site: serde_json::Value = res.json().await.unwrap();
     assert_eq!((site["domain"].as_str(), site["timezone"].as_str()), (Some("new.test"), Some("Europe/Oslo")));
     let dup = client.post(&url).bearer_auth("test-admin-token").body(r#"{"domain":"new.test"}"#).send().await.unwrap();
     assert_eq!(dup.status(), 409);
-    let bad = client.post(&url).bearer_auth("test-admin-token").body(r#"{"domain":"new.test","timezone":"Nowhere/Town"}"#).send().await.unwrap();
+    let bad = client
+        .post(&url)
+        .bearer_auth("test-admin-token")
+        .body(r#"{"domain":"new.test","timezone":"Nowhere/Town"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("unknown time zone"));
     // The new site takes events at once.

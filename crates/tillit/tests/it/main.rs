@@ -1,6 +1,8 @@
 //! Black-box tests: the real `tillit` binary, real DuckDB and SQLite files in a temporary data
 //! directory, driven over HTTP and the command line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod browser;
 mod cli;
 mod durability;
