@@ -27,6 +27,9 @@ use tillit_store::EventRecord;
 use tillit_store::events::{EventStore, EventStoreError};
 use tillit_store::ingest_log::{self, IngestLog, LogPosition};
 
+/// Durable groups that may wait for the store thread.
+const STORE_QUEUE_GROUPS: usize = 2048;
+
 /// Tuning for the writer.
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
@@ -184,7 +187,9 @@ pub fn start(
     let log = IngestLog::open(log_dir, options.segment_bytes).map_err(|e| WriterError::Log(e.to_string()))?;
     let stats = Arc::new(WriterStats::default());
     let (tx, rx) = mpsc::channel::<Pending>(options.queue_capacity.max(1));
-    let (store_tx, store_rx) = std_mpsc::sync_channel::<StoreMsg>(64);
+    // Room for a few seconds of durable groups, so a DuckDB checkpoint on the store thread does not
+    // stall the log thread (and with it every request). Still bounded: past it, backpressure → 503.
+    let (store_tx, store_rx) = std_mpsc::sync_channel::<StoreMsg>(STORE_QUEUE_GROUPS);
 
     let log_store_tx = store_tx.clone();
     let log_thread = std::thread::Builder::new()
@@ -261,13 +266,19 @@ fn log_loop(mut log: IngestLog, mut rx: mpsc::Receiver<Pending>, store_tx: std_m
         match log.append(group.iter().map(|p| p.bytes.as_slice())) {
             Ok(pos) => {
                 let mut rows = Vec::with_capacity(group.iter().map(|p| p.records.len()).sum());
+                let mut acks = Vec::with_capacity(group.len());
                 for p in group.drain(..) {
                     rows.extend(p.records);
-                    let _ = p.ack.send(Ok(()));
+                    acks.push(p.ack);
                 }
-                // Blocks when the store falls behind, which backs the queue up into 503s.
+                // Hand the rows on before acknowledging, so anything acknowledged is already queued
+                // for the store (a later flush sees it). Blocks when the store falls behind, which
+                // backs the queue up into 503s.
                 if store_tx.send(StoreMsg::Rows(rows, pos)).is_err() {
                     error!("event store thread is gone; accepted events stay in the ingest log");
+                }
+                for ack in acks {
+                    let _ = ack.send(Ok(()));
                 }
             }
             Err(e) => {

@@ -169,6 +169,17 @@ fn new_session_id() -> u64 {
 mod tests {
     use super::*;
 
+    fn visit(
+        site_id: u32,
+        visitor: u64,
+        previous_visitor: Option<u64>,
+        ts: i64,
+        may_start: bool,
+        pageview_path: Option<&str>,
+    ) -> Visit<'_> {
+        Visit { site_id, visitor, previous_visitor, ts, may_start, pageview_path }
+    }
+
     fn attrs(source: &str) -> SessionAttrs {
         SessionAttrs { source: source.into(), ..SessionAttrs::default() }
     }
@@ -176,32 +187,8 @@ mod tests {
     #[test]
     fn first_event_fixes_the_visit() {
         let s = Sessions::default();
-        let a = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 10,
-                    previous_visitor: None,
-                    ts: 1000,
-                    may_start: true,
-                    pageview_path: Some("/"),
-                },
-                || attrs("Google"),
-            )
-            .unwrap();
-        let b = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 10,
-                    previous_visitor: None,
-                    ts: 1100,
-                    may_start: true,
-                    pageview_path: Some("/b"),
-                },
-                || attrs("Bing"),
-            )
-            .unwrap();
+        let a = s.assign(visit(1, 10, None, 1000, true, Some("/")), || attrs("Google")).unwrap();
+        let b = s.assign(visit(1, 10, None, 1100, true, Some("/b")), || attrs("Bing")).unwrap();
         assert!(a.is_new && !b.is_new);
         assert_eq!(a.session_id, b.session_id);
         assert_eq!(b.attrs.source, "Google");
@@ -211,39 +198,10 @@ mod tests {
     #[test]
     fn thirty_minutes_of_silence_ends_a_session() {
         let s = Sessions::default();
-        let a = s
-            .assign(
-                Visit { site_id: 1, visitor: 10, previous_visitor: None, ts: 0, may_start: true, pageview_path: None },
-                || attrs("a"),
-            )
-            .unwrap();
-        let b = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 10,
-                    previous_visitor: None,
-                    ts: SESSION_TIMEOUT_SECS,
-                    may_start: true,
-                    pageview_path: None,
-                },
-                || attrs("b"),
-            )
-            .unwrap();
+        let a = s.assign(visit(1, 10, None, 0, true, None), || attrs("a")).unwrap();
+        let b = s.assign(visit(1, 10, None, SESSION_TIMEOUT_SECS, true, None), || attrs("b")).unwrap();
         assert_eq!(a.session_id, b.session_id);
-        let c = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 10,
-                    previous_visitor: None,
-                    ts: 2 * SESSION_TIMEOUT_SECS + 1,
-                    may_start: true,
-                    pageview_path: None,
-                },
-                || attrs("c"),
-            )
-            .unwrap();
+        let c = s.assign(visit(1, 10, None, 2 * SESSION_TIMEOUT_SECS + 1, true, None), || attrs("c")).unwrap();
         assert_ne!(b.session_id, c.session_id);
         drop((a, b, c));
         assert_eq!(s.evict(10 * SESSION_TIMEOUT_SECS), 1);
@@ -254,33 +212,9 @@ mod tests {
     #[test]
     fn sessions_survive_the_salt_change() {
         let s = Sessions::default();
-        let before = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 111,
-                    previous_visitor: None,
-                    ts: 86_000,
-                    may_start: true,
-                    pageview_path: Some("/x"),
-                },
-                || attrs("Google"),
-            )
-            .unwrap();
+        let before = s.assign(visit(1, 111, None, 86_000, true, Some("/x")), || attrs("Google")).unwrap();
         // After midnight the same person hashes to 222; yesterday's id was 111.
-        let after = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 222,
-                    previous_visitor: Some(111),
-                    ts: 86_500,
-                    may_start: true,
-                    pageview_path: Some("/y"),
-                },
-                || attrs("Bing"),
-            )
-            .unwrap();
+        let after = s.assign(visit(1, 222, Some(111), 86_500, true, Some("/y")), || attrs("Bing")).unwrap();
         assert_eq!(before.session_id, after.session_id);
         assert_eq!(after.attrs.source, "Google");
         assert_eq!(s.len(), 1);
@@ -289,32 +223,8 @@ mod tests {
     #[test]
     fn identical_visits_share_one_attribute_set() {
         let s = Sessions::default();
-        let a = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 1,
-                    previous_visitor: None,
-                    ts: 0,
-                    may_start: true,
-                    pageview_path: Some("/"),
-                },
-                || attrs("Google"),
-            )
-            .unwrap();
-        let b = s
-            .assign(
-                Visit {
-                    site_id: 1,
-                    visitor: 2,
-                    previous_visitor: None,
-                    ts: 0,
-                    may_start: true,
-                    pageview_path: Some("/"),
-                },
-                || attrs("Google"),
-            )
-            .unwrap();
+        let a = s.assign(visit(1, 1, None, 0, true, Some("/")), || attrs("Google")).unwrap();
+        let b = s.assign(visit(1, 2, None, 0, true, Some("/")), || attrs("Google")).unwrap();
         assert_ne!(a.session_id, b.session_id);
         assert!(Arc::ptr_eq(&a.attrs, &b.attrs));
     }
@@ -322,12 +232,6 @@ mod tests {
     #[test]
     fn engagement_never_starts_a_session() {
         let s = Sessions::default();
-        assert!(
-            s.assign(
-                Visit { site_id: 1, visitor: 10, previous_visitor: None, ts: 0, may_start: false, pageview_path: None },
-                || attrs("a")
-            )
-            .is_none()
-        );
+        assert!(s.assign(visit(1, 10, None, 0, false, None), || attrs("a")).is_none());
     }
 }

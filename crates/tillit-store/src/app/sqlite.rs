@@ -68,17 +68,7 @@ impl SqliteApp {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Site {
-                    id: r.try_get::<u32, _>(0).map_err(backend)?,
-                    domain: r.try_get(1).map_err(backend)?,
-                    timezone: r.try_get(2).map_err(backend)?,
-                    retention_days: r.try_get::<u32, _>(3).map_err(backend)?,
-                    created_at: r.try_get(4).map_err(backend)?,
-                })
-            })
-            .collect()
+        rows.iter().map(site_from_row).collect()
     }
 
     pub(super) async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {
@@ -89,13 +79,7 @@ impl SqliteApp {
             .await
             .map_err(backend)?
             .ok_or_else(|| AppStoreError::NotFound(format!("site {domain}")))?;
-        let site = Site {
-            id: row.try_get::<u32, _>(0).map_err(backend)?,
-            domain: row.try_get(1).map_err(backend)?,
-            timezone: row.try_get(2).map_err(backend)?,
-            retention_days: row.try_get::<u32, _>(3).map_err(backend)?,
-            created_at: row.try_get(4).map_err(backend)?,
-        };
+        let site = site_from_row(&row)?;
         sqlx::query("DELETE FROM sites WHERE id = ?").bind(site.id).execute(&mut *tx).await.map_err(backend)?;
         sqlx::query("INSERT OR IGNORE INTO site_deletions (site_id, requested_at) VALUES (?, ?)")
             .bind(site.id)
@@ -181,6 +165,17 @@ impl SqliteApp {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
         Ok(())
     }
+}
+
+/// A `sites` row selected as `id, domain, timezone, retention_days, created_at`.
+fn site_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Site, AppStoreError> {
+    Ok(Site {
+        id: row.try_get::<u32, _>(0).map_err(backend)?,
+        domain: row.try_get(1).map_err(backend)?,
+        timezone: row.try_get(2).map_err(backend)?,
+        retention_days: row.try_get::<u32, _>(3).map_err(backend)?,
+        created_at: row.try_get(4).map_err(backend)?,
+    })
 }
 
 fn backend(err: impl std::fmt::Display) -> AppStoreError {
