@@ -27,8 +27,9 @@ use tillit_store::EventRecord;
 use tillit_store::events::{EventStore, EventStoreError};
 use tillit_store::ingest_log::{self, IngestLog, LogPosition};
 
-/// Durable groups that may wait for the store thread.
-const STORE_QUEUE_GROUPS: usize = 2048;
+/// Durable groups that may wait for the store thread. 2048 was tried: no better tail latency, and
+/// peak memory under load doubled (BENCHMARKS.md), so it stays small.
+const STORE_QUEUE_GROUPS: usize = 64;
 
 /// Tuning for the writer.
 #[derive(Clone, Debug)]
@@ -187,8 +188,7 @@ pub fn start(
     let log = IngestLog::open(log_dir, options.segment_bytes).map_err(|e| WriterError::Log(e.to_string()))?;
     let stats = Arc::new(WriterStats::default());
     let (tx, rx) = mpsc::channel::<Pending>(options.queue_capacity.max(1));
-    // Room for a few seconds of durable groups, so a DuckDB checkpoint on the store thread does not
-    // stall the log thread (and with it every request). Still bounded: past it, backpressure → 503.
+    // Bounded: when the store falls behind, the log thread waits, the queue fills, requests get 503.
     let (store_tx, store_rx) = std_mpsc::sync_channel::<StoreMsg>(STORE_QUEUE_GROUPS);
 
     let log_store_tx = store_tx.clone();
