@@ -88,9 +88,11 @@ fn clean_param(value: &str) -> String {
     redact(&v).into_owned()
 }
 
-/// Percent-decodes, replacing invalid UTF-8 rather than failing.
+/// Percent-decodes, replacing invalid UTF-8 rather than failing. An encoded `?` or `#` stays
+/// encoded: decoded, it would make a stored path look as if it carried a query or a fragment.
 fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    let decoded = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+    if decoded.contains(['?', '#']) { decoded.replace('?', "%3F").replace('#', "%23") } else { decoded.into_owned() }
 }
 
 #[cfg(test)]
@@ -123,6 +125,12 @@ mod tests {
     }
 
     #[test]
+    fn encoded_query_and_fragment_marks_stay_encoded() {
+        assert_eq!(page("https://x.org/what%3f/a%23b?x=1", false).pathname, "/what%3F/a%23b");
+        assert_eq!(page("https://x.org/app#/q%3Fx", true).pathname, "/app#/q%3Fx");
+    }
+
+    #[test]
     fn personal_data_in_urls_is_redacted() {
         let p = page("https://x.org/account/bob@mail.com?utm_campaign=bob@mail.com", false);
         assert_eq!(p.pathname, "/account/[email]");
@@ -140,7 +148,9 @@ mod tests {
             let url = Url::parse(&raw).unwrap();
             let p = normalise(&url, false);
             prop_assert!(!p.pathname.contains('?'));
-            prop_assert!(!p.pathname.contains('@'));
+            prop_assert!(!p.pathname.contains('#'));
+            let email = format!("{user}@mail.test");
+            prop_assert!(!p.pathname.contains(&email));
             prop_assert!(p.pathname.starts_with('/'));
             prop_assert_eq!(p.hostname.as_str(), "site.test");
         }
