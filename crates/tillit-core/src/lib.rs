@@ -5,9 +5,11 @@
 //! - [`writer`]: the durable path from accepted records to the event store (group-committed
 //!   log, then batched store writes on one thread).
 //! - [`sites`]: validation of site settings (domain, time zone, retention).
+//! - [`stats`]: the meaning of stats queries: periods, validation, the reference definitions.
 //! - [`time`]: the clock every time-dependent rule reads, so tests can control it.
 
 pub mod ingest;
 pub mod sites;
+pub mod stats;
 pub mod time;
 pub mod writer;

@@ -379,7 +379,6 @@ fn store_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tillit_store::SessionAttrs;
     use tillit_store::events::EventStoreOptions;
 
     fn record(i: u64) -> EventRecord {
@@ -396,7 +395,7 @@ mod tests {
             revenue: None,
             scroll_depth: None,
             engagement_ms: None,
-            session: SessionAttrs::default(),
+            session: Default::default(),
             import_key: None,
         }
     }

@@ -11,6 +11,7 @@
 pub mod app;
 pub mod events;
 pub mod ingest_log;
+pub mod query;
 pub mod record;
 
 pub use record::{EventRecord, Revenue, SessionAttrs};

@@ -3,6 +3,8 @@
 //! A record holds no personal data: no IP address, no user agent, no query string beyond campaign
 //! parameters. `visitor_id` is a keyed hash under a salt that is destroyed within 48 hours.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// One event as it is written to disk.
@@ -27,8 +29,10 @@ pub struct EventRecord {
     /// Engagement events only: engaged time in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagement_ms: Option<u32>,
-    /// Visit attributes, fixed by the first event of the session and copied onto every event of it.
-    pub session: SessionAttrs,
+    /// Visit attributes, fixed by the first event of the session and stored with every event of it.
+    /// Shared: all events of a session point at one interned set, so a record costs no copies.
+    #[serde(with = "shared_attrs")]
+    pub session: Arc<SessionAttrs>,
     /// Set for imported events: a key that makes re-importing the same line a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_key: Option<u64>,
@@ -64,4 +68,21 @@ pub struct SessionAttrs {
     pub region: String,
     pub city: String,
     pub city_geoname_id: u32,
+}
+
+/// (De)serialises the shared attribute set as a plain one (serde's `rc` feature, without it).
+mod shared_attrs {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::SessionAttrs;
+
+    pub fn serialize<S: Serializer>(attrs: &Arc<SessionAttrs>, s: S) -> Result<S::Ok, S::Error> {
+        attrs.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<SessionAttrs>, D::Error> {
+        SessionAttrs::deserialize(d).map(Arc::new)
+    }
 }

@@ -5,6 +5,8 @@
 //! UTM-tagged visits, countries, devices and browsers, sessions of a few pageviews, custom events
 //! with props and revenue, and engagement events. The server must not be running.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -14,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use tillit_store::events::{EventStore, EventStoreOptions};
 use tillit_store::{EventRecord, Revenue, SessionAttrs};
 
-const BATCH: usize = 200_000;
+const BATCH: usize = 500_000;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -36,15 +38,29 @@ fn main() -> anyhow::Result<()> {
     let mut generator = Generator::new(seed, site_id, days);
     let started = Instant::now();
     let mut written = 0u64;
-    let mut batch = Vec::with_capacity(BATCH + 64);
-    while written < total {
-        generator.session(&mut batch);
-        if batch.len() >= BATCH || written + batch.len() as u64 >= total {
-            batch.truncate((total - written).min(batch.len() as u64) as usize);
-            store.insert(&batch, None)?;
-            written += batch.len() as u64;
-            batch.clear();
+    // Day by day and sorted by time within each day, the order live ingest writes in (it matters for
+    // compression and for the store's per-block min/max pruning).
+    let mut day_events = Vec::new();
+    let mut next_session = (generator.start as u64) << 22;
+    for day in 0..days {
+        let quota = total / days as u64 + u64::from((day as u64) < total % days as u64);
+        while (day_events.len() as u64) < quota {
+            generator.session(day, &mut day_events);
         }
+        day_events.truncate(quota as usize);
+        day_events.sort_by_key(|e: &EventRecord| e.ts);
+        // Number sessions in the order they begin, as live ingest does (`tillit_core::ingest::session`).
+        let mut ids = HashMap::new();
+        for e in &mut day_events {
+            let next = next_session + ids.len() as u64;
+            e.session_id = *ids.entry(e.session_id).or_insert(next);
+        }
+        next_session += ids.len() as u64;
+        for chunk in day_events.chunks(BATCH) {
+            store.insert(chunk, None)?;
+        }
+        written += day_events.len() as u64;
+        day_events.clear();
     }
     store.checkpoint()?;
     let secs = started.elapsed().as_secs_f64();
@@ -56,7 +72,7 @@ struct Generator {
     rng: StdRng,
     site_id: u32,
     start: i64,
-    span: i64,
+    sessions: u64,
     pages: Vec<String>,
     zipf_cdf: Vec<f64>,
 }
@@ -116,7 +132,7 @@ impl Generator {
             rng: StdRng::seed_from_u64(seed),
             site_id,
             start: now - days * 86_400,
-            span: days * 86_400,
+            sessions: 0,
             pages,
             zipf_cdf,
         }
@@ -141,9 +157,8 @@ impl Generator {
         items[0]
     }
 
-    fn session(&mut self, out: &mut Vec<EventRecord>) {
+    fn session(&mut self, day: i64, out: &mut Vec<EventRecord>) {
         // Day-time weighted start: busier in the afternoon.
-        let day = self.rng.random_range(0..self.span / 86_400);
         let hour = loop {
             let h = self.rng.random_range(0..24i64);
             let weight = if (9..22).contains(&h) { 10 } else { 3 };
@@ -153,7 +168,9 @@ impl Generator {
         };
         let mut ts = self.start + day * 86_400 + hour * 3600 + self.rng.random_range(0..3600);
         let visitor_id: u64 = self.rng.random();
-        let session_id: u64 = self.rng.random::<u64>().max(1);
+        // Unique for now; renumbered in start order once the day is sorted.
+        self.sessions += 1;
+        let session_id = self.sessions;
         let (country, region, city, _) = self.pick(&COUNTRIES, |c| c.3);
         let (browser, bver, os, over, device, _) = self.pick(&BROWSERS, |b| b.5);
         let mut attrs = SessionAttrs {
@@ -203,11 +220,11 @@ impl Generator {
             }
         }
         let pageviews = 1 + (self.rng.random::<f64>().ln() / 0.6f64.ln()).floor().min(20.0) as usize;
+        let entry = self.page();
+        attrs.entry_page = entry.clone();
+        let attrs = Arc::new(attrs);
         for n in 0..pageviews {
-            let path = self.page();
-            if n == 0 {
-                attrs.entry_page = path.clone();
-            }
+            let path = if n == 0 { entry.clone() } else { self.page() };
             let base = EventRecord {
                 site_id: self.site_id,
                 ts,

@@ -204,7 +204,7 @@ impl Ingestor {
                 revenue: req.revenue.clone(),
                 scroll_depth: req.scroll_depth,
                 engagement_ms: req.engagement_ms,
-                session: (*assigned.attrs).clone(),
+                session: assigned.attrs,
                 import_key,
             });
         }

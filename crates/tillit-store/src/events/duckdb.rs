@@ -6,13 +6,15 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use super::sql::DuckDbDialect;
+use crate::query::{DimValue, Dimension, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt8Builder,
-    UInt32Builder, UInt64Builder,
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder, UInt32Builder, UInt64Builder,
 };
-use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{AccessMode, Config, Connection, params};
 
@@ -23,7 +25,9 @@ use crate::record::{EventRecord, SessionAttrs};
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     site_id UINTEGER NOT NULL,
-    ts TIMESTAMP NOT NULL,
+    -- Seconds since the Unix epoch, UTC. Plain integers: sorted, they pack into a few bits per row
+    -- (a TIMESTAMP counts microseconds, so consecutive seconds lie a million apart).
+    ts BIGINT NOT NULL,
     name VARCHAR NOT NULL,
     hostname VARCHAR NOT NULL,
     pathname VARCHAR NOT NULL,
@@ -64,6 +68,93 @@ CREATE TABLE IF NOT EXISTS ingest_state (
 );
 "#;
 
+/// Query connections to one DuckDB database: a small pool of clones of the writer's connection
+/// (DuckDB runs each query on its own threads; the pool only avoids sharing a connection).
+pub struct DuckDbReader {
+    base: Mutex<Connection>,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl DuckDbReader {
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, duckdb::Error>) -> Result<T, EventStoreError> {
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.base.lock().unwrap_or_else(|e| e.into_inner()).try_clone().map_err(backend)?,
+        };
+        let out = f(&conn).map_err(backend);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        out
+    }
+
+    pub(super) fn query(&self, q: &StatsQuery) -> Result<QueryOutput, EventStoreError> {
+        let sql = super::sql::compile(q, &DuckDbDialect);
+        let n = q.dimensions.len();
+        let k = q.metrics.len();
+        let (rows, total) = self.with_conn(|conn| {
+            let mut stmt = conn.prepare(&sql)?;
+            let mut total = 0usize;
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut dimensions = Vec::with_capacity(n);
+                    for (i, dim) in q.dimensions.iter().enumerate() {
+                        dimensions.push(match dim {
+                            Dimension::Time(_) => DimValue::Bucket(r.get(i)?),
+                            _ => DimValue::Text(r.get(i)?),
+                        });
+                    }
+                    let metrics = (0..k).map(|j| r.get::<_, Option<f64>>(n + j)).collect::<Result<Vec<_>, _>>()?;
+                    let total: i64 = r.get(n + k)?;
+                    Ok((ResultRow { dimensions, metrics }, total))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some((_, t)) = rows.first() {
+                total = usize::try_from(*t).unwrap_or(0);
+            }
+            Ok((rows.into_iter().map(|(r, _)| r).collect::<Vec<_>>(), total))
+        })?;
+        if rows.is_empty() && q.offset > 0 {
+            // Past the last page: the count comes from the first one.
+            let first = StatsQuery { offset: 0, limit: 1, ..q.clone() };
+            let total_rows = self.query(&first)?.total_rows;
+            return Ok(QueryOutput { rows, total_rows });
+        }
+        Ok(QueryOutput { rows, total_rows: total })
+    }
+
+    pub(super) fn current_visitors(&self, site_id: u32, since: i64) -> Result<u64, EventStoreError> {
+        self.with_conn(|conn| {
+            conn.query_row(
+                "SELECT count(DISTINCT visitor_id) FROM events WHERE site_id = ? AND ts >= ? AND name <> 'engagement'",
+                params![site_id, since],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    pub(super) fn first_event(&self, site_id: u32) -> Result<Option<i64>, EventStoreError> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT min(ts) FROM events WHERE site_id = ?", params![site_id], |r| r.get(0))
+        })
+    }
+}
+
+/// Stores made by builds before 2026-11-25 kept `ts` as a TIMESTAMP; convert them in place, once.
+fn migrate_ts_to_seconds(conn: &Connection) -> Result<(), EventStoreError> {
+    let ty: String = conn
+        .query_row(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'events' AND column_name = 'ts'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    if ty.starts_with("TIMESTAMP") {
+        conn.execute_batch("ALTER TABLE events ALTER ts TYPE BIGINT USING epoch(ts)::BIGINT; CHECKPOINT;")
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// The DuckDB backend of [`super::EventStore`].
 pub struct DuckDbEvents {
     conn: Connection,
@@ -93,7 +184,13 @@ impl DuckDbEvents {
             }
         })?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        migrate_ts_to_seconds(&conn)?;
         Ok(DuckDbEvents { conn, path: path.to_path_buf(), schema: Arc::new(arrow_schema()) })
+    }
+
+    pub(super) fn reader(&self) -> Result<DuckDbReader, EventStoreError> {
+        let conn = self.conn.try_clone().map_err(backend)?;
+        Ok(DuckDbReader { base: Mutex::new(conn), idle: Mutex::new(Vec::new()) })
     }
 
     pub(super) fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
@@ -129,10 +226,7 @@ impl DuckDbEvents {
     pub(super) fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
         let n = self
             .conn
-            .execute(
-                "DELETE FROM events WHERE site_id = ? AND ts < make_timestamp(? * 1000000)",
-                params![site_id, cutoff],
-            )
+            .execute("DELETE FROM events WHERE site_id = ? AND ts < ?", params![site_id, cutoff])
             .map_err(backend)?;
         Ok(n as u64)
     }
@@ -164,11 +258,11 @@ impl DuckDbEvents {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT site_id, epoch(ts)::BIGINT, name, hostname, pathname, visitor_id, session_id, interactive,
+                "SELECT site_id, ts, name, hostname, pathname, visitor_id, session_id, interactive,
                         entry_page, referrer, source, channel, utm_medium, utm_source, utm_campaign, utm_content,
                         utm_term, click_id, device, browser, browser_version, os, os_version, country, region, city,
                         city_geoname_id, prop_keys, prop_values
-                 FROM events WHERE ts >= make_timestamp(? * 1000000) AND import_key IS NULL ORDER BY ts",
+                 FROM events WHERE ts >= ? AND import_key IS NULL ORDER BY ts",
             )
             .map_err(backend)?;
         let rows = stmt
@@ -186,7 +280,7 @@ impl DuckDbEvents {
                     revenue: None,
                     scroll_depth: None,
                     engagement_ms: None,
-                    session: SessionAttrs {
+                    session: Arc::new(SessionAttrs {
                         entry_page: r.get(8)?,
                         referrer: r.get(9)?,
                         source: r.get(10)?,
@@ -206,7 +300,7 @@ impl DuckDbEvents {
                         region: r.get(24)?,
                         city: r.get(25)?,
                         city_geoname_id: r.get(26)?,
-                    },
+                    }),
                     import_key: None,
                 })
             })
@@ -226,7 +320,7 @@ impl DuckDbEvents {
     fn to_batch(&self, rows: &[EventRecord]) -> Result<RecordBatch, EventStoreError> {
         let n = rows.len();
         let mut site_id = UInt32Builder::with_capacity(n);
-        let mut ts = TimestampMicrosecondBuilder::with_capacity(n);
+        let mut ts = Int64Builder::with_capacity(n);
         let mut visitor_id = UInt64Builder::with_capacity(n);
         let mut session_id = UInt64Builder::with_capacity(n);
         let mut interactive = BooleanBuilder::with_capacity(n);
@@ -265,7 +359,7 @@ impl DuckDbEvents {
         let mut strings: Vec<StringBuilder> = string_columns.iter().map(|_| StringBuilder::new()).collect();
         for row in rows {
             site_id.append_value(row.site_id);
-            ts.append_value(row.ts.saturating_mul(1_000_000));
+            ts.append_value(row.ts);
             visitor_id.append_value(row.visitor_id);
             session_id.append_value(row.session_id);
             interactive.append_value(row.interactive);
@@ -332,7 +426,7 @@ fn arrow_schema() -> Schema {
     let list = |name: &str| Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false);
     Schema::new(vec![
         Field::new("site_id", DataType::UInt32, false),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new("ts", DataType::Int64, false),
         s("name"),
         s("hostname"),
         s("pathname"),
@@ -405,9 +499,38 @@ mod tests {
             revenue: Some(Revenue { amount_milli: 12_500, currency: "EUR".into() }),
             scroll_depth: Some(40),
             engagement_ms: Some(1200),
-            session: SessionAttrs { source: "Google".into(), country: "NO".into(), ..SessionAttrs::default() },
+            session: Arc::new(SessionAttrs {
+                source: "Google".into(),
+                country: "NO".into(),
+                ..SessionAttrs::default()
+            }),
             import_key: None,
         }
+    }
+
+    #[test]
+    fn stores_with_timestamp_columns_are_converted_to_seconds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("e.duckdb");
+        {
+            let old = SCHEMA.replace("ts BIGINT NOT NULL", "ts TIMESTAMP NOT NULL");
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&old).unwrap();
+            conn.execute_batch(
+                "INSERT INTO events (site_id, ts, name, hostname, pathname, visitor_id, session_id, interactive,
+                   prop_keys, prop_values, entry_page, referrer, source, channel, utm_medium, utm_source,
+                   utm_campaign, utm_content, utm_term, click_id, device, browser, browser_version, os,
+                   os_version, country, region, city, city_geoname_id)
+                 VALUES (1, make_timestamp(1700000000::BIGINT * 1000000), 'pageview', 'a.test', '/', 1, 2, true, [], [],
+                   '/', '', '', 'Direct', '', '', '', '', '', '', 'Desktop', 'Firefox', '', '', '', '', '', '', 0)",
+            )
+            .unwrap();
+        }
+        let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        let back = store.recent(1_700_000_000, 1_700_000_000).unwrap();
+        assert_eq!(back.iter().map(|r| r.ts).collect::<Vec<_>>(), vec![1_700_000_000]);
+        store.insert(&[record(1, 1_700_000_100, "/next")], None).unwrap();
+        assert_eq!(store.count(Some(1)).unwrap(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! backend. All methods block: the server drives the store from one dedicated writer thread.
 
 mod duckdb;
+mod sql;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,7 +13,10 @@ use std::path::Path;
 use crate::ingest_log::LogPosition;
 use crate::record::EventRecord;
 
-pub use self::duckdb::DuckDbEvents;
+pub use self::duckdb::{DuckDbEvents, DuckDbReader};
+pub use self::sql::goal_name_selected;
+
+use crate::query::{QueryOutput, StatsQuery};
 
 /// Errors from an event-store backend.
 #[derive(Debug, thiserror::Error)]
@@ -113,10 +117,46 @@ impl EventStore {
         self.count(Some(0)).map(|_| ())
     }
 
+    /// A read-only handle for queries, usable from other threads while this one writes.
+    pub fn reader(&self) -> Result<EventReader, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => Ok(EventReader::DuckDb(db.reader()?)),
+        }
+    }
+
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
         match self {
             EventStore::DuckDb(db) => db.size_on_disk(),
+        }
+    }
+}
+
+/// Answers stats queries. Cheap to share (`Arc`); every method blocks, so call it off the async
+/// runtime's workers.
+pub enum EventReader {
+    DuckDb(DuckDbReader),
+}
+
+impl EventReader {
+    /// Runs a resolved stats query.
+    pub fn query(&self, q: &StatsQuery) -> Result<QueryOutput, EventStoreError> {
+        match self {
+            EventReader::DuckDb(r) => r.query(q),
+        }
+    }
+
+    /// Distinct visitors of a site with an event at or after `since` (Unix seconds).
+    pub fn current_visitors(&self, site_id: u32, since: i64) -> Result<u64, EventStoreError> {
+        match self {
+            EventReader::DuckDb(r) => r.current_visitors(site_id, since),
+        }
+    }
+
+    /// The site's first event, if any (Unix seconds): the start of the `all` period.
+    pub fn first_event(&self, site_id: u32) -> Result<Option<i64>, EventStoreError> {
+        match self {
+            EventReader::DuckDb(r) => r.first_event(site_id),
         }
     }
 }

@@ -6,9 +6,8 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -22,9 +21,11 @@ use crate::error::ApiError;
 pub async fn post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    payload: Body,
+    request: Request,
 ) -> Response {
+    // Taking the request whole, rather than a `HeaderMap` extractor, avoids copying every header.
+    let (parts, payload) = request.into_parts();
+    let headers = &parts.headers;
     // Read at most one byte past the limit, so an oversize body is refused without buffering it.
     let Ok(payload) = axum::body::to_bytes(payload, body::MAX_BODY_BYTES).await else {
         let errors = json!({ "errors": { "request": ["Request body is larger than 1000000 bytes"] } });
@@ -34,7 +35,7 @@ pub async fn post(
         Ok(req) => req,
         Err(errors) => return cors((StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()),
     };
-    let ip = client_ip::resolve(peer.ip(), &headers, &state.config.trusted_proxies);
+    let ip = client_ip::resolve(peer.ip(), headers, &state.config.trusted_proxies);
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let now = state.clock.now();
     let processed = state.ingestor.process(&req, Client { ip, user_agent }, now);

@@ -1,0 +1,327 @@
+//! The store must agree with the reference engine on random queries over random data.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use tillit_store::events::{EventReader, EventStore, EventStoreOptions};
+use tillit_store::query::{
+    Dimension, Direction, Filter, FilterOp, Goal, GoalKind, LocalTime, Metric, OrderKey, StatsQuery, TimeGrain,
+    VisitField,
+};
+use tillit_store::{EventRecord, SessionAttrs};
+
+use super::reference;
+
+const T0: i64 = 1_711_843_200; // 2024-03-31 00:00 UTC, a daylight-saving change in Europe.
+const PATHS: [&str; 5] = ["/", "/pricing", "/blog/a", "/blog/b", "/Docs"];
+const SOURCES: [&str; 4] = ["", "Google", "Newsletter", "t.co"];
+const COUNTRIES: [&str; 3] = ["NO", "SE", ""];
+
+#[derive(Clone, Debug)]
+struct SessionSpec {
+    site: u32,
+    visitor: u64,
+    start: i64,
+    source: usize,
+    country: usize,
+    events: Vec<(u8, usize, i64, bool, u8)>,
+}
+
+fn session_spec() -> impl Strategy<Value = SessionSpec> {
+    (
+        1u32..=2,
+        0u64..12,
+        0i64..(4 * 86_400),
+        0..SOURCES.len(),
+        0..COUNTRIES.len(),
+        prop::collection::vec((0u8..5, 0..PATHS.len(), 0i64..1_500, any::<bool>(), 0u8..=100), 1..6),
+    )
+        .prop_map(|(site, visitor, start, source, country, events)| SessionSpec {
+            site,
+            visitor,
+            start,
+            source,
+            country,
+            events,
+        })
+}
+
+fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
+    let mut out = Vec::new();
+    for (sid, s) in specs.iter().enumerate() {
+        let first_path = PATHS[s.events[0].1];
+        let attrs = Arc::new(SessionAttrs {
+            entry_page: first_path.into(),
+            source: SOURCES[s.source].into(),
+            country: COUNTRIES[s.country].into(),
+            ..SessionAttrs::default()
+        });
+        let mut ts = T0 + s.start;
+        for (i, (kind, path, gap, interactive, depth)) in s.events.iter().enumerate() {
+            ts += gap;
+            let name = match (i, kind) {
+                (0, _) | (_, 0 | 1) => "pageview",
+                (_, 2) => "engagement",
+                (_, 3) => "Signup",
+                _ => "Purchase",
+            };
+            let props = match kind {
+                3 => vec![("plan".to_owned(), if depth % 2 == 0 { "pro" } else { "free" }.to_owned())],
+                4 => vec![("plan".to_owned(), "team".to_owned()), ("seats".to_owned(), depth.to_string())],
+                _ => Vec::new(),
+            };
+            let engagement = name == "engagement";
+            out.push(EventRecord {
+                site_id: s.site,
+                ts,
+                name: name.into(),
+                hostname: "a.test".into(),
+                pathname: PATHS[*path].into(),
+                visitor_id: s.visitor,
+                session_id: sid as u64 + 1,
+                interactive: *interactive || name == "pageview",
+                props,
+                revenue: None,
+                scroll_depth: engagement.then_some(*depth),
+                engagement_ms: engagement.then_some(u32::from(*depth) * 997),
+                session: attrs.clone(),
+                import_key: None,
+            });
+        }
+    }
+    out
+}
+
+fn dimension() -> impl Strategy<Value = Dimension> {
+    prop_oneof![
+        Just(Dimension::Page),
+        Just(Dimension::Name),
+        Just(Dimension::Hostname),
+        Just(Dimension::Goal),
+        Just(Dimension::Prop("plan".into())),
+        Just(Dimension::Visit(VisitField::Source)),
+        Just(Dimension::Visit(VisitField::Country)),
+        Just(Dimension::Visit(VisitField::EntryPage)),
+        Just(Dimension::Visit(VisitField::ExitPage)),
+        Just(Dimension::Time(TimeGrain::Hour)),
+        Just(Dimension::Time(TimeGrain::Day)),
+        Just(Dimension::Time(TimeGrain::Week)),
+        Just(Dimension::Time(TimeGrain::Month)),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Filter> {
+    let dims = prop_oneof![
+        Just(Dimension::Page),
+        Just(Dimension::Name),
+        Just(Dimension::Prop("plan".into())),
+        Just(Dimension::Visit(VisitField::Source)),
+        Just(Dimension::Visit(VisitField::Country)),
+        Just(Dimension::Visit(VisitField::ExitPage)),
+    ];
+    let ops = prop_oneof![
+        Just(FilterOp::Is),
+        Just(FilterOp::IsNot),
+        Just(FilterOp::Contains),
+        Just(FilterOp::ContainsNot),
+        Just(FilterOp::Matches),
+        Just(FilterOp::MatchesNot),
+    ];
+    let values = prop::collection::vec(
+        prop_oneof![
+            Just("/"),
+            Just("/blog/a"),
+            Just("blog"),
+            Just("^/b.*a$"),
+            Just("pro"),
+            Just("(none)"),
+            Just("Google"),
+            Just("NO"),
+            Just("pageview"),
+            Just("docs"),
+            Just(""),
+        ]
+        .prop_map(str::to_owned),
+        1..3,
+    );
+    let goal_leaf = (
+        any::<bool>(),
+        prop::collection::vec(prop_oneof![Just("Signup"), Just("Visit /blog*"), Just("Sign")], 1..3),
+        any::<bool>(),
+    )
+        .prop_map(|(contains, values, cs)| Filter::Leaf {
+            op: if contains { FilterOp::Contains } else { FilterOp::Is },
+            dimension: Dimension::Goal,
+            values: values.into_iter().map(str::to_owned).collect(),
+            case_sensitive: cs,
+        });
+    prop_oneof![
+        4 => (ops, dims, values, any::<bool>()).prop_map(|(op, dimension, values, case_sensitive)| Filter::Leaf {
+            op,
+            dimension,
+            values,
+            case_sensitive
+        }),
+        1 => goal_leaf,
+    ]
+}
+
+fn filter() -> impl Strategy<Value = Filter> {
+    leaf().prop_recursive(2, 6, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..3).prop_map(Filter::And),
+            prop::collection::vec(inner.clone(), 1..3).prop_map(Filter::Or),
+            inner.prop_map(|f| Filter::Not(Box::new(f))),
+        ]
+    })
+}
+
+fn goals() -> Vec<Goal> {
+    vec![
+        Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) },
+        Goal { name: "Visit /blog*".into(), kind: GoalKind::Page("^/blog.*$".into()) },
+        Goal { name: "Visit /".into(), kind: GoalKind::Page("^/$".into()) },
+    ]
+}
+
+fn query() -> impl Strategy<Value = StatsQuery> {
+    (
+        prop::sample::subsequence(Metric::ALL.to_vec(), 1..5),
+        prop::collection::vec(dimension(), 0..3),
+        prop::option::of(filter()),
+        0i64..86_400,
+        (1i64..5).prop_map(|d| d * 86_400),
+        any::<bool>(),
+        prop::collection::vec((0usize..4, any::<bool>()), 0..2),
+        (1usize..8, 0usize..4),
+    )
+        .prop_map(|(metrics, mut dims, filter, from, len, dst, order, (limit, offset))| {
+            dims.dedup();
+            let mut seen = Vec::new();
+            dims.retain(|d| {
+                let fresh = !seen.contains(d);
+                seen.push(d.clone());
+                fresh
+            });
+            let session = metrics.iter().any(|m| m.is_session_metric());
+            if session {
+                dims.retain(|d| !d.is_event_only());
+            }
+            let order_by = order
+                .into_iter()
+                .map(|(i, asc)| {
+                    let dir = if asc { Direction::Asc } else { Direction::Desc };
+                    if i < dims.len() && i % 2 == 1 {
+                        (OrderKey::Dimension(i), dir)
+                    } else {
+                        (OrderKey::Metric(metrics[i % metrics.len()]), dir)
+                    }
+                })
+                .collect();
+            let local = if dst {
+                // Central European: +1 h, then +2 h from 01:00 UTC on the first day.
+                LocalTime { segments: vec![(i64::MIN, 3600), (T0 + 3600, 7200)] }
+            } else {
+                LocalTime::utc()
+            };
+            StatsQuery {
+                site_id: 1,
+                start: T0 + from - 86_400 / 2,
+                end: T0 + from + len,
+                local,
+                metrics,
+                dimensions: dims,
+                filter,
+                goals: goals(),
+                order_by,
+                limit,
+                offset,
+            }
+        })
+}
+
+fn store_with(events: &[EventRecord]) -> (tempfile::TempDir, EventStore, EventReader) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+    store.insert(events, None).unwrap();
+    let reader = store.reader().unwrap();
+    (tmp, store, reader)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn store_agrees_with_reference(specs in prop::collection::vec(session_spec(), 0..25), q in query()) {
+        let events = build(&specs);
+        let (_tmp, _store, reader) = store_with(&events);
+        let expected = reference::run(&q, &events);
+        let got = reader.query(&q).unwrap();
+        prop_assert_eq!(got, expected, "query {:?}", q);
+    }
+}
+
+#[test]
+fn metric_definitions_on_a_fixed_case() {
+    // Visit 1: / then /pricing 60 s later (not a bounce, 60 s); visit 2: one pageview (bounce);
+    // visit 3: a pageview and a non-interactive event (still a bounce, 30 s long).
+    let mk = |sid: u64, visitor: u64, ts: i64, name: &str, path: &str, interactive: bool| EventRecord {
+        site_id: 1,
+        ts,
+        name: name.into(),
+        hostname: "a.test".into(),
+        pathname: path.into(),
+        visitor_id: visitor,
+        session_id: sid,
+        interactive,
+        props: Vec::new(),
+        revenue: None,
+        scroll_depth: None,
+        engagement_ms: None,
+        session: Arc::new(SessionAttrs { entry_page: "/".into(), ..SessionAttrs::default() }),
+        import_key: None,
+    };
+    let events = vec![
+        mk(1, 1, T0, "pageview", "/", true),
+        mk(1, 1, T0 + 60, "pageview", "/pricing", true),
+        mk(2, 2, T0 + 100, "pageview", "/", true),
+        mk(3, 1, T0 + 7200, "pageview", "/", true),
+        mk(3, 1, T0 + 7230, "Scroll", "/", false),
+    ];
+    let q = StatsQuery {
+        site_id: 1,
+        start: T0,
+        end: T0 + 86_400,
+        local: LocalTime::utc(),
+        metrics: vec![
+            Metric::Visitors,
+            Metric::Visits,
+            Metric::Pageviews,
+            Metric::Events,
+            Metric::BounceRate,
+            Metric::VisitDuration,
+            Metric::ViewsPerVisit,
+        ],
+        dimensions: Vec::new(),
+        filter: None,
+        goals: Vec::new(),
+        order_by: Vec::new(),
+        limit: 10,
+        offset: 0,
+    };
+    let expected = vec![Some(2.0), Some(3.0), Some(4.0), Some(5.0), Some(67.0), Some(30.0), Some(1.33)];
+    assert_eq!(reference::run(&q, &events).rows[0].metrics, expected);
+    let (_tmp, _store, reader) = store_with(&events);
+    assert_eq!(reader.query(&q).unwrap().rows[0].metrics, expected);
+
+    let by_exit = StatsQuery {
+        metrics: vec![Metric::Visits],
+        dimensions: vec![Dimension::Visit(VisitField::ExitPage)],
+        order_by: vec![(OrderKey::Metric(Metric::Visits), Direction::Desc)],
+        ..q
+    };
+    let out = reader.query(&by_exit).unwrap();
+    let rows: Vec<(String, f64)> =
+        out.rows.iter().map(|r| (format!("{:?}", r.dimensions[0]), r.metrics[0].unwrap())).collect();
+    assert_eq!(rows, vec![("Text(\"/\")".to_owned(), 2.0), ("Text(\"/pricing\")".to_owned(), 1.0)]);
+}

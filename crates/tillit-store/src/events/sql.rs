@@ -1,0 +1,429 @@
+//! Compiles a [`StatsQuery`] to one SQL statement over the `events` table.
+//!
+//! Written for any SQL engine with window functions, `count(DISTINCT …)` and regular expressions;
+//! what differs between engines sits behind [`Dialect`] (DuckDB now, ClickHouse later). Values are
+//! embedded as escaped literals: a query has a variable number of them, all already validated.
+//!
+//! The statement computes, per group of dimension values (see `tillit_core::stats::reference` for
+//! the definitions the result must equal):
+//! - `m`: the range's non-engagement events that pass the filter → visitors, visits, pageviews,
+//!   events;
+//! - `sess`: every visit with at least one event in `m`, summarised from all of its events in the
+//!   range → bounce rate, visit duration, views per visit (grouped by the visit's own values: entry
+//!   page for `event:page`, the bucket of its first event for time);
+//! - `eng`: engagement events that pass the filter → time on page, scroll depth;
+//! - denominators for percentage and conversion rates.
+//!
+//! Sides are joined on the dimension values, ordered and paginated in SQL.
+
+use std::fmt::Write;
+
+use crate::query::{Dimension, Direction, Filter, FilterOp, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain};
+
+/// What differs between SQL engines.
+pub trait Dialect {
+    /// Start (local seconds) of the month containing the local second `expr`.
+    fn month_start(&self, expr: &str) -> String;
+    /// True when `expr` matches `regex` anywhere (RE2 syntax).
+    fn regex_matches(&self, expr: &str, regex: &str) -> String;
+    /// The value of property `key`, or `(none)`.
+    fn prop_value(&self, key: &str) -> String;
+}
+
+pub struct DuckDbDialect;
+
+impl Dialect for DuckDbDialect {
+    fn month_start(&self, expr: &str) -> String {
+        format!("epoch(date_trunc('month', make_timestamp(({expr}) * 1000000)))::BIGINT")
+    }
+
+    fn regex_matches(&self, expr: &str, regex: &str) -> String {
+        format!("regexp_matches({expr}, {})", lit(regex))
+    }
+
+    fn prop_value(&self, key: &str) -> String {
+        format!("coalesce(prop_values[list_position(prop_keys, {})], '(none)')", lit(key))
+    }
+}
+
+/// A SQL string literal.
+pub fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The statement: columns `d0…` (dimensions), `m0…` (metrics), then `total_rows`.
+pub fn compile(q: &StatsQuery, d: &dyn Dialect) -> String {
+    let c = Compiler { q, d };
+    c.statement()
+}
+
+struct Compiler<'a> {
+    q: &'a StatsQuery,
+    d: &'a dyn Dialect,
+}
+
+impl Compiler<'_> {
+    fn needs_exit_page(&self) -> bool {
+        let mut needed = self.q.dimensions.contains(&Dimension::Visit(crate::query::VisitField::ExitPage));
+        if let Some(f) = &self.q.filter {
+            f.dimensions(&mut |dim| needed |= *dim == Dimension::Visit(crate::query::VisitField::ExitPage));
+        }
+        needed
+    }
+
+    fn has(&self, m: Metric) -> bool {
+        self.q.metrics.contains(&m)
+    }
+
+    fn has_goal_dim(&self) -> bool {
+        self.q.dimensions.contains(&Dimension::Goal)
+    }
+
+    /// Local time in seconds, from the offset segments.
+    fn local_ts(&self) -> String {
+        let segs = &self.q.local.segments;
+        if segs.len() <= 1 {
+            let off = segs.first().map_or(0, |s| s.1);
+            return format!("(ts + {off})");
+        }
+        let mut out = String::from("(ts + CASE");
+        for w in segs.windows(2).rev() {
+            let _ = write!(out, " WHEN ts >= {} THEN {}", w[1].0, w[1].1);
+        }
+        let _ = write!(out, " ELSE {} END)", segs[0].1);
+        out
+    }
+
+    fn bucket(&self, grain: TimeGrain, l: &str) -> String {
+        match grain {
+            TimeGrain::Hour => format!("({l} - ({l}) % 3600)"),
+            TimeGrain::Day => format!("({l} - ({l}) % 86400)"),
+            // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 == 0.
+            TimeGrain::Week => format!("(({l}) // 86400 - (({l}) // 86400 + 3) % 7) * 86400"),
+            TimeGrain::Month => self.d.month_start(l),
+        }
+    }
+
+    /// The value of a dimension for one event row (`Goal` is attached by `goal_rows`).
+    fn event_dim(&self, dim: &Dimension) -> String {
+        match dim {
+            Dimension::Page => "pathname".into(),
+            Dimension::Hostname => "hostname".into(),
+            Dimension::Name => "name".into(),
+            Dimension::Goal => "goal".into(),
+            Dimension::Prop(key) => self.d.prop_value(key),
+            Dimension::Visit(f) => f.name().into(),
+            Dimension::Time(g) => self.bucket(*g, "lts"),
+        }
+    }
+
+    /// The value of a dimension for a visit, in the `sess` summary.
+    fn session_dim(&self, dim: &Dimension) -> String {
+        match dim {
+            // The greatest value, so a visit whose entry page was filled in late still has one.
+            Dimension::Page => "max(entry_page)".into(),
+            Dimension::Time(g) => self.bucket(*g, "arg_min(lts, ts)"),
+            Dimension::Visit(f) => format!("max({})", f.name()),
+            // Rejected before a query gets here (session metrics with event-only dimensions).
+            other => format!("max({})", self.event_dim(other)),
+        }
+    }
+
+    fn goal_condition(&self, kind: &GoalKind) -> String {
+        match kind {
+            GoalKind::Event(name) => format!("name = {}", lit(name)),
+            GoalKind::Page(regex) => {
+                format!("(name = 'pageview' AND {})", self.d.regex_matches("pathname", regex))
+            }
+        }
+    }
+
+    fn text_leaf(&self, expr: &str, op: FilterOp, values: &[String], case_sensitive: bool) -> String {
+        let any = |parts: Vec<String>| {
+            if parts.is_empty() { "false".to_owned() } else { format!("({})", parts.join(" OR ")) }
+        };
+        let (cmp, norm): (String, fn(&str) -> String) = if case_sensitive {
+            (expr.to_owned(), str::to_owned)
+        } else {
+            (format!("lower({expr})"), str::to_lowercase)
+        };
+        let positive = match op.positive() {
+            FilterOp::Is => {
+                let list: Vec<String> = values.iter().map(|v| lit(&norm(v))).collect();
+                if list.is_empty() { "false".to_owned() } else { format!("{cmp} IN ({})", list.join(", ")) }
+            }
+            FilterOp::Contains => any(values.iter().map(|v| format!("contains({cmp}, {})", lit(&norm(v)))).collect()),
+            _ => {
+                let flag = if case_sensitive { "" } else { "(?i)" };
+                any(values.iter().map(|v| self.d.regex_matches(expr, &format!("{flag}{v}"))).collect())
+            }
+        };
+        if op.is_negated() { format!("(NOT {positive})") } else { positive }
+    }
+
+    fn filter(&self, f: &Filter) -> String {
+        match f {
+            Filter::And(v) if v.is_empty() => "true".into(),
+            Filter::Or(v) if v.is_empty() => "false".into(),
+            Filter::And(v) => format!("({})", v.iter().map(|c| self.filter(c)).collect::<Vec<_>>().join(" AND ")),
+            Filter::Or(v) => format!("({})", v.iter().map(|c| self.filter(c)).collect::<Vec<_>>().join(" OR ")),
+            Filter::Not(c) => format!("(NOT {})", self.filter(c)),
+            Filter::Leaf { op, dimension: Dimension::Goal, values, case_sensitive } => {
+                // Which goals the leaf selects is known now; the row must match one of them.
+                let selected: Vec<String> = self
+                    .q
+                    .goals
+                    .iter()
+                    .filter(|g| goal_name_selected(*op, &g.name, values, *case_sensitive))
+                    .map(|g| self.goal_condition(&g.kind))
+                    .collect();
+                let any = if selected.is_empty() { "false".to_owned() } else { format!("({})", selected.join(" OR ")) };
+                if op.is_negated() { format!("(NOT {any})") } else { any }
+            }
+            Filter::Leaf { op, dimension, values, case_sensitive } => {
+                self.text_leaf(&self.event_dim(dimension), *op, values, *case_sensitive)
+            }
+        }
+    }
+
+    fn dims_select(&self, exprs: &[String]) -> String {
+        exprs.iter().enumerate().map(|(i, e)| format!("{e} AS d{i}, ")).collect()
+    }
+
+    fn group_by(&self, n: usize) -> String {
+        if n == 0 {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", (0..n).map(|i| format!("d{i}")).collect::<Vec<_>>().join(", "))
+        }
+    }
+
+    /// Rows of `source` with a `goal` column: one copy per goal the row completes.
+    fn goal_rows(&self, source: &str) -> String {
+        let parts: Vec<String> = self
+            .q
+            .goals
+            .iter()
+            .map(|g| format!("SELECT *, {} AS goal FROM {source} WHERE {}", lit(&g.name), self.goal_condition(&g.kind)))
+            .collect();
+        if parts.is_empty() {
+            format!("SELECT *, '' AS goal FROM {source} WHERE false")
+        } else {
+            parts.join(" UNION ALL ")
+        }
+    }
+
+    fn statement(&self) -> String {
+        let q = self.q;
+        let n = q.dimensions.len();
+        let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| self.filter(f));
+        let mut sql = String::new();
+        let _ = write!(
+            sql,
+            "WITH ev0 AS (SELECT *, {} AS lts FROM events WHERE site_id = {} AND ts >= {} AND ts < {})",
+            self.local_ts(),
+            q.site_id,
+            q.start,
+            q.end
+        );
+        if self.needs_exit_page() {
+            sql.push_str(
+                ", lastpv AS (SELECT session_id, max(ts) AS mts FROM ev0 WHERE name = 'pageview' GROUP BY session_id)\
+                 , ex AS (SELECT e.session_id, max(e.pathname) AS exit_page FROM ev0 e JOIN lastpv l \
+                   ON e.session_id = l.session_id AND e.ts = l.mts WHERE e.name = 'pageview' GROUP BY e.session_id)\
+                 , ev AS (SELECT ev0.*, coalesce(ex.exit_page, '') AS exit_page FROM ev0 LEFT JOIN ex USING (session_id))",
+            );
+        } else {
+            sql.push_str(", ev AS (SELECT * FROM ev0)");
+        }
+        let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");
+        let event_source = if self.has_goal_dim() {
+            let _ = write!(sql, ", mg AS ({})", self.goal_rows("m"));
+            "mg"
+        } else {
+            "m"
+        };
+        let event_dims: Vec<String> = q.dimensions.iter().map(|d| self.event_dim(d)).collect();
+
+        // Event side.
+        let _ = write!(
+            sql,
+            ", e_agg AS (SELECT {}count(DISTINCT visitor_id) AS visitors, count(DISTINCT session_id) AS visits, \
+             count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events FROM {event_source}{})",
+            self.dims_select(&event_dims),
+            self.group_by(n)
+        );
+        let mut sides = vec!["e_agg"];
+
+        // Visit side.
+        let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
+        if session_metrics {
+            let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
+            let _ = write!(
+                sql,
+                ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
+                 count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur FROM ev \
+                 WHERE name <> 'engagement' AND session_id IN (SELECT session_id FROM m) GROUP BY session_id)\
+                 , s_agg AS (SELECT {}count(*) AS sessions, count(*) FILTER (WHERE ni <= 1) AS bounces, \
+                 sum(dur) AS dur_sum, sum(pv) AS pv_sum FROM sess{})",
+                self.dims_select(&sess_dims),
+                (0..n).map(|i| format!("d{i}, ")).collect::<String>(),
+                self.group_by(n)
+            );
+            sides.push("s_agg");
+        }
+
+        // Engagement side.
+        if self.has(Metric::TimeOnPage) || self.has(Metric::ScrollDepth) {
+            let _ = write!(sql, ", eng AS (SELECT * FROM ev WHERE name = 'engagement' AND {filter})");
+            let eng_source = if self.has_goal_dim() {
+                let _ = write!(sql, ", engg AS ({})", self.goal_rows("eng"));
+                "engg"
+            } else {
+                "eng"
+            };
+            let dims = self.dims_select(&event_dims);
+            let _ = write!(
+                sql,
+                ", sd_sess AS (SELECT {dims}session_id, max(scroll_depth) AS sd FROM {eng_source} \
+                 WHERE scroll_depth IS NOT NULL GROUP BY ALL)\
+                 , g_agg AS (SELECT {dims}sum(engagement_ms) AS eng_ms, count(DISTINCT session_id) AS eng_sessions \
+                 FROM {eng_source}{})\
+                 , sd_agg AS (SELECT {}sum(sd) AS sd_sum, count(*) AS sd_sessions FROM sd_sess{})",
+                self.group_by(n),
+                (0..n).map(|i| format!("d{i}, ")).collect::<String>(),
+                self.group_by(n)
+            );
+            sides.push("g_agg");
+            sides.push("sd_agg");
+        }
+
+        // Denominators.
+        if self.has(Metric::Percentage) {
+            sql.push_str(", tot AS (SELECT count(DISTINCT visitor_id) AS tot_visitors FROM m)");
+        }
+        let conv_filter = q
+            .filter
+            .as_ref()
+            .and_then(|f| f.without_goals_and_props())
+            .map_or_else(|| "true".to_owned(), |f| self.filter(&f));
+        if self.has(Metric::ConversionRate) {
+            let _ = write!(
+                sql,
+                ", conv AS (SELECT count(DISTINCT visitor_id) AS conv_visitors FROM ev \
+                 WHERE name <> 'engagement' AND {conv_filter})"
+            );
+        }
+        let non_goal: Vec<usize> = (0..n).filter(|i| q.dimensions[*i] != Dimension::Goal).collect();
+        if self.has(Metric::GroupConversionRate) {
+            let dims: String = non_goal.iter().map(|i| format!("{} AS d{i}, ", event_dims[*i])).collect();
+            let group = if non_goal.is_empty() {
+                String::new()
+            } else {
+                format!(" GROUP BY {}", non_goal.iter().map(|i| format!("d{i}")).collect::<Vec<_>>().join(", "))
+            };
+            let _ = write!(
+                sql,
+                ", gconv AS (SELECT {dims}count(DISTINCT visitor_id) AS group_visitors FROM ev \
+                 WHERE name <> 'engagement' AND {conv_filter}{group})"
+            );
+        }
+
+        // Join the sides on the dimension values.
+        let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
+        let mut from = String::new();
+        if n == 0 {
+            from = sides.join(" CROSS JOIN ");
+        } else {
+            let _ = write!(from, "(SELECT {} FROM (", dim_cols.join(", "));
+            let keys: Vec<String> = sides.iter().map(|s| format!("SELECT {} FROM {s}", dim_cols.join(", "))).collect();
+            let _ = write!(from, "{}) GROUP BY ALL) k", keys.join(" UNION ALL "));
+            for s in &sides {
+                let _ = write!(from, " LEFT JOIN {s} USING ({})", dim_cols.join(", "));
+            }
+        }
+        if self.has(Metric::Percentage) {
+            from.push_str(" CROSS JOIN tot");
+        }
+        if self.has(Metric::ConversionRate) {
+            from.push_str(" CROSS JOIN conv");
+        }
+        if self.has(Metric::GroupConversionRate) {
+            if non_goal.is_empty() {
+                from.push_str(" CROSS JOIN gconv");
+            } else {
+                let cols: Vec<String> = non_goal.iter().map(|i| format!("d{i}")).collect();
+                let _ = write!(from, " LEFT JOIN gconv USING ({})", cols.join(", "));
+            }
+        }
+
+        let metric_exprs: Vec<String> = q.metrics.iter().map(|m| metric_sql(*m)).collect();
+        let select: Vec<String> = dim_cols.iter().cloned().chain(metric_exprs.iter().cloned()).collect();
+        let mut order: Vec<String> = q
+            .order_by
+            .iter()
+            .map(|(key, dir)| {
+                let expr = match key {
+                    OrderKey::Metric(m) => {
+                        let i = q.metrics.iter().position(|x| x == m).unwrap_or(0);
+                        format!("m{i}")
+                    }
+                    OrderKey::Dimension(i) => format!("d{i}"),
+                };
+                let dir = if *dir == Direction::Asc { "ASC" } else { "DESC" };
+                format!("{expr} {dir} NULLS LAST")
+            })
+            .collect();
+        // Ties broken by every dimension, so pages of results never overlap.
+        order.extend(dim_cols.iter().map(|c| format!("{c} ASC")));
+        let metric_cols: Vec<String> = (0..metric_exprs.len()).map(|i| format!("m{i}")).collect();
+        let _ = write!(
+            sql,
+            " SELECT {}, count(*) OVER () AS total_rows FROM (SELECT {} FROM {from}) r",
+            dim_cols.iter().chain(metric_cols.iter()).cloned().collect::<Vec<_>>().join(", "),
+            select
+                .iter()
+                .enumerate()
+                .map(|(i, e)| if i < n { e.clone() } else { format!("{e} AS m{}", i - n) })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !order.is_empty() {
+            let _ = write!(sql, " ORDER BY {}", order.join(", "));
+        }
+        let _ = write!(sql, " LIMIT {} OFFSET {}", q.limit, q.offset);
+        sql
+    }
+}
+
+/// A metric's final value from the joined side columns; same formulas (and rounding) as the
+/// reference engine's `tillit_store::query::finish_*` functions.
+fn metric_sql(m: Metric) -> String {
+    let ratio = |num: &str, den: &str, scale: &str, digits: u8| {
+        format!("round(CAST({scale} AS DOUBLE) * coalesce({num}, 0) / nullif(coalesce({den}, 0), 0), {digits})")
+    };
+    match m {
+        Metric::Visitors => "CAST(coalesce(visitors, 0) AS DOUBLE)".into(),
+        Metric::Visits => "CAST(coalesce(visits, 0) AS DOUBLE)".into(),
+        Metric::Pageviews => "CAST(coalesce(pageviews, 0) AS DOUBLE)".into(),
+        Metric::Events => "CAST(coalesce(events, 0) AS DOUBLE)".into(),
+        Metric::BounceRate => format!("coalesce({}, 0)", ratio("bounces", "sessions", "100", 0)),
+        Metric::VisitDuration => format!("coalesce({}, 0)", ratio("dur_sum", "sessions", "1", 0)),
+        Metric::ViewsPerVisit => format!("coalesce({}, 0)", ratio("pv_sum", "sessions", "1", 2)),
+        Metric::Percentage => ratio("visitors", "tot_visitors", "100", 1),
+        Metric::ConversionRate => format!("coalesce({}, 0)", ratio("visitors", "conv_visitors", "100", 1)),
+        Metric::GroupConversionRate => format!("coalesce({}, 0)", ratio("visitors", "group_visitors", "100", 1)),
+        Metric::TimeOnPage => ratio("eng_ms", "eng_sessions", "0.001", 0),
+        Metric::ScrollDepth => ratio("sd_sum", "sd_sessions", "1", 0),
+    }
+}
+
+/// Whether a goal leaf (`is` or `contains`, as Plausible allows for goals) selects this goal name.
+pub fn goal_name_selected(op: FilterOp, name: &str, values: &[String], case_sensitive: bool) -> bool {
+    let fold = |s: &str| if case_sensitive { s.to_owned() } else { s.to_lowercase() };
+    let name = fold(name);
+    match op.positive() {
+        FilterOp::Contains => values.iter().any(|v| name.contains(&fold(v))),
+        _ => values.iter().any(|v| fold(v) == name),
+    }
+}

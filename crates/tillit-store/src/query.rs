@@ -1,0 +1,356 @@
+//! The one analytics question every reader asks (dashboard, Stats API v1 and v2), in resolved form.
+//!
+//! `tillit_core::stats` turns API parameters into a [`StatsQuery`]: periods become UTC bounds, the
+//! site's time zone becomes [`LocalTime`] offset segments, goal names become [`Goal`] definitions,
+//! Plausible's wildcards become regular expressions. A store backend only has to compute it. The
+//! definitions of the metrics live in `tillit_core::stats::reference`, a plain in-memory engine
+//! that every backend must agree with.
+
+use serde::Serialize;
+
+/// A metric, with Plausible's definitions (see the module docs of `tillit_core::stats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    Visitors,
+    Visits,
+    Pageviews,
+    ViewsPerVisit,
+    BounceRate,
+    VisitDuration,
+    Events,
+    Percentage,
+    ConversionRate,
+    GroupConversionRate,
+    TimeOnPage,
+    ScrollDepth,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 12] = [
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::ViewsPerVisit,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+        Metric::Events,
+        Metric::Percentage,
+        Metric::ConversionRate,
+        Metric::GroupConversionRate,
+        Metric::TimeOnPage,
+        Metric::ScrollDepth,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Visitors => "visitors",
+            Metric::Visits => "visits",
+            Metric::Pageviews => "pageviews",
+            Metric::ViewsPerVisit => "views_per_visit",
+            Metric::BounceRate => "bounce_rate",
+            Metric::VisitDuration => "visit_duration",
+            Metric::Events => "events",
+            Metric::Percentage => "percentage",
+            Metric::ConversionRate => "conversion_rate",
+            Metric::GroupConversionRate => "group_conversion_rate",
+            Metric::TimeOnPage => "time_on_page",
+            Metric::ScrollDepth => "scroll_depth",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Computed per visit (session) rather than per event.
+    pub fn is_session_metric(self) -> bool {
+        matches!(self, Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration)
+    }
+}
+
+/// Attributes of a visit, fixed by its first event (`exit_page` by its last pageview).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VisitField {
+    EntryPage,
+    ExitPage,
+    Source,
+    Referrer,
+    Channel,
+    UtmMedium,
+    UtmSource,
+    UtmCampaign,
+    UtmContent,
+    UtmTerm,
+    Device,
+    Browser,
+    BrowserVersion,
+    Os,
+    OsVersion,
+    Country,
+    Region,
+    City,
+}
+
+impl VisitField {
+    pub const ALL: [VisitField; 18] = [
+        VisitField::EntryPage,
+        VisitField::ExitPage,
+        VisitField::Source,
+        VisitField::Referrer,
+        VisitField::Channel,
+        VisitField::UtmMedium,
+        VisitField::UtmSource,
+        VisitField::UtmCampaign,
+        VisitField::UtmContent,
+        VisitField::UtmTerm,
+        VisitField::Device,
+        VisitField::Browser,
+        VisitField::BrowserVersion,
+        VisitField::Os,
+        VisitField::OsVersion,
+        VisitField::Country,
+        VisitField::Region,
+        VisitField::City,
+    ];
+
+    /// The name after `visit:`, which is also the stored column's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            VisitField::EntryPage => "entry_page",
+            VisitField::ExitPage => "exit_page",
+            VisitField::Source => "source",
+            VisitField::Referrer => "referrer",
+            VisitField::Channel => "channel",
+            VisitField::UtmMedium => "utm_medium",
+            VisitField::UtmSource => "utm_source",
+            VisitField::UtmCampaign => "utm_campaign",
+            VisitField::UtmContent => "utm_content",
+            VisitField::UtmTerm => "utm_term",
+            VisitField::Device => "device",
+            VisitField::Browser => "browser",
+            VisitField::BrowserVersion => "browser_version",
+            VisitField::Os => "os",
+            VisitField::OsVersion => "os_version",
+            VisitField::Country => "country",
+            VisitField::Region => "region",
+            VisitField::City => "city",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<VisitField> {
+        VisitField::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Calendar buckets, in the site's time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeGrain {
+    Hour,
+    Day,
+    /// Weeks start on Monday.
+    Week,
+    Month,
+}
+
+/// What results are grouped by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Page,
+    Hostname,
+    Name,
+    Goal,
+    Prop(String),
+    Visit(VisitField),
+    Time(TimeGrain),
+}
+
+impl Dimension {
+    /// Plausible's name for it (`event:page`, `visit:source`, `time:day`…).
+    pub fn label(&self) -> String {
+        match self {
+            Dimension::Page => "event:page".into(),
+            Dimension::Hostname => "event:hostname".into(),
+            Dimension::Name => "event:name".into(),
+            Dimension::Goal => "event:goal".into(),
+            Dimension::Prop(key) => format!("event:props:{key}"),
+            Dimension::Visit(f) => format!("visit:{}", f.name()),
+            Dimension::Time(TimeGrain::Hour) => "time:hour".into(),
+            Dimension::Time(TimeGrain::Day) => "time:day".into(),
+            Dimension::Time(TimeGrain::Week) => "time:week".into(),
+            Dimension::Time(TimeGrain::Month) => "time:month".into(),
+        }
+    }
+
+    /// Dimensions that belong to single events rather than to visits.
+    pub fn is_event_only(&self) -> bool {
+        matches!(self, Dimension::Hostname | Dimension::Name | Dimension::Goal | Dimension::Prop(_))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterOp {
+    Is,
+    IsNot,
+    Contains,
+    ContainsNot,
+    /// Regular expression (RE2 syntax, unanchored, as Plausible's `matches`).
+    Matches,
+    MatchesNot,
+}
+
+impl FilterOp {
+    pub fn is_negated(self) -> bool {
+        matches!(self, FilterOp::IsNot | FilterOp::ContainsNot | FilterOp::MatchesNot)
+    }
+
+    /// The operator without its negation.
+    pub fn positive(self) -> FilterOp {
+        match self {
+            FilterOp::Is | FilterOp::IsNot => FilterOp::Is,
+            FilterOp::Contains | FilterOp::ContainsNot => FilterOp::Contains,
+            FilterOp::Matches | FilterOp::MatchesNot => FilterOp::Matches,
+        }
+    }
+}
+
+/// A filter tree. Leaves compare one dimension against a list of values (any may match).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    Leaf { op: FilterOp, dimension: Dimension, values: Vec<String>, case_sensitive: bool },
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    /// Calls `f` for every leaf's dimension.
+    pub fn dimensions(&self, f: &mut impl FnMut(&Dimension)) {
+        match self {
+            Filter::Leaf { dimension, .. } => f(dimension),
+            Filter::And(v) | Filter::Or(v) => v.iter().for_each(|c| c.dimensions(f)),
+            Filter::Not(c) => c.dimensions(f),
+        }
+    }
+
+    /// The filter without goal and property conditions: the denominator of conversion rates.
+    /// Only top-level `and` members are removed; anything else is kept as it is.
+    pub fn without_goals_and_props(&self) -> Option<Filter> {
+        let drops = |f: &Filter| matches!(f, Filter::Leaf { dimension: Dimension::Goal | Dimension::Prop(_), .. });
+        match self {
+            f if drops(f) => None,
+            Filter::And(v) => {
+                let kept: Vec<Filter> = v.iter().filter(|f| !drops(f)).cloned().collect();
+                (!kept.is_empty()).then_some(Filter::And(kept))
+            }
+            other => Some(other.clone()),
+        }
+    }
+}
+
+/// A goal, resolved from the site's definitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Goal {
+    /// Display name: the event name, or `Visit /path*` for pageview goals.
+    pub name: String,
+    pub kind: GoalKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GoalKind {
+    /// A custom event with this name.
+    Event(String),
+    /// A pageview whose path matches this regular expression (anchored; built from a wildcard).
+    Page(String),
+}
+
+/// The site's UTC offset over the queried range: `(from_utc_second, offset_seconds)`, sorted, the
+/// first starting at or before the range. Local time = UTC + the offset of the last segment that
+/// starts at or before the instant. Daylight-saving changes inside the range add segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalTime {
+    pub segments: Vec<(i64, i32)>,
+}
+
+impl LocalTime {
+    pub fn utc() -> LocalTime {
+        LocalTime { segments: vec![(i64::MIN, 0)] }
+    }
+
+    pub fn offset_at(&self, ts: i64) -> i32 {
+        let i = self.segments.partition_point(|(from, _)| *from <= ts);
+        self.segments.get(i.saturating_sub(1)).map_or(0, |s| s.1)
+    }
+
+    pub fn local(&self, ts: i64) -> i64 {
+        ts + i64::from(self.offset_at(ts))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// What a result set is ordered by.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OrderKey {
+    Metric(Metric),
+    /// Index into [`StatsQuery::dimensions`].
+    Dimension(usize),
+}
+
+/// A fully resolved query for one site.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsQuery {
+    pub site_id: u32,
+    /// First second of the range (UTC, inclusive).
+    pub start: i64,
+    /// End of the range (UTC, exclusive).
+    pub end: i64,
+    pub local: LocalTime,
+    pub metrics: Vec<Metric>,
+    pub dimensions: Vec<Dimension>,
+    pub filter: Option<Filter>,
+    /// Goals referred to by `event:goal` filters or dimensions (all the site's goals when grouped).
+    pub goals: Vec<Goal>,
+    pub order_by: Vec<(OrderKey, Direction)>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// A dimension value in a result: text, or the local start second of a time bucket.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DimValue {
+    Text(String),
+    Bucket(i64),
+}
+
+/// One result row: dimension values in query order, then metric values in query order
+/// (`None` where a metric has no value, e.g. a scroll depth without engagement events).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    pub dimensions: Vec<DimValue>,
+    pub metrics: Vec<Option<f64>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryOutput {
+    pub rows: Vec<ResultRow>,
+    /// Rows before pagination.
+    pub total_rows: usize,
+}
+
+/// Plausible's rounding: half away from zero, to `digits` decimals.
+pub fn round_to(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// `scale × num / den`, rounded to `digits` decimals; `None` when `den` is zero. The SQL backends
+/// compute exactly this (`round(CAST(scale AS DOUBLE) * num / den, digits)`), in the same order of
+/// operations, so both give the same floating-point result.
+pub fn ratio(num: f64, den: f64, scale: f64, digits: i32) -> Option<f64> {
+    (den != 0.0).then(|| round_to(scale * num / den, digits))
+}
