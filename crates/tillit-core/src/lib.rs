@@ -4,10 +4,12 @@
 //!   [`tillit_store::EventRecord`]s (parse, validate, enrich, hash, sessionise).
 //! - [`writer`]: the durable path from accepted records to the event store (group-committed
 //!   log, then batched store writes on one thread).
+//! - [`goals`]: validation of conversion goals.
 //! - [`sites`]: validation of site settings (domain, time zone, retention).
 //! - [`stats`]: the meaning of stats queries: periods, validation, the reference definitions.
 //! - [`time`]: the clock every time-dependent rule reads, so tests can control it.
 
+pub mod goals;
 pub mod ingest;
 pub mod sites;
 pub mod stats;

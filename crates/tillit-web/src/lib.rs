@@ -16,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 
 use tillit_core::ingest::Ingestor;
+use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
 use tillit_core::writer::{EventSink, StoreHandle};
 use tillit_store::app::AppStore;
@@ -44,6 +45,7 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<WebConfig>,
     pub tracker: Arc<tracker::Scripts>,
+    pub stats: StatsService,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
         app: AppStore,
         clock: Clock,
         config: WebConfig,
+        stats: StatsService,
     ) -> AppState {
         AppState {
             ingestor,
@@ -63,6 +66,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             tracker: Arc::new(tracker::Scripts::default()),
+            stats,
         }
     }
 }
@@ -75,6 +79,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(api::health::get))
         .route("/api/admin/sites", get(api::sites::list).post(api::sites::create))
         .route("/api/admin/sites/{domain}", delete(api::sites::remove))
+        .route("/api/admin/sites/{domain}/goals", get(api::goals::list).post(api::goals::create))
+        .route("/api/admin/sites/{domain}/goals/{name}", delete(api::goals::remove))
+        .route("/api/v1/stats/realtime/visitors", get(api::stats::realtime))
+        .route("/api/v1/stats/aggregate", get(api::stats::aggregate))
+        .route("/api/v1/stats/timeseries", get(api::stats::timeseries))
+        .route("/api/v1/stats/breakdown", get(api::stats::breakdown))
+        .route("/api/v2/query", post(api::stats::query_v2))
         .route("/js/{file}", get(tracker::get))
         .fallback(error::not_found)
         .with_state(state)

@@ -36,6 +36,12 @@ enum Command {
     /// Manage the sites whose analytics Tillit collects.
     #[command(subcommand)]
     Site(commands::site::SiteCmd),
+    /// Manage a site's conversion goals.
+    #[command(subcommand)]
+    Goal(commands::goal::GoalCmd),
+    /// Manage Stats API keys.
+    #[command(subcommand)]
+    Apikey(commands::apikey::ApiKeyCmd),
     /// Import historic events from NDJSON or web-server access logs.
     Import(commands::import::ImportArgs),
 }
@@ -61,6 +67,8 @@ fn main() -> ExitCode {
             Command::Serve { .. } => commands::serve::run(config).await,
             Command::Site(cmd) => commands::site::run(&config, cmd).await,
             Command::Import(args) => commands::import::run(&config, args).await,
+            Command::Goal(cmd) => commands::goal::run(&config, cmd).await,
+            Command::Apikey(cmd) => commands::apikey::run(&config, cmd).await,
         }
     });
     match res {

@@ -6,8 +6,12 @@
 //!   bounds and the offsets that bucket time.
 //! - [`api`]: Plausible's Stats API v1 parameters and v2 query documents, validated and resolved
 //!   into a `StatsQuery`, with errors in Plausible's wording.
+//! - [`service`]: Stats API keys, their hourly budgets, and running queries off the runtime.
 
+pub mod api;
+pub mod period;
 pub mod reference;
+pub mod service;
 
 #[cfg(test)]
 mod tests;

@@ -39,6 +39,31 @@ pub struct Salt {
     pub created_at: i64,
 }
 
+/// A conversion goal of a site.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GoalRow {
+    pub id: i64,
+    pub site_id: u32,
+    /// Set for custom-event goals.
+    pub event_name: Option<String>,
+    /// Set for pageview goals (a path with Plausible wildcards).
+    pub page_path: Option<String>,
+    pub display_name: String,
+}
+
+/// A Stats API key as listed (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub hourly_limit: u32,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    /// Domains the key may read.
+    pub sites: Vec<String>,
+}
+
 /// The application store. One concrete type; the backend is picked when it is opened.
 #[derive(Clone)]
 pub enum AppStore {
@@ -119,6 +144,67 @@ impl AppStore {
     ) -> Result<(), AppStoreError> {
         match self {
             AppStore::Sqlite(db) => db.record_retention(rule, site_id, deleted, now).await,
+        }
+    }
+
+    /// Adds a goal; the display name must be unique within the site.
+    pub async fn add_goal(
+        &self,
+        site_id: u32,
+        event_name: Option<&str>,
+        page_path: Option<&str>,
+        display_name: &str,
+        now: i64,
+    ) -> Result<GoalRow, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.add_goal(site_id, event_name, page_path, display_name, now).await,
+        }
+    }
+
+    pub async fn goals(&self, site_id: u32) -> Result<Vec<GoalRow>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.goals(site_id).await,
+        }
+    }
+
+    pub async fn remove_goal(&self, site_id: u32, display_name: &str) -> Result<(), AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.remove_goal(site_id, display_name).await,
+        }
+    }
+
+    /// Stores a new key (by its hash) with the sites it may read.
+    pub async fn add_api_key(
+        &self,
+        name: &str,
+        prefix: &str,
+        key_hash: &str,
+        hourly_limit: u32,
+        site_ids: &[u32],
+        now: i64,
+    ) -> Result<ApiKey, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.add_api_key(name, prefix, key_hash, hourly_limit, site_ids, now).await,
+        }
+    }
+
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.api_keys(None).await,
+        }
+    }
+
+    /// The live (not revoked) key with this hash.
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => Ok(db.api_keys(Some(key_hash)).await?.into_iter().next()),
+        }
+    }
+
+    /// Revokes a key by id or by its prefix.
+    pub async fn revoke_api_key(&self, id_or_prefix: &str, now: i64) -> Result<ApiKey, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.revoke_api_key(id_or_prefix, now).await,
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{AppStoreError, Salt, Site};
+use super::{ApiKey, AppStoreError, GoalRow, Salt, Site};
 
 /// The SQLite application store.
 #[derive(Clone)]
@@ -69,6 +69,160 @@ impl SqliteApp {
             .await
             .map_err(backend)?;
         rows.iter().map(site_from_row).collect()
+    }
+
+    pub(super) async fn add_goal(
+        &self,
+        site_id: u32,
+        event_name: Option<&str>,
+        page_path: Option<&str>,
+        display_name: &str,
+        now: i64,
+    ) -> Result<GoalRow, AppStoreError> {
+        let res = sqlx::query(
+            "INSERT INTO goals (site_id, event_name, page_path, display_name, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(site_id)
+        .bind(event_name)
+        .bind(page_path)
+        .bind(display_name)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(done) => Ok(GoalRow {
+                id: done.last_insert_rowid(),
+                site_id,
+                event_name: event_name.map(str::to_owned),
+                page_path: page_path.map(str::to_owned),
+                display_name: display_name.to_owned(),
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(AppStoreError::Conflict(format!("goal {display_name}")))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    pub(super) async fn goals(&self, site_id: u32) -> Result<Vec<GoalRow>, AppStoreError> {
+        let rows = sqlx::query(
+            "SELECT id, site_id, event_name, page_path, display_name FROM goals WHERE site_id = ? ORDER BY id",
+        )
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(GoalRow {
+                    id: r.try_get(0).map_err(backend)?,
+                    site_id: r.try_get(1).map_err(backend)?,
+                    event_name: r.try_get(2).map_err(backend)?,
+                    page_path: r.try_get(3).map_err(backend)?,
+                    display_name: r.try_get(4).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn remove_goal(&self, site_id: u32, display_name: &str) -> Result<(), AppStoreError> {
+        let done = sqlx::query("DELETE FROM goals WHERE site_id = ? AND display_name = ?")
+            .bind(site_id)
+            .bind(display_name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(AppStoreError::NotFound(format!("goal {display_name}")));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn add_api_key(
+        &self,
+        name: &str,
+        prefix: &str,
+        key_hash: &str,
+        hourly_limit: u32,
+        site_ids: &[u32],
+        now: i64,
+    ) -> Result<ApiKey, AppStoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done = sqlx::query(
+            "INSERT INTO api_keys (name, prefix, key_hash, hourly_limit, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(prefix)
+        .bind(key_hash)
+        .bind(hourly_limit)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let id = done.last_insert_rowid();
+        for site in site_ids {
+            sqlx::query("INSERT INTO api_key_sites (key_id, site_id) VALUES (?, ?)")
+                .bind(id)
+                .bind(site)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        let mut keys = self.api_keys(Some(key_hash)).await?;
+        keys.pop().ok_or_else(|| AppStoreError::NotFound("new api key".into()))
+    }
+
+    /// All keys (revoked ones too), or the live key with `hash`.
+    pub(super) async fn api_keys(&self, hash: Option<&str>) -> Result<Vec<ApiKey>, AppStoreError> {
+        let rows = sqlx::query(
+            "SELECT k.id, k.name, k.prefix, k.hourly_limit, k.created_at, k.revoked_at,
+                    coalesce(group_concat(s.domain, ' '), '')
+             FROM api_keys k
+             LEFT JOIN api_key_sites ks ON ks.key_id = k.id
+             LEFT JOIN sites s ON s.id = ks.site_id
+             WHERE (?1 IS NULL OR (k.key_hash = ?1 AND k.revoked_at IS NULL))
+             GROUP BY k.id ORDER BY k.id",
+        )
+        .bind(hash)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let sites: String = r.try_get(6).map_err(backend)?;
+                let mut sites: Vec<String> = sites.split_whitespace().map(str::to_owned).collect();
+                sites.sort();
+                Ok(ApiKey {
+                    id: r.try_get(0).map_err(backend)?,
+                    name: r.try_get(1).map_err(backend)?,
+                    prefix: r.try_get(2).map_err(backend)?,
+                    hourly_limit: r.try_get(3).map_err(backend)?,
+                    created_at: r.try_get(4).map_err(backend)?,
+                    revoked_at: r.try_get(5).map_err(backend)?,
+                    sites,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn revoke_api_key(&self, id_or_prefix: &str, now: i64) -> Result<ApiKey, AppStoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM api_keys WHERE (CAST(id AS TEXT) = ?1 OR prefix = ?1) AND revoked_at IS NULL",
+        )
+        .bind(id_or_prefix)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let id = id.ok_or_else(|| AppStoreError::NotFound(format!("api key {id_or_prefix}")))?;
+        sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        let keys = self.api_keys(None).await?;
+        keys.into_iter().find(|k| k.id == id).ok_or_else(|| AppStoreError::NotFound(format!("api key {id}")))
     }
 
     pub(super) async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {

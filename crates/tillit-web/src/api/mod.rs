@@ -1,5 +1,7 @@
-//! JSON endpoints: the Events API, health, and the admin API.
+//! JSON endpoints: the Events API, the Stats API, health, and the admin API.
 
 pub mod event;
+pub mod goals;
 pub mod health;
 pub mod sites;
+pub mod stats;

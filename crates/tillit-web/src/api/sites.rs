@@ -69,7 +69,7 @@ async fn refresh(state: &AppState) {
     }
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -79,10 +79,20 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if bool::from(digest.ct_eq(&state.config.admin_token_sha256)) { Ok(()) } else { Err(ApiError::Unauthorized) }
 }
 
-fn map_store(e: AppStoreError) -> ApiError {
+pub(crate) fn map_store(e: AppStoreError) -> ApiError {
     match e {
         AppStoreError::Conflict(m) => ApiError::Conflict(format!("{m} already exists")),
         AppStoreError::NotFound(m) => ApiError::NotFound(format!("{m} not found")),
         AppStoreError::Backend(m) => ApiError::Internal(m),
     }
+}
+
+/// The id of the site with this domain, or 404.
+pub(crate) async fn site_id(state: &AppState, domain: &str) -> Result<u32, ApiError> {
+    let domain = sites::normalise_domain(domain);
+    let all = state.app.list_sites().await.map_err(map_store)?;
+    all.into_iter()
+        .find(|s| s.domain == domain)
+        .map(|s| s.id)
+        .ok_or_else(|| ApiError::NotFound(format!("site {domain} not found")))
 }

@@ -17,6 +17,7 @@ use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{SALT_MAX_AGE_SECS, SaltPair, needs_rotation, random_salt};
 use tillit_core::sites;
+use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
 use tillit_core::writer::{self, StoreHandle, WriterOptions};
 use tillit_store::app::AppStore;
@@ -56,6 +57,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let recent = events.recent(clock.now(), SESSION_TIMEOUT_SECS)?;
     ingestor.sessions().restore(&recent);
 
+    // Queries read through their own connections, so they never wait behind the writer thread.
+    let stats = StatsService::new(app.clone(), events.reader()?);
     let (sink, store, writer, recovery) = writer::start(&config.ingest_log_dir(), events, WriterOptions::default())?;
     if recovery.replayed_events > 0 || recovery.torn_tails > 0 {
         info!(events = recovery.replayed_events, torn_tails = recovery.torn_tails, "replayed the ingest log");
@@ -68,7 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         default_retention_days: config.default_retention_days,
         geo_status,
     };
-    let state = AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web);
+    let state = AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web, stats);
     let router = tillit_web::router(state);
 
     let mut jobs = JoinSet::new();

@@ -7,4 +7,5 @@ mod browser;
 mod cli;
 mod durability;
 mod ingest;
+mod stats;
 mod support;

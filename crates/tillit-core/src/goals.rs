@@ -1,0 +1,72 @@
+//! Goals: what a site counts as a conversion — a custom event by name, or a pageview of a path
+//! pattern with Plausible's wildcards (`*` within one path segment, `**` across segments).
+
+/// A goal as asked for (CLI flags or admin API body).
+#[derive(Clone, Debug, Default)]
+pub struct GoalSpec {
+    pub event_name: Option<String>,
+    pub page_path: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// A validated goal, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewGoal {
+    pub event_name: Option<String>,
+    pub page_path: Option<String>,
+    pub display_name: String,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GoalError(String);
+
+impl NewGoal {
+    pub fn parse(spec: GoalSpec) -> Result<NewGoal, GoalError> {
+        let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let (event_name, page_path) = (clean(spec.event_name), clean(spec.page_path));
+        let display_name = match (&event_name, &page_path) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(GoalError("a goal needs exactly one of an event name or a page path".into()));
+            }
+            (Some(name), None) => {
+                if name.chars().count() > 120 {
+                    return Err(GoalError("event names are at most 120 characters".into()));
+                }
+                clean(spec.display_name).unwrap_or_else(|| name.clone())
+            }
+            (None, Some(path)) => {
+                if !path.starts_with('/') {
+                    return Err(GoalError(format!("page paths start with '/': {path}")));
+                }
+                if path.len() > 2000 {
+                    return Err(GoalError("page paths are at most 2000 bytes".into()));
+                }
+                clean(spec.display_name).unwrap_or_else(|| crate::stats::api::page_goal_name(path))
+            }
+        };
+        if display_name.chars().count() > 120 {
+            return Err(GoalError("display names are at most 120 characters".into()));
+        }
+        Ok(NewGoal { event_name, page_path, display_name })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goals_need_one_kind_and_get_plausible_names() {
+        let g = NewGoal::parse(GoalSpec { page_path: Some("/blog/*".into()), ..GoalSpec::default() }).unwrap();
+        assert_eq!(g.display_name, "Visit /blog/*");
+        let g = NewGoal::parse(GoalSpec { event_name: Some(" Signup ".into()), ..GoalSpec::default() }).unwrap();
+        assert_eq!((g.event_name.as_deref(), g.display_name.as_str()), (Some("Signup"), "Signup"));
+        assert!(NewGoal::parse(GoalSpec::default()).is_err());
+        assert!(
+            NewGoal::parse(GoalSpec { event_name: Some("a".into()), page_path: Some("/b".into()), display_name: None })
+                .is_err()
+        );
+        assert!(NewGoal::parse(GoalSpec { page_path: Some("blog".into()), ..GoalSpec::default() }).is_err());
+    }
+}

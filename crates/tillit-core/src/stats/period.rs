@@ -1,0 +1,226 @@
+//! Periods and date ranges, resolved in the site's time zone.
+//!
+//! A range of local calendar days becomes UTC bounds `[start, end)` from local midnight to local
+//! midnight, and the UTC offsets in force over it ([`LocalTime`]), so a day in Oslo is 23, 24 or 25
+//! hours long exactly as the calendar says. Plausible's two API generations disagree on "last N
+//! days": v1 counts back from (and includes) the given date, v2 ends yesterday. Both are here.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use tillit_store::query::{LocalTime, TimeGrain};
+
+/// A resolved range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    pub start: i64,
+    pub end: i64,
+    pub local: LocalTime,
+    /// First and last local date covered (inclusive).
+    pub first: Date,
+    pub last: Date,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PeriodError(pub String);
+
+fn err(msg: impl Into<String>) -> PeriodError {
+    PeriodError(msg.into())
+}
+
+/// The site's time zone; an unknown name (impossible for sites added through validation) is UTC.
+pub fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
+/// Today's date in the zone.
+pub fn today(tz: &TimeZone, now: i64) -> Date {
+    Timestamp::from_second(now).map_or(Date::constant(1970, 1, 1), |t| t.to_zoned(tz.clone()).date())
+}
+
+fn midnight(tz: &TimeZone, date: Date) -> Result<i64, PeriodError> {
+    date.to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).map_err(|e| err(e.to_string()))
+}
+
+/// UTC offsets in force over `[start, end)`: one segment per change.
+pub fn local_time(tz: &TimeZone, start: i64, end: i64) -> LocalTime {
+    let offset = |t: i64| Timestamp::from_second(t).map_or(0, |ts| tz.to_offset(ts).seconds());
+    let mut segments = vec![(i64::MIN, offset(start))];
+    // Offsets change at most a few times a year and never within an hour of each other: step by
+    // the hour, then find the exact second by bisection.
+    let mut t = start;
+    while t < end {
+        let next = (t + 3600).min(end);
+        let current = segments.last().map_or(0, |s| s.1);
+        if offset(next) != current {
+            let (mut lo, mut hi) = (t, next);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if offset(mid) == current { lo = mid } else { hi = mid }
+            }
+            segments.push((hi, offset(hi)));
+        }
+        t = next;
+    }
+    LocalTime { segments }
+}
+
+/// Local days `first..=last`.
+pub fn dates(tz: &TimeZone, first: Date, last: Date) -> Result<Range, PeriodError> {
+    if last < first {
+        return Err(err("Invalid date range: the end date is before the start date"));
+    }
+    let start = midnight(tz, first)?;
+    let end = midnight(tz, last.tomorrow().map_err(|e| err(e.to_string()))?)?;
+    Ok(Range { start, end, local: local_time(tz, start, end), first, last })
+}
+
+/// An exact span of time (v2 datetime ranges, `24h`).
+pub fn instants(tz: &TimeZone, start: i64, end: i64) -> Result<Range, PeriodError> {
+    if end <= start {
+        return Err(err("Invalid date range: the end is not after the start"));
+    }
+    let date = |t: i64| today(tz, t);
+    Ok(Range { start, end, local: local_time(tz, start, end), first: date(start), last: date(end - 1) })
+}
+
+fn shift_days(d: Date, n: i64) -> Result<Date, PeriodError> {
+    d.checked_add(n.days()).map_err(|e| err(e.to_string()))
+}
+
+fn shift_months(d: Date, n: i64) -> Result<Date, PeriodError> {
+    d.checked_add(n.months()).map_err(|e| err(e.to_string()))
+}
+
+fn month_end(d: Date) -> Date {
+    d.last_of_month()
+}
+
+/// Which API generation's rules to follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rules {
+    /// "Last N days" ends on (and includes) the reference date.
+    V1,
+    /// "Last N days" ends the day before the reference date.
+    V2,
+}
+
+/// A named period relative to `date` (today unless the caller says otherwise). `first_event` is the
+/// site's first stored event, for `all`.
+pub fn named(
+    tz: &TimeZone,
+    name: &str,
+    date: Date,
+    rules: Rules,
+    first_event: Option<i64>,
+) -> Result<Range, PeriodError> {
+    let last_n = |n: i64| match rules {
+        Rules::V1 => dates(tz, shift_days(date, -(n - 1))?, date),
+        Rules::V2 => dates(tz, shift_days(date, -n)?, shift_days(date, -1)?),
+    };
+    match name {
+        "day" => dates(tz, date, date),
+        "7d" => last_n(7),
+        "28d" => last_n(28),
+        "30d" => last_n(30),
+        "91d" => last_n(91),
+        "month" => dates(tz, date.first_of_month(), month_end(date)),
+        "6mo" => dates(tz, shift_months(date.first_of_month(), -5)?, month_end(date)),
+        "12mo" => dates(tz, shift_months(date.first_of_month(), -11)?, month_end(date)),
+        "year" => dates(tz, date.first_of_year(), date.last_of_year()),
+        "all" => {
+            let first = first_event.map_or(date, |t| today(tz, t));
+            dates(tz, first.min(date), date)
+        }
+        other => Err(err(format!("Invalid period '{other}'"))),
+    }
+}
+
+/// The interval Plausible picks when none is asked for.
+pub fn default_grain(period: &str, range: &Range) -> TimeGrain {
+    match period {
+        "day" | "24h" => TimeGrain::Hour,
+        "6mo" | "12mo" | "year" => TimeGrain::Month,
+        _ if range.last.since(range.first).map(|s| s.get_days()).unwrap_or(0) > 366 => TimeGrain::Month,
+        _ => TimeGrain::Day,
+    }
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<Date, PeriodError> {
+    s.trim().parse::<Date>().map_err(|_| err(format!("Failed to parse date '{s}'. Expected format YYYY-MM-DD")))
+}
+
+/// Every bucket start (local seconds) the range covers, for time series without gaps.
+pub fn buckets(range: &Range, grain: TimeGrain) -> Vec<i64> {
+    let first = range.local.local(range.start);
+    let last = range.local.local(range.end - 1);
+    let mut out = Vec::new();
+    let mut b = super::reference::bucket(grain, first);
+    while b <= last && out.len() < 10_000 {
+        out.push(b);
+        // Step past this bucket: at least an hour, then snap to the bucket start.
+        let step = match grain {
+            TimeGrain::Hour => 3600,
+            TimeGrain::Day => 86_400,
+            TimeGrain::Week => 7 * 86_400,
+            TimeGrain::Month => 32 * 86_400,
+        };
+        b = super::reference::bucket(grain, b + step);
+    }
+    out
+}
+
+/// A bucket's label: `2024-03-31` for days, weeks and months, `2024-03-31 14:00:00` for hours.
+pub fn label(grain: TimeGrain, local_seconds: i64) -> String {
+    let Ok(ts) = Timestamp::from_second(local_seconds) else { return local_seconds.to_string() };
+    let dt = ts.to_zoned(TimeZone::UTC).datetime();
+    match grain {
+        TimeGrain::Hour => dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        _ => dt.date().strftime("%Y-%m-%d").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_follow_the_site_clock_across_dst() {
+        let oslo = zone("Europe/Oslo");
+        // 2024-03-31: clocks go from 02:00 to 03:00 — a 23-hour day.
+        let r = dates(&oslo, Date::constant(2024, 3, 31), Date::constant(2024, 3, 31)).unwrap();
+        assert_eq!(r.end - r.start, 23 * 3600);
+        assert_eq!(r.start, 1_711_839_600); // 2024-03-30T23:00:00Z
+        assert_eq!(r.local.segments.len(), 2);
+        assert_eq!(r.local.local(r.start), 1_711_843_200); // local midnight
+        assert_eq!(r.local.local(r.end - 1), 1_711_843_200 + 86_400 - 1);
+        // 2024-10-27: 25 hours.
+        let r = dates(&oslo, Date::constant(2024, 10, 27), Date::constant(2024, 10, 27)).unwrap();
+        assert_eq!(r.end - r.start, 25 * 3600);
+        assert_eq!(buckets(&r, TimeGrain::Day).len(), 1);
+        assert_eq!(buckets(&r, TimeGrain::Hour).len(), 24, "the repeated hour is one local bucket");
+    }
+
+    #[test]
+    fn named_periods_under_both_rules() {
+        let utc = TimeZone::UTC;
+        let d = Date::constant(2024, 5, 15);
+        let v1 = named(&utc, "7d", d, Rules::V1, None).unwrap();
+        assert_eq!((v1.first, v1.last), (Date::constant(2024, 5, 9), d));
+        let v2 = named(&utc, "7d", d, Rules::V2, None).unwrap();
+        assert_eq!((v2.first, v2.last), (Date::constant(2024, 5, 8), Date::constant(2024, 5, 14)));
+        let m = named(&utc, "6mo", d, Rules::V1, None).unwrap();
+        assert_eq!((m.first, m.last), (Date::constant(2023, 12, 1), Date::constant(2024, 5, 31)));
+        assert_eq!(buckets(&m, TimeGrain::Month).len(), 6);
+        assert!(named(&utc, "fortnight", d, Rules::V1, None).is_err());
+        assert!(dates(&utc, d, Date::constant(2024, 5, 1)).is_err());
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(label(TimeGrain::Hour, 1_711_843_200 + 3600 * 14), "2024-03-31 14:00:00");
+        assert_eq!(label(TimeGrain::Month, 1_711_843_200), "2024-03-31");
+    }
+}

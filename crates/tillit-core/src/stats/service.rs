@@ -1,0 +1,221 @@
+//! The stats service: authorises a Stats API key, looks up the site and its goals, runs the
+//! query on the event store's reader (off the async runtime) and shapes the answer.
+//!
+//! Keys: `tlt_` followed by 48 hex digits (192 random bits). Only their SHA-256 hash is stored.
+//! Each key has an hourly request budget, counted in memory per clock hour.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tillit_store::app::{ApiKey, AppStore, AppStoreError};
+use tillit_store::events::{EventReader, EventStoreError};
+use tillit_store::query::QueryOutput;
+
+use super::api::{self, QueryError, SiteCtx, V1Endpoint};
+use super::period;
+
+/// Why a stats request failed; the HTTP layer maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error("Missing API key. Please use a valid Plausible API key as a Bearer Token.")]
+    MissingKey,
+    #[error(
+        "Invalid API key or site ID. Please make sure you're using a valid API key with access to the site you've requested."
+    )]
+    Unauthorized,
+    #[error("Too many API requests. Your API key is limited to {limit} requests per hour.")]
+    RateLimited { limit: u32, retry_after: i64 },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<QueryError> for StatsError {
+    fn from(e: QueryError) -> Self {
+        StatsError::BadRequest(e.0)
+    }
+}
+
+impl From<AppStoreError> for StatsError {
+    fn from(e: AppStoreError) -> Self {
+        StatsError::Internal(e.to_string())
+    }
+}
+
+impl From<EventStoreError> for StatsError {
+    fn from(e: EventStoreError) -> Self {
+        StatsError::Internal(e.to_string())
+    }
+}
+
+/// A new key: what to show once, and what to store.
+pub struct NewKey {
+    pub key: String,
+    pub prefix: String,
+    pub hash: String,
+}
+
+/// Makes a random key.
+pub fn generate_key() -> NewKey {
+    let bytes: [u8; 24] = rand::random();
+    let key = format!("tlt_{}", hex(&bytes));
+    NewKey { prefix: key[..12].to_owned(), hash: hash_key(&key), key }
+}
+
+pub fn hash_key(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Requests per key in the current clock hour.
+#[derive(Default)]
+struct RateLimiter {
+    windows: Mutex<HashMap<i64, (i64, u32)>>,
+}
+
+impl RateLimiter {
+    fn check(&self, key_id: i64, limit: u32, now: i64) -> Result<(), StatsError> {
+        let hour = now.div_euclid(3600);
+        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = w.entry(key_id).or_insert((hour, 0));
+        if slot.0 != hour {
+            *slot = (hour, 0);
+        }
+        if slot.1 >= limit {
+            return Err(StatsError::RateLimited { limit, retry_after: (hour + 1) * 3600 - now });
+        }
+        slot.1 += 1;
+        Ok(())
+    }
+}
+
+/// Answers Stats API requests.
+#[derive(Clone)]
+pub struct StatsService {
+    app: AppStore,
+    reader: Arc<EventReader>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl StatsService {
+    pub fn new(app: AppStore, reader: EventReader) -> StatsService {
+        StatsService { app, reader: Arc::new(reader), limiter: Arc::default() }
+    }
+
+    /// Checks the bearer key, its budget, and its access to `domain`; returns the site.
+    pub async fn authorise(&self, bearer: Option<&str>, domain: &str, now: i64) -> Result<SiteCtx, StatsError> {
+        let key = bearer.filter(|k| !k.is_empty()).ok_or(StatsError::MissingKey)?;
+        let Some(found): Option<ApiKey> = self.app.api_key_by_hash(&hash_key(key)).await? else {
+            return Err(StatsError::Unauthorized);
+        };
+        self.limiter.check(found.id, found.hourly_limit, now)?;
+        if !found.sites.iter().any(|s| s == domain) {
+            return Err(StatsError::Unauthorized);
+        }
+        self.site(domain).await?.ok_or(StatsError::Unauthorized)
+    }
+
+    /// The site with its goals, or `None` when it does not exist.
+    pub async fn site(&self, domain: &str) -> Result<Option<SiteCtx>, StatsError> {
+        let Some(site) = self.app.list_sites().await?.into_iter().find(|s| s.domain == domain) else {
+            return Ok(None);
+        };
+        let goals = self
+            .app
+            .goals(site.id)
+            .await?
+            .into_iter()
+            .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
+            .collect();
+        let reader = self.reader.clone();
+        let id = site.id;
+        let first_event = blocking(move || reader.first_event(id)).await?;
+        Ok(Some(SiteCtx {
+            id: site.id,
+            domain: site.domain,
+            tz: period::zone(&site.timezone),
+            tz_name: site.timezone,
+            goals,
+            first_event,
+        }))
+    }
+
+    /// `POST /api/v2/query`.
+    pub async fn v2(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<Value, StatsError> {
+        let q = api::parse_v2(body, site, now)?;
+        let out = self.run(q.query.clone()).await?;
+        Ok(api::render_v2(&q, &out))
+    }
+
+    /// `GET /api/v1/stats/{aggregate,timeseries,breakdown}`.
+    pub async fn v1(
+        &self,
+        site: &SiteCtx,
+        endpoint: V1Endpoint,
+        params: &HashMap<String, String>,
+        now: i64,
+    ) -> Result<Value, StatsError> {
+        let q = api::parse_v1(endpoint, params, site, now)?;
+        let out = self.run(q.query.clone()).await?;
+        let previous = match &q.previous {
+            Some(p) => Some(self.run(p.clone()).await?),
+            None => None,
+        };
+        Ok(api::render_v1(&q, &out, previous.as_ref()))
+    }
+
+    /// Visitors in the last five minutes.
+    pub async fn realtime_visitors(&self, site: &SiteCtx, now: i64) -> Result<u64, StatsError> {
+        let reader = self.reader.clone();
+        let id = site.id;
+        blocking(move || reader.current_visitors(id, now - 300)).await
+    }
+
+    async fn run(&self, q: tillit_store::query::StatsQuery) -> Result<QueryOutput, StatsError> {
+        let reader = self.reader.clone();
+        blocking(move || reader.query(&q)).await
+    }
+}
+
+/// Runs a blocking store call on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EventStoreError> + Send + 'static,
+) -> Result<T, StatsError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StatsError::Internal(e.to_string()))?.map_err(StatsError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_random_and_hashed() {
+        let a = generate_key();
+        let b = generate_key();
+        assert_ne!(a.key, b.key);
+        assert!(a.key.starts_with("tlt_") && a.key.len() == 52);
+        assert_eq!(a.hash, hash_key(&a.key));
+        assert_eq!(a.hash.len(), 64);
+        assert!(a.key.starts_with(&a.prefix));
+    }
+
+    #[test]
+    fn budget_resets_each_hour() {
+        let r = RateLimiter::default();
+        let t = 7200 * 1000;
+        assert!(r.check(1, 2, t).is_ok());
+        assert!(r.check(1, 2, t + 10).is_ok());
+        match r.check(1, 2, t + 20) {
+            Err(StatsError::RateLimited { retry_after, .. }) => assert_eq!(retry_after, 3580),
+            other => panic!("expected a limit, got {other:?}"),
+        }
+        assert!(r.check(2, 2, t + 20).is_ok(), "other keys have their own budget");
+        assert!(r.check(1, 2, t + 3600).is_ok());
+    }
+}

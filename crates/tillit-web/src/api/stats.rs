@@ -1,0 +1,125 @@
+//! Plausible-compatible Stats API: `GET /api/v1/stats/*` and `POST /api/v2/query`.
+//!
+//! Handlers read the bearer key and `site_id`, call [`StatsService`], and map its errors to
+//! Plausible's statuses (401, 429 with `Retry-After`, 400) with `{"error": …}` bodies.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tracing::error;
+
+use tillit_core::stats::api::V1Endpoint;
+use tillit_core::stats::service::StatsError;
+
+use crate::AppState;
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+fn failure(e: StatsError) -> Response {
+    let status = match &e {
+        StatsError::MissingKey | StatsError::Unauthorized => StatusCode::UNAUTHORIZED,
+        StatsError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        StatsError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        StatsError::Internal(detail) => {
+            error!(error = %detail, "stats query failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "internal error" }))).into_response();
+        }
+    };
+    let mut res = (status, Json(json!({ "error": e.to_string() }))).into_response();
+    if let StatsError::RateLimited { retry_after, .. } = e
+        && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+fn missing_site() -> Response {
+    failure(StatsError::BadRequest(
+        "Missing site ID. Please provide the required site_id parameter with your request.".into(),
+    ))
+}
+
+async fn v1(state: AppState, headers: HeaderMap, params: HashMap<String, String>, endpoint: V1Endpoint) -> Response {
+    let Some(domain) = params.get("site_id").filter(|s| !s.is_empty()) else { return missing_site() };
+    let now = state.clock.now();
+    let result = async {
+        let site = state.stats.authorise(bearer(&headers), domain, now).await?;
+        state.stats.v1(&site, endpoint, &params, now).await
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn aggregate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    v1(state, headers, params, V1Endpoint::Aggregate).await
+}
+
+pub async fn timeseries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    v1(state, headers, params, V1Endpoint::Timeseries).await
+}
+
+pub async fn breakdown(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    v1(state, headers, params, V1Endpoint::Breakdown).await
+}
+
+/// `GET /api/v1/stats/realtime/visitors`: a bare number.
+pub async fn realtime(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(domain) = params.get("site_id").filter(|s| !s.is_empty()) else { return missing_site() };
+    let now = state.clock.now();
+    let result = async {
+        let site = state.stats.authorise(bearer(&headers), domain, now).await?;
+        state.stats.realtime_visitors(&site, now).await
+    }
+    .await;
+    match result {
+        Ok(n) => Json(json!(n)).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// `POST /api/v2/query`.
+pub async fn query_v2(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Ok(doc) = serde_json::from_slice::<Value>(&body) else {
+        return failure(StatsError::BadRequest("Invalid JSON in the request body".into()));
+    };
+    let domain = match tillit_core::stats::api::v2_site_id(&doc) {
+        Ok(d) => d,
+        Err(_) => return missing_site(),
+    };
+    let now = state.clock.now();
+    let result = async {
+        let site = state.stats.authorise(bearer(&headers), &domain, now).await?;
+        state.stats.v2(&site, &doc, now).await
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => failure(e),
+    }
+}
