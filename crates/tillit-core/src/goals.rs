@@ -52,6 +52,22 @@ impl NewGoal {
     }
 }
 
+/// A funnel has a name and 2 to 8 distinct steps.
+pub fn check_funnel(name: &str, steps: &[String]) -> Result<(), GoalError> {
+    if name.trim().is_empty() || name.chars().count() > 120 {
+        return Err(GoalError("a funnel needs a name of 1 to 120 characters".into()));
+    }
+    if !(2..=8).contains(&steps.len()) {
+        return Err(GoalError(format!("a funnel has 2 to 8 steps, not {}", steps.len())));
+    }
+    for (i, s) in steps.iter().enumerate() {
+        if steps[..i].contains(s) {
+            return Err(GoalError(format!("step '{s}' appears twice")));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

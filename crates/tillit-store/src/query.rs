@@ -354,3 +354,15 @@ pub fn round_to(x: f64, digits: i32) -> f64 {
 pub fn ratio(num: f64, den: f64, scale: f64, digits: i32) -> Option<f64> {
     (den != 0.0).then(|| round_to(scale * num / den, digits))
 }
+
+/// A funnel over a range: how many visitors completed each step, in order, within one visit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunnelQuery {
+    pub site_id: u32,
+    pub start: i64,
+    pub end: i64,
+    /// Applies to every event considered (as in [`StatsQuery::filter`]).
+    pub filter: Option<Filter>,
+    /// Each step is a goal; 2 to 8 of them.
+    pub steps: Vec<Goal>,
+}

@@ -39,6 +39,9 @@ enum Command {
     /// Manage a site's conversion goals.
     #[command(subcommand)]
     Goal(commands::goal::GoalCmd),
+    /// Manage a site's funnels.
+    #[command(subcommand)]
+    Funnel(commands::funnel::FunnelCmd),
     /// Manage Stats API keys.
     #[command(subcommand)]
     Apikey(commands::apikey::ApiKeyCmd),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             Command::Import(args) => commands::import::run(&config, args).await,
             Command::Goal(cmd) => commands::goal::run(&config, cmd).await,
             Command::Apikey(cmd) => commands::apikey::run(&config, cmd).await,
+            Command::Funnel(cmd) => commands::funnel::run(&config, cmd).await,
         }
     });
     match res {

@@ -787,6 +787,52 @@ fn empty_value(m: Metric) -> Option<f64> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Funnels (a Tillit extension in the v1 style: `GET /api/v1/stats/funnel`)
+
+/// Parses `period`, `date` and `filters` for a funnel over `steps`.
+pub fn parse_funnel(
+    params: &HashMap<String, String>,
+    site: &SiteCtx,
+    steps: Vec<Goal>,
+    now: i64,
+) -> Result<tillit_store::query::FunnelQuery, QueryError> {
+    if !(2..=8).contains(&steps.len()) {
+        return Err(bad("A funnel has 2 to 8 steps"));
+    }
+    // The same period rules as the other v1 endpoints.
+    let q = parse_v1(V1Endpoint::Aggregate, params, site, now)?;
+    Ok(tillit_store::query::FunnelQuery {
+        site_id: site.id,
+        start: q.query.start,
+        end: q.query.end,
+        filter: q.query.filter,
+        steps,
+    })
+}
+
+/// Per step: visitors, conversion from the first step, drop-off from the previous one.
+pub fn render_funnel(name: &str, steps: &[Goal], visitors: &[u64]) -> Value {
+    let first = visitors.first().copied().unwrap_or(0) as f64;
+    let rows: Vec<Value> = steps
+        .iter()
+        .zip(visitors)
+        .enumerate()
+        .map(|(i, (step, v))| {
+            let prev = if i == 0 { *v } else { visitors[i - 1] };
+            let dropoff = prev.saturating_sub(*v);
+            json!({
+                "name": step.name,
+                "visitors": v,
+                "conversion_rate": tillit_store::query::ratio(*v as f64, first, 100.0, 2).unwrap_or(0.0),
+                "dropoff": dropoff,
+                "dropoff_percentage": tillit_store::query::ratio(dropoff as f64, prev as f64, 100.0, 2).unwrap_or(0.0),
+            })
+        })
+        .collect();
+    json!({ "results": { "name": name, "steps": rows } })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

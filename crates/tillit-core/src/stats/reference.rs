@@ -411,3 +411,41 @@ pub fn bucket(grain: TimeGrain, l: i64) -> i64 {
         }
     }
 }
+
+/// Visitors reaching each funnel step, in order, within one visit (see `FunnelQuery`).
+pub fn funnel(f: &tillit_store::query::FunnelQuery, events: &[EventRecord]) -> Vec<u64> {
+    let q = StatsQuery {
+        site_id: f.site_id,
+        start: f.start,
+        end: f.end,
+        local: tillit_store::query::LocalTime::utc(),
+        metrics: Vec::new(),
+        dimensions: Vec::new(),
+        filter: f.filter.clone(),
+        goals: f.steps.clone(),
+        order_by: Vec::new(),
+        limit: 0,
+        offset: 0,
+    };
+    let ev: Vec<&EventRecord> =
+        events.iter().filter(|e| e.site_id == f.site_id && e.ts >= f.start && e.ts < f.end).collect();
+    let ctx = Ctx::new(&q, &ev);
+    let mut by_session: HashMap<u64, Vec<&EventRecord>> = HashMap::new();
+    for e in ev.iter().filter(|e| e.name != "engagement" && f.filter.as_ref().is_none_or(|x| ctx.eval(x, e))) {
+        by_session.entry(e.session_id).or_default().push(e);
+    }
+    let mut reached: Vec<HashSet<u64>> = vec![HashSet::new(); f.steps.len()];
+    for events in by_session.values() {
+        let mut after = i64::MIN;
+        for (i, step) in f.steps.iter().enumerate() {
+            let Some(t) =
+                events.iter().filter(|e| e.ts >= after && ctx.goal_matches(&step.kind, e)).map(|e| e.ts).min()
+            else {
+                break;
+            };
+            after = t;
+            reached[i].insert(events[0].visitor_id);
+        }
+    }
+    reached.iter().map(|s| s.len() as u64).collect()
+}

@@ -170,6 +170,33 @@ impl StatsService {
         Ok(api::render_v1(&q, &out, previous.as_ref()))
     }
 
+    /// `GET /api/v1/stats/funnel?funnel=NAME`: visitors per step of a saved funnel.
+    pub async fn funnel(
+        &self,
+        site: &SiteCtx,
+        params: &HashMap<String, String>,
+        now: i64,
+    ) -> Result<Value, StatsError> {
+        let name =
+            params.get("funnel").ok_or_else(|| StatsError::BadRequest("The `funnel` parameter is required".into()))?;
+        let funnel = self
+            .app
+            .funnels(site.id)
+            .await?
+            .into_iter()
+            .find(|f| f.name == *name)
+            .ok_or_else(|| StatsError::BadRequest(format!("Funnel '{name}' does not exist for this site")))?;
+        let steps: Vec<_> = funnel
+            .steps
+            .iter()
+            .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
+            .collect();
+        let q = api::parse_funnel(params, site, steps.clone(), now)?;
+        let reader = self.reader.clone();
+        let visitors = blocking(move || reader.funnel(&q)).await?;
+        Ok(api::render_funnel(&funnel.name, &steps, &visitors))
+    }
+
     /// Visitors in the last five minutes.
     pub async fn realtime_visitors(&self, site: &SiteCtx, now: i64) -> Result<u64, StatsError> {
         let reader = self.reader.clone();

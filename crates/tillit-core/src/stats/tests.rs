@@ -325,3 +325,78 @@ fn metric_definitions_on_a_fixed_case() {
         out.rows.iter().map(|r| (format!("{:?}", r.dimensions[0]), r.metrics[0].unwrap())).collect();
     assert_eq!(rows, vec![("Text(\"/\")".to_owned(), 2.0), ("Text(\"/pricing\")".to_owned(), 1.0)]);
 }
+
+fn funnel_query() -> impl Strategy<Value = tillit_store::query::FunnelQuery> {
+    let step = prop_oneof![
+        Just(Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }),
+        Just(Goal { name: "Purchase".into(), kind: GoalKind::Event("Purchase".into()) }),
+        Just(Goal { name: "Visit /pricing".into(), kind: GoalKind::Page("^/pricing$".into()) }),
+        Just(Goal { name: "Visit /blog*".into(), kind: GoalKind::Page("^/blog.*$".into()) }),
+        Just(Goal { name: "Visit /".into(), kind: GoalKind::Page("^/$".into()) }),
+    ];
+    (prop::collection::vec(step, 2..5), prop::option::of(leaf()), 0i64..(3 * 86_400)).prop_map(
+        |(steps, filter, from)| tillit_store::query::FunnelQuery {
+            site_id: 1,
+            start: T0 + from - 86_400,
+            end: T0 + from + 86_400,
+            filter,
+            steps,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn funnels_agree_with_reference(specs in prop::collection::vec(session_spec(), 0..25), f in funnel_query()) {
+        let events = build(&specs);
+        let (_tmp, _store, reader) = store_with(&events);
+        let expected = reference::funnel(&f, &events);
+        prop_assert_eq!(reader.funnel(&f).unwrap(), expected, "funnel {:?}", f);
+    }
+}
+
+#[test]
+fn funnel_steps_must_happen_in_order() {
+    let mk = |sid: u64, ts: i64, name: &str, path: &str| EventRecord {
+        site_id: 1,
+        ts,
+        name: name.into(),
+        hostname: "a.test".into(),
+        pathname: path.into(),
+        visitor_id: sid,
+        session_id: sid,
+        interactive: true,
+        props: Vec::new(),
+        revenue: None,
+        scroll_depth: None,
+        engagement_ms: None,
+        session: Arc::new(SessionAttrs::default()),
+        import_key: None,
+    };
+    // Visit 1 goes / → /pricing → Signup; visit 2 signs up before seeing pricing; visit 3 only lands.
+    let events = vec![
+        mk(1, T0, "pageview", "/"),
+        mk(1, T0 + 10, "pageview", "/pricing"),
+        mk(1, T0 + 20, "Signup", "/pricing"),
+        mk(2, T0, "pageview", "/"),
+        mk(2, T0 + 5, "Signup", "/"),
+        mk(2, T0 + 9, "pageview", "/pricing"),
+        mk(3, T0, "pageview", "/"),
+    ];
+    let f = tillit_store::query::FunnelQuery {
+        site_id: 1,
+        start: T0,
+        end: T0 + 3600,
+        filter: None,
+        steps: vec![
+            Goal { name: "Visit /".into(), kind: GoalKind::Page("^/$".into()) },
+            Goal { name: "Visit /pricing".into(), kind: GoalKind::Page("^/pricing$".into()) },
+            Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) },
+        ],
+    };
+    assert_eq!(reference::funnel(&f, &events), vec![3, 2, 1]);
+    let (_tmp, _store, reader) = store_with(&events);
+    assert_eq!(reader.funnel(&f).unwrap(), vec![3, 2, 1]);
+}

@@ -51,6 +51,15 @@ pub struct GoalRow {
     pub display_name: String,
 }
 
+/// A funnel: goals (by display name) to be completed in order within one visit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FunnelRow {
+    pub id: i64,
+    pub site_id: u32,
+    pub name: String,
+    pub steps: Vec<GoalRow>,
+}
+
 /// A Stats API key as listed (never the key itself).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ApiKey {
@@ -170,6 +179,31 @@ impl AppStore {
     pub async fn remove_goal(&self, site_id: u32, display_name: &str) -> Result<(), AppStoreError> {
         match self {
             AppStore::Sqlite(db) => db.remove_goal(site_id, display_name).await,
+        }
+    }
+
+    /// Adds a funnel whose steps are the site's goals with these display names, in order.
+    pub async fn add_funnel(
+        &self,
+        site_id: u32,
+        name: &str,
+        steps: &[String],
+        now: i64,
+    ) -> Result<FunnelRow, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.add_funnel(site_id, name, steps, now).await,
+        }
+    }
+
+    pub async fn funnels(&self, site_id: u32) -> Result<Vec<FunnelRow>, AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.funnels(site_id).await,
+        }
+    }
+
+    pub async fn remove_funnel(&self, site_id: u32, name: &str) -> Result<(), AppStoreError> {
+        match self {
+            AppStore::Sqlite(db) => db.remove_funnel(site_id, name).await,
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{ApiKey, AppStoreError, GoalRow, Salt, Site};
+use super::{ApiKey, AppStoreError, FunnelRow, GoalRow, Salt, Site};
 
 /// The SQLite application store.
 #[derive(Clone)]
@@ -134,6 +134,90 @@ impl SqliteApp {
             .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(AppStoreError::NotFound(format!("goal {display_name}")));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn add_funnel(
+        &self,
+        site_id: u32,
+        name: &str,
+        steps: &[String],
+        now: i64,
+    ) -> Result<FunnelRow, AppStoreError> {
+        let goals = self.goals(site_id).await?;
+        let mut ids = Vec::new();
+        for step in steps {
+            let g = goals
+                .iter()
+                .find(|g| g.display_name == *step)
+                .ok_or_else(|| AppStoreError::NotFound(format!("goal {step}")))?;
+            ids.push(g.id);
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query("INSERT INTO funnels (site_id, name, created_at) VALUES (?, ?, ?)")
+            .bind(site_id)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+        let id = match res {
+            Ok(done) => done.last_insert_rowid(),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(AppStoreError::Conflict(format!("funnel {name}")));
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        for (order, goal) in ids.iter().enumerate() {
+            sqlx::query("INSERT INTO funnel_steps (funnel_id, step_order, goal_id) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(order as i64)
+                .bind(goal)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        self.funnels(site_id)
+            .await?
+            .into_iter()
+            .find(|f| f.id == id)
+            .ok_or_else(|| AppStoreError::NotFound(format!("funnel {name}")))
+    }
+
+    pub(super) async fn funnels(&self, site_id: u32) -> Result<Vec<FunnelRow>, AppStoreError> {
+        let goals = self.goals(site_id).await?;
+        let rows = sqlx::query(
+            "SELECT f.id, f.name, s.goal_id FROM funnels f JOIN funnel_steps s ON s.funnel_id = f.id
+             WHERE f.site_id = ? ORDER BY f.id, s.step_order",
+        )
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out: Vec<FunnelRow> = Vec::new();
+        for r in &rows {
+            let id: i64 = r.try_get(0).map_err(backend)?;
+            let goal_id: i64 = r.try_get(2).map_err(backend)?;
+            if out.last().is_none_or(|f| f.id != id) {
+                out.push(FunnelRow { id, site_id, name: r.try_get(1).map_err(backend)?, steps: Vec::new() });
+            }
+            if let (Some(f), Some(g)) = (out.last_mut(), goals.iter().find(|g| g.id == goal_id)) {
+                f.steps.push(g.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn remove_funnel(&self, site_id: u32, name: &str) -> Result<(), AppStoreError> {
+        let done = sqlx::query("DELETE FROM funnels WHERE site_id = ? AND name = ?")
+            .bind(site_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(AppStoreError::NotFound(format!("funnel {name}")));
         }
         Ok(())
     }

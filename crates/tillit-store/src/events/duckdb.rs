@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::sql::DuckDbDialect;
-use crate::query::{DimValue, Dimension, QueryOutput, ResultRow, StatsQuery};
+use crate::query::{DimValue, Dimension, FunnelQuery, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
     ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder, UInt32Builder, UInt64Builder,
@@ -120,6 +120,12 @@ impl DuckDbReader {
             return Ok(QueryOutput { rows, total_rows });
         }
         Ok(QueryOutput { rows, total_rows: total })
+    }
+
+    pub(super) fn funnel(&self, f: &FunnelQuery) -> Result<Vec<u64>, EventStoreError> {
+        let sql = super::sql::compile_funnel(f, &DuckDbDialect);
+        let n = f.steps.len();
+        self.with_conn(|conn| conn.query_row(&sql, [], |r| (0..n).map(|i| r.get::<_, u64>(i)).collect()))
     }
 
     pub(super) fn current_visitors(&self, site_id: u32, since: i64) -> Result<u64, EventStoreError> {

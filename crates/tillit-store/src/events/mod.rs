@@ -16,7 +16,7 @@ use crate::record::EventRecord;
 pub use self::duckdb::{DuckDbEvents, DuckDbReader};
 pub use self::sql::goal_name_selected;
 
-use crate::query::{QueryOutput, StatsQuery};
+use crate::query::{FunnelQuery, QueryOutput, StatsQuery};
 
 /// Errors from an event-store backend.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +143,13 @@ impl EventReader {
     pub fn query(&self, q: &StatsQuery) -> Result<QueryOutput, EventStoreError> {
         match self {
             EventReader::DuckDb(r) => r.query(q),
+        }
+    }
+
+    /// Visitors reaching each step of a funnel.
+    pub fn funnel(&self, f: &FunnelQuery) -> Result<Vec<u64>, EventStoreError> {
+        match self {
+            EventReader::DuckDb(r) => r.funnel(f),
         }
     }
 

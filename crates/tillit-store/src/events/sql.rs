@@ -18,7 +18,9 @@
 
 use std::fmt::Write;
 
-use crate::query::{Dimension, Direction, Filter, FilterOp, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain};
+use crate::query::{
+    Dimension, Direction, Filter, FilterOp, FunnelQuery, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain,
+};
 
 /// What differs between SQL engines.
 pub trait Dialect {
@@ -213,13 +215,11 @@ impl Compiler<'_> {
         }
     }
 
-    fn statement(&self) -> String {
+    /// `WITH ev0 …, ev AS (…)`: the site's events in the range with their local time (and exit
+    /// page, when something needs it).
+    fn prelude(&self) -> String {
         let q = self.q;
-        let n = q.dimensions.len();
-        let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| self.filter(f));
-        let mut sql = String::new();
-        let _ = write!(
-            sql,
+        let mut sql = format!(
             "WITH ev0 AS (SELECT *, {} AS lts FROM events WHERE site_id = {} AND ts >= {} AND ts < {})",
             self.local_ts(),
             q.site_id,
@@ -236,6 +236,14 @@ impl Compiler<'_> {
         } else {
             sql.push_str(", ev AS (SELECT * FROM ev0)");
         }
+        sql
+    }
+
+    fn statement(&self) -> String {
+        let q = self.q;
+        let n = q.dimensions.len();
+        let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| self.filter(f));
+        let mut sql = self.prelude();
         let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");
         let event_source = if self.has_goal_dim() {
             let _ = write!(sql, ", mg AS ({})", self.goal_rows("m"));
@@ -394,6 +402,49 @@ impl Compiler<'_> {
         let _ = write!(sql, " LIMIT {} OFFSET {}", q.limit, q.offset);
         sql
     }
+}
+
+/// Visitors reaching each step of a funnel. A visit reaches step k when, after the moment it
+/// reached step k − 1 (the earliest such event), it has an event completing step k; the earliest
+/// match is always the best one, so the chain of `min(ts)` below is exact.
+pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
+    let q = StatsQuery {
+        site_id: f.site_id,
+        start: f.start,
+        end: f.end,
+        local: crate::query::LocalTime::utc(),
+        metrics: Vec::new(),
+        dimensions: Vec::new(),
+        filter: f.filter.clone(),
+        goals: f.steps.clone(),
+        order_by: Vec::new(),
+        limit: 0,
+        offset: 0,
+    };
+    let c = Compiler { q: &q, d };
+    let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
+    let mut sql = c.prelude();
+    let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");
+    for (i, step) in f.steps.iter().enumerate() {
+        let cond = c.goal_condition(&step.kind);
+        if i == 0 {
+            let _ = write!(
+                sql,
+                ", s0 AS (SELECT session_id, any_value(visitor_id) AS visitor_id, min(ts) AS t FROM m WHERE {cond} GROUP BY session_id)"
+            );
+        } else {
+            let _ = write!(
+                sql,
+                ", s{i} AS (SELECT p.session_id, any_value(p.visitor_id) AS visitor_id, min(m.ts) AS t FROM s{} p \
+                 JOIN m ON m.session_id = p.session_id AND m.ts >= p.t WHERE {cond} GROUP BY p.session_id)",
+                i - 1
+            );
+        }
+    }
+    let counts: Vec<String> =
+        (0..f.steps.len()).map(|i| format!("(SELECT count(DISTINCT visitor_id) FROM s{i})")).collect();
+    let _ = write!(sql, " SELECT {}", counts.join(", "));
+    sql
 }
 
 /// A metric's final value from the joined side columns; same formulas (and rounding) as the

@@ -1,5 +1,5 @@
-//! The admin API for goals: `GET/POST /api/admin/sites/{domain}/goals`,
-//! `DELETE /api/admin/sites/{domain}/goals/{name}`. Same admin token as sites.
+//! The admin API for goals and funnels: `GET/POST /api/admin/sites/{domain}/goals` and
+//! `…/funnels`, `DELETE …/goals/{name}` and `…/funnels/{name}`. Same admin token as sites.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use tillit_core::goals::{GoalSpec, NewGoal};
-use tillit_store::app::GoalRow;
+use tillit_store::app::{FunnelRow, GoalRow};
 
 use crate::AppState;
 use crate::api::sites::{authorize, map_store, site_id};
@@ -63,5 +63,49 @@ pub async fn remove(
     authorize(&state, &headers)?;
     let site = site_id(&state, &domain).await?;
     state.app.remove_goal(site, &name).await.map_err(map_store)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFunnel {
+    name: String,
+    /// Goal display names, in order.
+    steps: Vec<String>,
+}
+
+pub async fn list_funnels(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(domain): Path<String>,
+) -> Result<Json<Vec<FunnelRow>>, ApiError> {
+    authorize(&state, &headers)?;
+    let site = site_id(&state, &domain).await?;
+    state.app.funnels(site).await.map(Json).map_err(map_store)
+}
+
+pub async fn create_funnel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(domain): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FunnelRow>), ApiError> {
+    authorize(&state, &headers)?;
+    let req: CreateFunnel =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    tillit_core::goals::check_funnel(&req.name, &req.steps).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let site = site_id(&state, &domain).await?;
+    let funnel = state.app.add_funnel(site, req.name.trim(), &req.steps, state.clock.now()).await.map_err(map_store)?;
+    Ok((StatusCode::CREATED, Json(funnel)))
+}
+
+pub async fn remove_funnel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((domain, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers)?;
+    let site = site_id(&state, &domain).await?;
+    state.app.remove_funnel(site, &name).await.map_err(map_store)?;
     Ok(StatusCode::NO_CONTENT)
 }

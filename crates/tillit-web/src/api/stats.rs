@@ -84,6 +84,25 @@ pub async fn breakdown(
     v1(state, headers, params, V1Endpoint::Breakdown).await
 }
 
+/// `GET /api/v1/stats/funnel`: visitors per step of a saved funnel (Tillit's own endpoint).
+pub async fn funnel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(domain) = params.get("site_id").filter(|s| !s.is_empty()) else { return missing_site() };
+    let now = state.clock.now();
+    let result = async {
+        let site = state.stats.authorise(bearer(&headers), domain, now).await?;
+        state.stats.funnel(&site, &params, now).await
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
 /// `GET /api/v1/stats/realtime/visitors`: a bare number.
 pub async fn realtime(
     State(state): State<AppState>,

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a `run` function.
 
 pub mod apikey;
+pub mod funnel;
 pub mod goal;
 pub mod import;
 pub mod serve;

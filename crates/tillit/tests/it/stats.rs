@@ -219,6 +219,39 @@ async fn stats_api_answers_like_plausible() {
     let (status, _) = get(&server, &key, "/api/v1/stats/aggregate?site_id=shop.test&period=fortnight").await;
     assert_eq!(status, 400);
 
+    // Funnels: / → /pricing → Signup, in order within a visit.
+    let ok = tillit(tmp.path(), &["goal", "add", "--site", "shop.test", "--page", "/"]).status.success();
+    assert!(ok);
+    let out = tillit(
+        tmp.path(),
+        &[
+            "funnel",
+            "add",
+            "--site",
+            "shop.test",
+            "--name",
+            "Buy",
+            "--step",
+            "Visit /",
+            "--step",
+            "Visit /pricing",
+            "--step",
+            "Signup",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = tillit(tmp.path(), &["funnel", "add", "--site", "shop.test", "--name", "One", "--step", "Signup"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("2 to 8 steps"));
+    let (status, body) =
+        get(&server, &key, &format!("/api/v1/stats/funnel?site_id=shop.test&{range}&funnel=Buy")).await;
+    assert_eq!(status, 200, "{body}");
+    let steps = &body["results"]["steps"];
+    assert_eq!(
+        (steps[0]["visitors"].clone(), steps[1]["visitors"].clone(), steps[2]["visitors"].clone()),
+        (json!(2), json!(1), json!(1))
+    );
+    assert_eq!((steps[1]["conversion_rate"].clone(), steps[1]["dropoff"].clone()), (json!(50.0), json!(1)));
+
     // Realtime: visitors of the last five minutes (the fixture is old).
     let (status, body) = get(&server, &key, "/api/v1/stats/realtime/visitors?site_id=shop.test").await;
     assert_eq!((status, body), (200, json!(0)));
