@@ -243,6 +243,8 @@ pub struct V2Query {
     pub query: StatsQuery,
     pub range: Range,
     pub include: Include,
+    /// `include.comparisons`: the same query over the comparison range.
+    pub comparison: Option<(StatsQuery, Range)>,
     /// The normalised query, echoed back under `query`.
     pub echo: Value,
 }
@@ -360,6 +362,7 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
     }
 
     let mut include = Include::default();
+    let mut comparison_spec: Option<&Value> = None;
     if let Some(inc) = obj.get("include") {
         let Value::Object(inc) = inc else { return Err(bad("#/include: Type mismatch. Expected Object.")) };
         for (k, v) in inc {
@@ -367,6 +370,7 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
                 ("time_labels", Value::Bool(b)) => include.time_labels = *b,
                 ("total_rows", Value::Bool(b)) => include.total_rows = *b,
                 ("imports", Value::Bool(_)) => {}
+                ("comparisons", Value::Object(_)) => comparison_spec = Some(v),
                 _ => return Err(bad(format!("#/include/{k}: Schema does not allow this property."))),
             }
         }
@@ -402,6 +406,21 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
         offset,
     };
     validate(&query)?;
+    let comparison = match comparison_spec {
+        None => None,
+        Some(spec) => {
+            let other = comparison_range(spec, &range, &site.tz)?;
+            let q = StatsQuery {
+                start: other.start,
+                end: other.end,
+                local: other.local.clone(),
+                limit: 10_000,
+                offset: 0,
+                ..query.clone()
+            };
+            Some((q, other))
+        }
+    };
     let iso = |t: i64| {
         Timestamp::from_second(t).map_or_else(
             |_| t.to_string(),
@@ -425,7 +444,33 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
         "pagination": {"limit": limit, "offset": offset},
         "timezone": site.tz_name,
     });
-    Ok(V2Query { query, range, include, echo })
+    Ok(V2Query { query, range, include, comparison, echo })
+}
+
+/// The range compared against: the period just before (same length), the same dates a year
+/// earlier, or explicit dates.
+fn comparison_range(spec: &Value, range: &Range, tz: &TimeZone) -> Result<Range, QueryError> {
+    let days = range.last.since(range.first).map(|s| i64::from(s.get_days())).unwrap_or(0);
+    let span = |d: i64| jiff::Span::new().days(d);
+    match spec.get("mode").and_then(Value::as_str) {
+        Some("previous_period") => {
+            let last = range.first.yesterday().map_err(|e| bad(e.to_string()))?;
+            let first = last.checked_sub(span(days)).map_err(|e| bad(e.to_string()))?;
+            Ok(period::dates(tz, first, last)?)
+        }
+        Some("year_over_year") => {
+            let back = |d: jiff::civil::Date| d.checked_sub(jiff::Span::new().years(1)).map_err(|e| bad(e.to_string()));
+            Ok(period::dates(tz, back(range.first)?, back(range.last)?)?)
+        }
+        Some("custom") => {
+            let dates = spec.get("date_range").and_then(Value::as_array).filter(|a| a.len() == 2).ok_or_else(|| {
+                bad("#/include/comparisons: a custom comparison needs date_range: [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]")
+            })?;
+            let date = |v: &Value| period::parse_date(v.as_str().unwrap_or_default());
+            Ok(period::dates(tz, date(&dates[0])?, date(&dates[1])?)?)
+        }
+        _ => Err(bad("#/include/comparisons/mode: expected previous_period, year_over_year or custom")),
+    }
 }
 
 fn v2_filter(f: &Value, grain: TimeGrain) -> Result<Filter, QueryError> {
@@ -473,15 +518,35 @@ fn v2_filter(f: &Value, grain: TimeGrain) -> Result<Filter, QueryError> {
 }
 
 /// The v2 response document.
-pub fn render_v2(q: &V2Query, out: &QueryOutput) -> Value {
+pub fn render_v2(q: &V2Query, out: &QueryOutput, compared: Option<&QueryOutput>) -> Value {
+    let dims = |r: &tillit_store::query::ResultRow| -> Vec<Value> {
+        q.query.dimensions.iter().zip(&r.dimensions).map(|(d, v)| shown_value(d, v)).collect()
+    };
+    let metrics = |r: &tillit_store::query::ResultRow| -> Vec<Value> {
+        q.query.metrics.iter().zip(&r.metrics).map(|(m, v)| metric_json(*m, *v)).collect()
+    };
+    let matcher = compared.zip(q.comparison.as_ref()).map(|(c, (_, range))| ComparisonIndex::new(q, range, c));
     let results: Vec<Value> = out
         .rows
         .iter()
         .map(|r| {
-            json!({
-                "metrics": q.query.metrics.iter().zip(&r.metrics).map(|(m, v)| metric_json(*m, *v)).collect::<Vec<_>>(),
-                "dimensions": q.query.dimensions.iter().zip(&r.dimensions).map(|(d, v)| shown_value(d, v)).collect::<Vec<_>>(),
-            })
+            let mut row = json!({ "metrics": metrics(r), "dimensions": dims(r) });
+            if let Some(index) = &matcher {
+                let other = index.find(r);
+                let change: Vec<Value> = q
+                    .query
+                    .metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| change(*m, r.metrics[i], other.and_then(|o| o.metrics[i])))
+                    .collect();
+                row["comparison"] = json!({
+                    "dimensions": other.map_or_else(Vec::new, dims),
+                    "metrics": other.map_or_else(|| q.query.metrics.iter().map(|m| metric_json(*m, empty_value(*m))).collect(), metrics),
+                    "change": change,
+                });
+            }
+            row
         })
         .collect();
     let mut meta = Map::new();
@@ -496,6 +561,40 @@ pub fn render_v2(q: &V2Query, out: &QueryOutput) -> Value {
         meta.insert("total_rows".into(), json!(out.total_rows));
     }
     json!({ "results": results, "meta": meta, "query": q.echo })
+}
+
+/// Finds the comparison row for a result row: same non-time dimension values, and for time the
+/// bucket at the same position in the comparison range.
+struct ComparisonIndex<'a> {
+    time: Option<(usize, TimeGrain)>,
+    main_buckets: Vec<i64>,
+    other_buckets: Vec<i64>,
+    rows: HashMap<Vec<DimValue>, &'a tillit_store::query::ResultRow>,
+}
+
+impl<'a> ComparisonIndex<'a> {
+    fn new(q: &V2Query, other: &Range, out: &'a QueryOutput) -> ComparisonIndex<'a> {
+        let time = q.query.dimensions.iter().enumerate().find_map(|(i, d)| match d {
+            Dimension::Time(g) => Some((i, *g)),
+            _ => None,
+        });
+        let (main_buckets, other_buckets) = match time {
+            Some((_, g)) => (period::buckets(&q.range, g), period::buckets(other, g)),
+            None => (Vec::new(), Vec::new()),
+        };
+        let rows = out.rows.iter().map(|r| (r.dimensions.clone(), r)).collect();
+        ComparisonIndex { time, main_buckets, other_buckets, rows }
+    }
+
+    fn find(&self, r: &tillit_store::query::ResultRow) -> Option<&'a tillit_store::query::ResultRow> {
+        let mut key = r.dimensions.clone();
+        if let Some((i, _)) = self.time {
+            let DimValue::Bucket(b) = key[i] else { return None };
+            let pos = self.main_buckets.iter().position(|x| *x == b)?;
+            key[i] = DimValue::Bucket(*self.other_buckets.get(pos)?);
+        }
+        self.rows.get(&key).copied()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -150,7 +150,11 @@ impl StatsService {
     pub async fn v2(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<Value, StatsError> {
         let q = api::parse_v2(body, site, now)?;
         let out = self.run(q.query.clone()).await?;
-        Ok(api::render_v2(&q, &out))
+        let compared = match &q.comparison {
+            Some((c, _)) => Some(self.run(c.clone()).await?),
+            None => None,
+        };
+        Ok(api::render_v2(&q, &out, compared.as_ref()))
     }
 
     /// `GET /api/v1/stats/{aggregate,timeseries,breakdown}`.

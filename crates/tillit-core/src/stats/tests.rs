@@ -400,3 +400,70 @@ fn funnel_steps_must_happen_in_order() {
     let (_tmp, _store, reader) = store_with(&events);
     assert_eq!(reader.funnel(&f).unwrap(), vec![3, 2, 1]);
 }
+
+#[test]
+fn engagement_metrics_and_dst_buckets_on_a_fixed_case() {
+    let mk = |sid: u64, ts: i64, name: &str, path: &str, sd: Option<u8>, ms: Option<u32>| EventRecord {
+        site_id: 1,
+        ts,
+        name: name.into(),
+        hostname: "a.test".into(),
+        pathname: path.into(),
+        visitor_id: sid,
+        session_id: sid,
+        interactive: true,
+        props: Vec::new(),
+        revenue: None,
+        scroll_depth: sd,
+        engagement_ms: ms,
+        session: Arc::new(SessionAttrs::default()),
+        import_key: None,
+    };
+    // T0 is 2024-03-31 00:00 UTC; Oslo moves from +1 h to +2 h at 01:00 UTC.
+    let events = vec![
+        mk(1, T0 + 1800, "pageview", "/a", None, None), // 01:30 local (+1 h)
+        mk(1, T0 + 1900, "engagement", "/a", Some(40), Some(30_000)),
+        mk(1, T0 + 2000, "engagement", "/a", Some(90), Some(10_000)),
+        mk(2, T0 + 7200, "pageview", "/a", None, None), // 04:00 local (+2 h)
+        mk(2, T0 + 7300, "engagement", "/a", Some(50), Some(20_000)),
+        mk(3, T0 + 7300, "pageview", "/b", None, None),
+    ];
+    let oslo = super::period::dates(
+        &super::period::zone("Europe/Oslo"),
+        jiff::civil::Date::constant(2024, 3, 31),
+        jiff::civil::Date::constant(2024, 3, 31),
+    )
+    .unwrap();
+    let q = StatsQuery {
+        site_id: 1,
+        start: oslo.start,
+        end: oslo.end,
+        local: oslo.local.clone(),
+        metrics: vec![Metric::Visitors, Metric::TimeOnPage, Metric::ScrollDepth],
+        dimensions: vec![Dimension::Page],
+        filter: None,
+        goals: Vec::new(),
+        order_by: vec![(OrderKey::Dimension(0), Direction::Asc)],
+        limit: 10,
+        offset: 0,
+    };
+    // /a: 60 s engaged over 2 visits → 30 s; deepest scroll 90 and 50 → 70. /b: no engagement.
+    let expected: Vec<Vec<Option<f64>>> = vec![vec![Some(2.0), Some(30.0), Some(70.0)], vec![Some(1.0), None, None]];
+    let (_tmp, _store, reader) = store_with(&events);
+    for out in [reference::run(&q, &events), reader.query(&q).unwrap()] {
+        assert_eq!(out.rows.iter().map(|r| r.metrics.clone()).collect::<Vec<_>>(), expected);
+    }
+    let hourly =
+        StatsQuery { metrics: vec![Metric::Pageviews], dimensions: vec![Dimension::Time(TimeGrain::Hour)], ..q };
+    let out = reader.query(&hourly).unwrap();
+    let labels: Vec<String> = out
+        .rows
+        .iter()
+        .map(|r| match r.dimensions[0] {
+            tillit_store::query::DimValue::Bucket(b) => super::period::label(TimeGrain::Hour, b),
+            _ => String::new(),
+        })
+        .collect();
+    assert_eq!(labels, vec!["2024-03-31 01:00:00", "2024-03-31 04:00:00"]);
+    assert_eq!(out, reference::run(&hourly, &events));
+}

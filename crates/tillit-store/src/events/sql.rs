@@ -267,11 +267,13 @@ impl Compiler<'_> {
         let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
         if session_metrics {
             let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
+            // Without a filter every visit in the range qualifies: skip the semi-join.
+            let qualifying = if q.filter.is_some() { " AND session_id IN (SELECT session_id FROM m)" } else { "" };
             let _ = write!(
                 sql,
                 ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
                  count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur FROM ev \
-                 WHERE name <> 'engagement' AND session_id IN (SELECT session_id FROM m) GROUP BY session_id)\
+                 WHERE name <> 'engagement'{qualifying} GROUP BY session_id)\
                  , s_agg AS (SELECT {}count(*) AS sessions, count(*) FILTER (WHERE ni <= 1) AS bounces, \
                  sum(dur) AS dur_sum, sum(pv) AS pv_sum FROM sess{})",
                 self.dims_select(&sess_dims),

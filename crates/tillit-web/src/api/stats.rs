@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tracing::error;
 
-use tillit_core::stats::api::V1Endpoint;
+use tillit_core::stats::api::{SiteCtx, V1Endpoint};
 use tillit_core::stats::service::StatsError;
 
 use crate::AppState;
@@ -46,18 +46,38 @@ fn missing_site() -> Response {
     ))
 }
 
-async fn v1(state: AppState, headers: HeaderMap, params: HashMap<String, String>, endpoint: V1Endpoint) -> Response {
-    let Some(domain) = params.get("site_id").filter(|s| !s.is_empty()) else { return missing_site() };
+/// Authorises the request for `domain`, then answers with what `run` computes for the site.
+async fn answer<Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    domain: Option<&str>,
+    run: impl FnOnce(SiteCtx, i64) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<Value, StatsError>>,
+{
+    let Some(domain) = domain.filter(|s| !s.is_empty()) else { return missing_site() };
     let now = state.clock.now();
-    let result = async {
-        let site = state.stats.authorise(bearer(&headers), domain, now).await?;
-        state.stats.v1(&site, endpoint, &params, now).await
-    }
-    .await;
+    let result = match state.stats.authorise(bearer(headers), domain, now).await {
+        Ok(site) => run(site, now).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(body) => Json(body).into_response(),
         Err(e) => failure(e),
     }
+}
+
+async fn v1(state: AppState, headers: HeaderMap, params: HashMap<String, String>, endpoint: V1Endpoint) -> Response {
+    let stats = state.stats.clone();
+    let domain = params.get("site_id").cloned();
+    answer(
+        &state,
+        &headers,
+        domain.as_deref(),
+        |site, now| async move { stats.v1(&site, endpoint, &params, now).await },
+    )
+    .await
 }
 
 pub async fn aggregate(
@@ -90,17 +110,10 @@ pub async fn funnel(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(domain) = params.get("site_id").filter(|s| !s.is_empty()) else { return missing_site() };
-    let now = state.clock.now();
-    let result = async {
-        let site = state.stats.authorise(bearer(&headers), domain, now).await?;
-        state.stats.funnel(&site, &params, now).await
-    }
-    .await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => failure(e),
-    }
+    let stats = state.stats.clone();
+    let domain = params.get("site_id").cloned();
+    answer(&state, &headers, domain.as_deref(), |site, now| async move { stats.funnel(&site, &params, now).await })
+        .await
 }
 
 /// `GET /api/v1/stats/realtime/visitors`: a bare number.
@@ -109,17 +122,11 @@ pub async fn realtime(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(domain) = params.get("site_id").filter(|s| !s.is_empty()) else { return missing_site() };
-    let now = state.clock.now();
-    let result = async {
-        let site = state.stats.authorise(bearer(&headers), domain, now).await?;
-        state.stats.realtime_visitors(&site, now).await
-    }
-    .await;
-    match result {
-        Ok(n) => Json(json!(n)).into_response(),
-        Err(e) => failure(e),
-    }
+    let stats = state.stats.clone();
+    answer(&state, &headers, params.get("site_id").map(String::as_str), |site, now| async move {
+        stats.realtime_visitors(&site, now).await.map(|n| json!(n))
+    })
+    .await
 }
 
 /// `POST /api/v2/query`.
@@ -127,18 +134,7 @@ pub async fn query_v2(State(state): State<AppState>, headers: HeaderMap, body: a
     let Ok(doc) = serde_json::from_slice::<Value>(&body) else {
         return failure(StatsError::BadRequest("Invalid JSON in the request body".into()));
     };
-    let domain = match tillit_core::stats::api::v2_site_id(&doc) {
-        Ok(d) => d,
-        Err(_) => return missing_site(),
-    };
-    let now = state.clock.now();
-    let result = async {
-        let site = state.stats.authorise(bearer(&headers), &domain, now).await?;
-        state.stats.v2(&site, &doc, now).await
-    }
-    .await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => failure(e),
-    }
+    let domain = tillit_core::stats::api::v2_site_id(&doc).ok();
+    let stats = state.stats.clone();
+    answer(&state, &headers, domain.as_deref(), |site, now| async move { stats.v2(&site, &doc, now).await }).await
 }

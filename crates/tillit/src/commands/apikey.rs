@@ -42,12 +42,9 @@ pub async fn run(config: &Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
             if hourly_limit == 0 {
                 anyhow::bail!("--hourly-limit must be at least 1");
             }
-            let all = app.list_sites().await?;
             let mut ids = Vec::new();
             for domain in &sites {
-                let domain = tillit_core::sites::normalise_domain(domain);
-                let site = all.iter().find(|s| s.domain == domain).with_context(|| format!("no site {domain}"))?;
-                ids.push(site.id);
+                ids.push(super::site_id(&app, domain).await?);
             }
             let key = generate_key();
             app.add_api_key(&name, &key.prefix, &key.hash, hourly_limit, &ids, now).await?;

@@ -36,18 +36,10 @@ pub enum FunnelCmd {
 
 pub async fn run(config: &Config, cmd: FunnelCmd) -> anyhow::Result<()> {
     let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
-    let site_id = |domain: String| {
-        let app = app.clone();
-        async move {
-            let domain = tillit_core::sites::normalise_domain(&domain);
-            let all = app.list_sites().await?;
-            all.into_iter().find(|s| s.domain == domain).map(|s| s.id).with_context(|| format!("no site {domain}"))
-        }
-    };
     match cmd {
         FunnelCmd::Add { site, name, steps } => {
             check_funnel(&name, &steps)?;
-            let id = site_id(site).await?;
+            let id = super::site_id(&app, &site).await?;
             let f = app
                 .add_funnel(id, name.trim(), &steps, Clock::system().now())
                 .await
@@ -55,13 +47,13 @@ pub async fn run(config: &Config, cmd: FunnelCmd) -> anyhow::Result<()> {
             println!("added funnel {} ({} steps)", f.name, f.steps.len());
         }
         FunnelCmd::List { site } => {
-            for f in app.funnels(site_id(site).await?).await? {
+            for f in app.funnels(super::site_id(&app, &site).await?).await? {
                 let steps: Vec<&str> = f.steps.iter().map(|g| g.display_name.as_str()).collect();
                 println!("{:<30} {}", f.name, steps.join(" → "));
             }
         }
         FunnelCmd::Remove { site, name } => {
-            app.remove_funnel(site_id(site).await?, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            app.remove_funnel(super::site_id(&app, &site).await?, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("removed funnel {name}");
         }
     }

@@ -39,18 +39,10 @@ pub enum GoalCmd {
 
 pub async fn run(config: &Config, cmd: GoalCmd) -> anyhow::Result<()> {
     let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
-    let site_of = |domain: &str| {
-        let domain = tillit_core::sites::normalise_domain(domain);
-        let app = app.clone();
-        async move {
-            let all = app.list_sites().await?;
-            all.into_iter().find(|s| s.domain == domain).map(|s| s.id).with_context(|| format!("no site {domain}"))
-        }
-    };
     match cmd {
         GoalCmd::Add { site, event, page, name } => {
             let goal = NewGoal::parse(GoalSpec { event_name: event, page_path: page, display_name: name })?;
-            let id = site_of(&site).await?;
+            let id = super::site_id(&app, &site).await?;
             let g = app
                 .add_goal(
                     id,
@@ -64,7 +56,7 @@ pub async fn run(config: &Config, cmd: GoalCmd) -> anyhow::Result<()> {
             println!("added goal {}", g.display_name);
         }
         GoalCmd::List { site } => {
-            let id = site_of(&site).await?;
+            let id = super::site_id(&app, &site).await?;
             for g in app.goals(id).await? {
                 let what = match (&g.event_name, &g.page_path) {
                     (Some(e), _) => format!("event {e}"),
@@ -75,7 +67,7 @@ pub async fn run(config: &Config, cmd: GoalCmd) -> anyhow::Result<()> {
             }
         }
         GoalCmd::Remove { site, name } => {
-            let id = site_of(&site).await?;
+            let id = super::site_id(&app, &site).await?;
             app.remove_goal(id, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("removed goal {name}");
         }

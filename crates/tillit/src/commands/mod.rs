@@ -7,7 +7,16 @@ pub mod import;
 pub mod serve;
 pub mod site;
 
+use anyhow::Context;
+use tillit_store::app::AppStore;
 use tracing_subscriber::EnvFilter;
+
+/// The id of the site with this domain (`www.` and case ignored), or a one-line error.
+pub async fn site_id(app: &AppStore, domain: &str) -> anyhow::Result<u32> {
+    let domain = tillit_core::sites::normalise_domain(domain);
+    let all = app.list_sites().await?;
+    all.into_iter().find(|s| s.domain == domain).map(|s| s.id).with_context(|| format!("no site {domain}"))
+}
 
 /// Logs go to stderr. Nothing personal is ever logged: handlers log no IPs, user agents or emails.
 pub fn init_logging(filter: &str) {
