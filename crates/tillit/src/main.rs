@@ -50,6 +50,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
     let listen = match &cli.command {
@@ -78,6 +79,20 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// Caps glibc's malloc arenas at two. By default glibc gives each thread that allocates its own
+/// arena (up to 8 per core) and keeps freed memory in each; DuckDB's query threads and tokio's
+/// blocking pool then hold hundreds of MB that no one uses: a 10 M-event dashboard peaked at
+/// 2.1 GB RSS with a 512 MB DuckDB limit, 0.95 GB with two arenas, at the same speed (BENCHMARKS.md).
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    // SAFETY: `mallopt` only sets an allocator parameter; it is called first thing in `main`,
+    // before any other thread exists. Its return value (0 on failure) needs no handling: the
+    // default arenas are merely larger.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

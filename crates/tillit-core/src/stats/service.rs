@@ -101,11 +101,22 @@ pub struct StatsService {
     app: AppStore,
     reader: Arc<EventReader>,
     limiter: Arc<RateLimiter>,
+    /// Queries running at once. Each already uses all of DuckDB's threads; more at once only
+    /// multiplies memory (a dashboard's eight parallel requests peaked at 1.9 GB RSS unbounded).
+    running: Arc<tokio::sync::Semaphore>,
 }
+
+/// Store queries allowed to run at the same time; the rest wait their turn.
+const CONCURRENT_QUERIES: usize = 2;
 
 impl StatsService {
     pub fn new(app: AppStore, reader: EventReader) -> StatsService {
-        StatsService { app, reader: Arc::new(reader), limiter: Arc::default() }
+        StatsService {
+            app,
+            reader: Arc::new(reader),
+            limiter: Arc::default(),
+            running: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_QUERIES)),
+        }
     }
 
     /// Checks the bearer key, its budget, and its access to `domain`; returns the site.
@@ -196,6 +207,7 @@ impl StatsService {
             .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
             .collect();
         let q = api::parse_funnel(params, site, steps.clone(), now)?;
+        let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
         let reader = self.reader.clone();
         let visitors = blocking(move || reader.funnel(&q)).await?;
         Ok(api::render_funnel(&funnel.name, &steps, &visitors))
@@ -209,6 +221,7 @@ impl StatsService {
     }
 
     async fn run(&self, q: tillit_store::query::StatsQuery) -> Result<QueryOutput, StatsError> {
+        let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
         let reader = self.reader.clone();
         blocking(move || reader.query(&q)).await
     }
