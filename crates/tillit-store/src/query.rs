@@ -366,3 +366,23 @@ pub struct FunnelQuery {
     /// Each step is a goal; 2 to 8 of them.
     pub steps: Vec<Goal>,
 }
+
+impl FunnelQuery {
+    /// The same range, filter and goals as a stats query (no metrics), so engines can reuse their
+    /// filter and goal matching.
+    pub fn as_stats_query(&self) -> StatsQuery {
+        StatsQuery {
+            site_id: self.site_id,
+            start: self.start,
+            end: self.end,
+            local: LocalTime::utc(),
+            metrics: Vec::new(),
+            dimensions: Vec::new(),
+            filter: self.filter.clone(),
+            goals: self.steps.clone(),
+            order_by: Vec::new(),
+            limit: 0,
+            offset: 0,
+        }
+    }
+}

@@ -414,19 +414,7 @@ pub fn bucket(grain: TimeGrain, l: i64) -> i64 {
 
 /// Visitors reaching each funnel step, in order, within one visit (see `FunnelQuery`).
 pub fn funnel(f: &tillit_store::query::FunnelQuery, events: &[EventRecord]) -> Vec<u64> {
-    let q = StatsQuery {
-        site_id: f.site_id,
-        start: f.start,
-        end: f.end,
-        local: tillit_store::query::LocalTime::utc(),
-        metrics: Vec::new(),
-        dimensions: Vec::new(),
-        filter: f.filter.clone(),
-        goals: f.steps.clone(),
-        order_by: Vec::new(),
-        limit: 0,
-        offset: 0,
-    };
+    let q = f.as_stats_query();
     let ev: Vec<&EventRecord> =
         events.iter().filter(|e| e.site_id == f.site_id && e.ts >= f.start && e.ts < f.end).collect();
     let ctx = Ctx::new(&q, &ev);

@@ -92,6 +92,26 @@ fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
     out
 }
 
+/// A plain interactive event of visit `sid` (visitor `sid`), for fixed cases.
+fn event(sid: u64, ts: i64, name: &str, path: &str) -> EventRecord {
+    EventRecord {
+        site_id: 1,
+        ts,
+        name: name.into(),
+        hostname: "a.test".into(),
+        pathname: path.into(),
+        visitor_id: sid,
+        session_id: sid,
+        interactive: true,
+        props: Vec::new(),
+        revenue: None,
+        scroll_depth: None,
+        engagement_ms: None,
+        session: Arc::new(SessionAttrs { entry_page: "/".into(), ..SessionAttrs::default() }),
+        import_key: None,
+    }
+}
+
 fn dimension() -> impl Strategy<Value = Dimension> {
     prop_oneof![
         Just(Dimension::Page),
@@ -266,20 +286,9 @@ fn metric_definitions_on_a_fixed_case() {
     // Visit 1: / then /pricing 60 s later (not a bounce, 60 s); visit 2: one pageview (bounce);
     // visit 3: a pageview and a non-interactive event (still a bounce, 30 s long).
     let mk = |sid: u64, visitor: u64, ts: i64, name: &str, path: &str, interactive: bool| EventRecord {
-        site_id: 1,
-        ts,
-        name: name.into(),
-        hostname: "a.test".into(),
-        pathname: path.into(),
         visitor_id: visitor,
-        session_id: sid,
         interactive,
-        props: Vec::new(),
-        revenue: None,
-        scroll_depth: None,
-        engagement_ms: None,
-        session: Arc::new(SessionAttrs { entry_page: "/".into(), ..SessionAttrs::default() }),
-        import_key: None,
+        ..event(sid, ts, name, path)
     };
     let events = vec![
         mk(1, 1, T0, "pageview", "/", true),
@@ -359,22 +368,7 @@ proptest! {
 
 #[test]
 fn funnel_steps_must_happen_in_order() {
-    let mk = |sid: u64, ts: i64, name: &str, path: &str| EventRecord {
-        site_id: 1,
-        ts,
-        name: name.into(),
-        hostname: "a.test".into(),
-        pathname: path.into(),
-        visitor_id: sid,
-        session_id: sid,
-        interactive: true,
-        props: Vec::new(),
-        revenue: None,
-        scroll_depth: None,
-        engagement_ms: None,
-        session: Arc::new(SessionAttrs::default()),
-        import_key: None,
-    };
+    let mk = event;
     // Visit 1 goes / → /pricing → Signup; visit 2 signs up before seeing pricing; visit 3 only lands.
     let events = vec![
         mk(1, T0, "pageview", "/"),
@@ -404,20 +398,9 @@ fn funnel_steps_must_happen_in_order() {
 #[test]
 fn engagement_metrics_and_dst_buckets_on_a_fixed_case() {
     let mk = |sid: u64, ts: i64, name: &str, path: &str, sd: Option<u8>, ms: Option<u32>| EventRecord {
-        site_id: 1,
-        ts,
-        name: name.into(),
-        hostname: "a.test".into(),
-        pathname: path.into(),
-        visitor_id: sid,
-        session_id: sid,
-        interactive: true,
-        props: Vec::new(),
-        revenue: None,
         scroll_depth: sd,
         engagement_ms: ms,
-        session: Arc::new(SessionAttrs::default()),
-        import_key: None,
+        ..event(sid, ts, name, path)
     };
     // T0 is 2024-03-31 00:00 UTC; Oslo moves from +1 h to +2 h at 01:00 UTC.
     let events = vec![

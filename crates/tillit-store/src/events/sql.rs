@@ -410,19 +410,7 @@ impl Compiler<'_> {
 /// reached step k − 1 (the earliest such event), it has an event completing step k; the earliest
 /// match is always the best one, so the chain of `min(ts)` below is exact.
 pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
-    let q = StatsQuery {
-        site_id: f.site_id,
-        start: f.start,
-        end: f.end,
-        local: crate::query::LocalTime::utc(),
-        metrics: Vec::new(),
-        dimensions: Vec::new(),
-        filter: f.filter.clone(),
-        goals: f.steps.clone(),
-        order_by: Vec::new(),
-        limit: 0,
-        offset: 0,
-    };
+    let q = f.as_stats_query();
     let c = Compiler { q: &q, d };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
     let mut sql = c.prelude();
