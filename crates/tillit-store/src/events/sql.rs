@@ -253,12 +253,25 @@ impl Compiler<'_> {
         };
         let event_dims: Vec<String> = q.dimensions.iter().map(|d| self.event_dim(d)).collect();
 
-        // Event side.
+        // Event side. Distinct counts are the expensive part: only those the metrics need.
+        let needs_visitors = q.metrics.iter().any(|m| {
+            matches!(m, Metric::Visitors | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate)
+        });
+        let mut aggs = vec!["count(*) AS events".to_owned()];
+        if needs_visitors {
+            aggs.push("count(DISTINCT visitor_id) AS visitors".into());
+        }
+        if self.has(Metric::Visits) {
+            aggs.push("count(DISTINCT session_id) AS visits".into());
+        }
+        if self.has(Metric::Pageviews) {
+            aggs.push("count(*) FILTER (WHERE name = 'pageview') AS pageviews".into());
+        }
         let _ = write!(
             sql,
-            ", e_agg AS (SELECT {}count(DISTINCT visitor_id) AS visitors, count(DISTINCT session_id) AS visits, \
-             count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events FROM {event_source}{})",
+            ", e_agg AS (SELECT {}{} FROM {event_source}{})",
             self.dims_select(&event_dims),
+            aggs.join(", "),
             self.group_by(n)
         );
         let mut sides = vec!["e_agg"];
