@@ -144,22 +144,32 @@ impl StatsService {
             .into_iter()
             .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
             .collect();
-        let reader = self.reader.clone();
-        let id = site.id;
-        let first_event = blocking(move || reader.first_event(id)).await?;
         Ok(Some(SiteCtx {
             id: site.id,
             domain: site.domain,
             tz: period::zone(&site.timezone),
             tz_name: site.timezone,
             goals,
-            first_event,
+            first_event: None,
         }))
+    }
+
+    /// The site with its first event filled in when the period is `all` (the only period that
+    /// needs it: finding it scans the site's events).
+    async fn with_first_event(&self, site: &SiteCtx, period: Option<&str>) -> Result<SiteCtx, StatsError> {
+        let mut site = site.clone();
+        if period == Some("all") {
+            let reader = self.reader.clone();
+            let id = site.id;
+            site.first_event = blocking(move || reader.first_event(id)).await?;
+        }
+        Ok(site)
     }
 
     /// `POST /api/v2/query`.
     pub async fn v2(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<Value, StatsError> {
-        let q = api::parse_v2(body, site, now)?;
+        let site = self.with_first_event(site, body.get("date_range").and_then(Value::as_str)).await?;
+        let q = api::parse_v2(body, &site, now)?;
         let out = self.run(q.query.clone()).await?;
         let compared = match &q.comparison {
             Some((c, _)) => Some(self.run(c.clone()).await?),
@@ -176,7 +186,8 @@ impl StatsService {
         params: &HashMap<String, String>,
         now: i64,
     ) -> Result<Value, StatsError> {
-        let q = api::parse_v1(endpoint, params, site, now)?;
+        let site = self.with_first_event(site, params.get("period").map(String::as_str)).await?;
+        let q = api::parse_v1(endpoint, params, &site, now)?;
         let out = self.run(q.query.clone()).await?;
         let previous = match &q.previous {
             Some(p) => Some(self.run(p.clone()).await?),
@@ -206,7 +217,8 @@ impl StatsService {
             .iter()
             .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
             .collect();
-        let q = api::parse_funnel(params, site, steps.clone(), now)?;
+        let site = self.with_first_event(site, params.get("period").map(String::as_str)).await?;
+        let q = api::parse_funnel(params, &site, steps.clone(), now)?;
         let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
         let reader = self.reader.clone();
         let visitors = blocking(move || reader.funnel(&q)).await?;

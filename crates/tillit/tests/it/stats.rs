@@ -131,6 +131,10 @@ async fn stats_api_answers_like_plausible() {
     assert_eq!((r["events"]["value"].clone(), r["bounce_rate"]["value"].clone()), (json!(5), json!(67)));
     assert_eq!((r["visit_duration"]["value"].clone(), r["views_per_visit"]["value"].clone()), (json!(40), json!(1.33)));
 
+    // `all` starts at the site's first event.
+    let (_, body) = get(&server, &key, "/api/v1/stats/aggregate?site_id=shop.test&period=all&metrics=pageviews").await;
+    assert_eq!(body["results"]["pageviews"]["value"], 4, "{body}");
+
     let (_, body) = get(&server, &key, &format!("/api/v1/stats/timeseries?site_id=shop.test&{range}")).await;
     assert_eq!(body["results"], json!([{"date": d1, "visitors": 2}, {"date": d2, "visitors": 1}]));
 
