@@ -95,9 +95,10 @@ pub struct Assigned {
 
 impl Sessions {
     fn shard(&self, key: &Key) -> &Mutex<SessionMap> {
-        // The top bits: the map itself uses the low ones for its buckets.
+        // Middle bits: the map inside uses the low bits for buckets and the top 7 as tags, and
+        // keys sharing those within a shard would crowd its probes.
         let h = BuildHasherDefault::<KeyHasher>::default().hash_one(key);
-        &self.shards[(h >> 60) as usize % SHARDS]
+        &self.shards[(h >> 40) as usize % SHARDS]
     }
 
     /// The shared copy of an attribute set.
