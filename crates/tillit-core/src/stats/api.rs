@@ -166,6 +166,28 @@ fn leaf(op: FilterOp, dimension: Dimension, values: Vec<String>, case_sensitive:
     Ok(Filter::Leaf { op, dimension, values, case_sensitive })
 }
 
+/// An empty query for the site over `range` (no metrics yet), for the parsers to fill in.
+fn over_site(site: &SiteCtx, range: &Range) -> StatsQuery {
+    StatsQuery {
+        site_id: site.id,
+        start: range.start,
+        end: range.end,
+        local: range.local.clone(),
+        metrics: Vec::new(),
+        dimensions: Vec::new(),
+        filter: None,
+        goals: site.goals.clone(),
+        order_by: Vec::new(),
+        limit: 0,
+        offset: 0,
+    }
+}
+
+/// The same query over another range (comparisons).
+fn over(q: &StatsQuery, range: &Range) -> StatsQuery {
+    StatsQuery { start: range.start, end: range.end, local: range.local.clone(), ..q.clone() }
+}
+
 /// Checks combinations Plausible refuses.
 fn validate(q: &StatsQuery) -> Result<(), QueryError> {
     let mut filtered: Vec<Dimension> = Vec::new();
@@ -392,33 +414,14 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
         }
     }
 
-    let query = StatsQuery {
-        site_id: site.id,
-        start: range.start,
-        end: range.end,
-        local: range.local.clone(),
-        metrics,
-        dimensions,
-        filter,
-        goals: site.goals.clone(),
-        order_by,
-        limit,
-        offset,
-    };
+    let query = StatsQuery { metrics, dimensions, filter, order_by, limit, offset, ..over_site(site, &range) };
     validate(&query)?;
     let comparison = match comparison_spec {
         None => None,
         Some(spec) => {
             let other = comparison_range(spec, &range, &site.tz)?;
-            let q = StatsQuery {
-                start: other.start,
-                end: other.end,
-                local: other.local.clone(),
-                limit: 10_000,
-                offset: 0,
-                ..query.clone()
-            };
-            Some((q, other))
+            // Every comparison row, so each result row can find its counterpart.
+            Some((StatsQuery { limit: 10_000, offset: 0, ..over(&query, &other) }, other))
         }
     };
     let iso = |t: i64| {
@@ -450,18 +453,9 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
 /// The range compared against: the period just before (same length), the same dates a year
 /// earlier, or explicit dates.
 fn comparison_range(spec: &Value, range: &Range, tz: &TimeZone) -> Result<Range, QueryError> {
-    let days = range.last.since(range.first).map(|s| i64::from(s.get_days())).unwrap_or(0);
-    let span = |d: i64| jiff::Span::new().days(d);
     match spec.get("mode").and_then(Value::as_str) {
-        Some("previous_period") => {
-            let last = range.first.yesterday().map_err(|e| bad(e.to_string()))?;
-            let first = last.checked_sub(span(days)).map_err(|e| bad(e.to_string()))?;
-            Ok(period::dates(tz, first, last)?)
-        }
-        Some("year_over_year") => {
-            let back = |d: jiff::civil::Date| d.checked_sub(jiff::Span::new().years(1)).map_err(|e| bad(e.to_string()));
-            Ok(period::dates(tz, back(range.first)?, back(range.last)?)?)
-        }
+        Some("previous_period") => Ok(period::previous(tz, range)?),
+        Some("year_over_year") => Ok(period::year_before(tz, range)?),
         Some("custom") => {
             let dates = spec.get("date_range").and_then(Value::as_array).filter(|a| a.len() == 2).ok_or_else(|| {
                 bad("#/include/comparisons: a custom comparison needs date_range: [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]")
@@ -714,28 +708,12 @@ pub fn parse_v1(
         V1Endpoint::Timeseries => vec![(OrderKey::Dimension(0), Direction::Asc)],
         _ => vec![(OrderKey::Metric(metrics[0]), Direction::Desc)],
     };
-    let query = StatsQuery {
-        site_id: site.id,
-        start: range.start,
-        end: range.end,
-        local: range.local.clone(),
-        metrics,
-        dimensions,
-        filter,
-        goals: site.goals.clone(),
-        order_by,
-        limit,
-        offset,
-    };
+    let query = StatsQuery { metrics, dimensions, filter, order_by, limit, offset, ..over_site(site, &range) };
     validate(&query)?;
     let previous = match params.get("compare").map(String::as_str) {
         None => None,
         Some("previous_period") if endpoint == V1Endpoint::Aggregate => {
-            let days = range.last.since(range.first).map(|s| i64::from(s.get_days())).unwrap_or(0) + 1;
-            let last = range.first.yesterday().map_err(|e| bad(e.to_string()))?;
-            let first = last.checked_sub(jiff::Span::new().days(days - 1)).map_err(|e| bad(e.to_string()))?;
-            let prev = period::dates(&site.tz, first, last)?;
-            Some(StatsQuery { start: prev.start, end: prev.end, local: prev.local, ..query.clone() })
+            Some(over(&query, &period::previous(&site.tz, &range)?))
         }
         Some(other) => {
             return Err(bad(format!(

@@ -137,6 +137,19 @@ pub fn named(
     }
 }
 
+/// The period just before `range`, of the same number of days (comparisons).
+pub fn previous(tz: &TimeZone, range: &Range) -> Result<Range, PeriodError> {
+    let days = range.last.since(range.first).map(|s| i64::from(s.get_days())).unwrap_or(0);
+    let last = range.first.yesterday().map_err(|e| err(e.to_string()))?;
+    dates(tz, shift_days(last, -days)?, last)
+}
+
+/// The same dates a year earlier.
+pub fn year_before(tz: &TimeZone, range: &Range) -> Result<Range, PeriodError> {
+    let back = |d: Date| shift_months(d, -12);
+    dates(tz, back(range.first)?, back(range.last)?)
+}
+
 /// The interval Plausible picks when none is asked for.
 pub fn default_grain(period: &str, range: &Range) -> TimeGrain {
     match period {
@@ -215,6 +228,10 @@ mod tests {
         assert_eq!((m.first, m.last), (Date::constant(2023, 12, 1), Date::constant(2024, 5, 31)));
         assert_eq!(buckets(&m, TimeGrain::Month).len(), 6);
         assert!(named(&utc, "fortnight", d, Rules::V1, None).is_err());
+        let p = previous(&utc, &v1).unwrap();
+        assert_eq!((p.first, p.last), (Date::constant(2024, 5, 2), Date::constant(2024, 5, 8)));
+        let y = year_before(&utc, &v1).unwrap();
+        assert_eq!((y.first, y.last), (Date::constant(2023, 5, 9), Date::constant(2023, 5, 15)));
         assert!(dates(&utc, d, Date::constant(2024, 5, 1)).is_err());
     }
 
