@@ -290,3 +290,46 @@ async fn keys_are_rate_limited() {
     assert!(body["error"].as_str().unwrap().contains("limited to 3 requests per hour"));
     server.stop();
 }
+
+#[tokio::test]
+async fn admin_goals_and_funnels_refuse_bad_input_and_keep_what_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    add_site(tmp.path(), "shop.test");
+    let server = Server::start(tmp.path(), &[("TILLIT_ADMIN_TOKEN", "test-admin-token")]).await;
+    let client = reqwest::Client::new();
+    let goals = format!("{}/api/admin/sites/shop.test/goals", server.base);
+    let post = |url: String, body: &'static str| client.post(url).bearer_auth("test-admin-token").body(body).send();
+    assert_eq!(post(goals.clone(), r#"{"event_name":"Signup"}"#).await.unwrap().status(), 201);
+    assert_eq!(post(goals.clone(), r#"{"page_path":"/pricing"}"#).await.unwrap().status(), 201);
+    for (body, status) in [
+        ("not json", 400),
+        (r#"{"event_name":"A","page_path":"/a"}"#, 400),
+        (r#"{"page_path":"no-slash"}"#, 400),
+        (r#"{"event_name":"Signup"}"#, 409),
+        (r#"{"event_name":"X","extra":1}"#, 400),
+    ] {
+        let res = post(goals.clone(), body).await.unwrap();
+        assert_eq!(res.status(), status, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert!(err["error"].as_str().is_some_and(|m| !m.is_empty()), "{body}: {err}");
+    }
+    let missing = post(format!("{}/api/admin/sites/nope.test/goals", server.base), r#"{"event_name":"A"}"#);
+    assert_eq!(missing.await.unwrap().status(), 404);
+    let unauthorised = client.post(goals.clone()).body(r#"{"event_name":"A"}"#).send().await.unwrap();
+    assert_eq!(unauthorised.status(), 401);
+
+    let funnels = format!("{}/api/admin/sites/shop.test/funnels", server.base);
+    assert_eq!(post(funnels.clone(), r#"{"name":"F","steps":["Signup"]}"#).await.unwrap().status(), 400);
+    assert_eq!(post(funnels.clone(), r#"{"name":"F","steps":["Signup","Nope"]}"#).await.unwrap().status(), 404);
+    let ok = post(funnels.clone(), r#"{"name":"F","steps":["Visit /pricing","Signup"]}"#).await.unwrap();
+    assert_eq!(ok.status(), 201);
+
+    // What was stored is intact.
+    let listed: Value = client.get(goals).bearer_auth("test-admin-token").send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|g| g["display_name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Signup", "Visit /pricing"]);
+    let listed: Value = client.get(funnels).bearer_auth("test-admin-token").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["steps"].as_array().unwrap().len(), 2);
+    server.stop();
+}
