@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Where ingest CPU goes: runs `tillit serve` under the same wrk load as bench/ingest.sh and prints,
+# per thread group, the CPU it used per accepted event (from /proc tick counts over 10 s).
+#
+# usage: bench/ingest-cpu.sh [CONNECTIONS=256]     (extra env such as LD_PRELOAD is passed on)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONN=${1:-256}
+PORT=${PORT:-8096}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
+cargo build --release -q -p tillit
+BIN=$CARGO_TARGET_DIR/release
+DATA=$(mktemp -d /tmp/tillit-cpu.XXXXXX)
+OUT=$(mktemp -d /tmp/tillit-cpu-out.XXXXXX)
+"$BIN/tillit" --data-dir "$DATA" site add shop.test >/dev/null
+TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" &
+PID=$!
+trap 'kill $PID 2>/dev/null && wait $PID 2>/dev/null; rm -rf "$DATA" "$OUT"' EXIT
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
+wrk -t2 -c"$CONN" -d25s -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk.txt" &
+WRK=$!
+sleep 8
+ticks() { for t in /proc/$PID/task/*; do echo "$(tr ' ' _ < "$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done |
+  awk '{u[$1]+=$2} END {for (k in u) print k, u[k]}' | sort; }
+ticks > "$OUT/t0"; w0=$(awk '{print $14+$15}' "/proc/$WRK/stat"); a0=$(curl -fs "http://127.0.0.1:$PORT/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ingest"]["accepted"])')
+sleep 10
+ticks > "$OUT/t1"; w1=$(awk '{print $14+$15}' "/proc/$WRK/stat"); a1=$(curl -fs "http://127.0.0.1:$PORT/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ingest"]["accepted"])')
+wait $WRK
+n=$((a1 - a0))
+echo "accepted in the 10 s window: $n ($((n / 10))/s)"
+join "$OUT/t0" "$OUT/t1" | awk -v n="$n" '{d=$3-$2; tot+=d; printf "%-16s %6.1f us/event\n", $1, d*10000/n} END {printf "%-16s %6.1f us/event (%.2f cores)\n", "server total", tot*10000/n, tot/1000}'
+echo "wrk              $(echo "scale=2; ($w1 - $w0) / 1000" | bc) cores"
