@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Query benchmark: the Stats API over a store of N synthetic events (30 days, one site), timing the
-# queries a dashboard issues: aggregate with comparison, a 30-day time series, six breakdowns.
+# Query benchmark: the Stats API over a store of N synthetic events (30 days, one site in
+# Europe/Berlin), timing the queries a dashboard issues: aggregate with comparison, a 30-day time
+# series, six breakdowns. The server builds day roll-ups when it starts; the script waits for them
+# and prints how long they took, then times the queries.
 #
 # usage: bench/query.sh [EVENTS=10000000] [RUNS=10]
-# The generated store is kept in $BENCH_DIR (default /tmp/tillit-query-bench-EVENTS) and reused.
+# The generated store is kept in $BENCH_DIR (default /tmp/tillit-query-bench-v2-EVENTS) and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${1:-10000000}
@@ -12,17 +14,26 @@ PORT=${PORT:-8095}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
 cargo build --release -q -p tillit -p tillit-bench
 BIN=$CARGO_TARGET_DIR/release
-DATA=${BENCH_DIR:-/tmp/tillit-query-bench-$EVENTS}
+DATA=${BENCH_DIR:-/tmp/tillit-query-bench-v2-$EVENTS}
 if [ ! -f "$DATA/.complete" ]; then
   rm -rf "$DATA"; mkdir -p "$DATA"
-  "$BIN/tillit" --data-dir "$DATA" site add shop.test >/dev/null
+  "$BIN/tillit" --data-dir "$DATA" site add shop.test --timezone Europe/Berlin >/dev/null
   "$BIN/tillit-gen" "$DATA" 1 "$EVENTS" 30
   touch "$DATA/.complete"
 fi
 KEY=$("$BIN/tillit" --data-dir "$DATA" apikey create --site shop.test --name bench --hourly-limit 1000000)
-TILLIT_LOG=warn "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" &
+LOG=$(mktemp)
+TILLIT_LOG=info "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null || true; "$BIN/tillit" --data-dir "$DATA" apikey revoke "${KEY:0:12}" >/dev/null 2>&1 || true' EXIT
+trap 'kill $PID 2>/dev/null || true; "$BIN/tillit" --data-dir "$DATA" apikey revoke "${KEY:0:12}" >/dev/null 2>&1 || true; rm -f "$LOG"' EXIT
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
+# Roll-ups: built at start for every finished day without one (a store reused from an earlier run
+# already has them, and the wait ends at once).
+for _ in $(seq 1 1800); do
+  grep -q "built day roll-ups\|roll-ups up to date" "$LOG" && break
+  sleep 1
+done
+grep -o "built day roll-ups.*\|roll-ups up to date.*" "$LOG" | head -1 || echo "roll-ups: not finished after 30 min"
+
 python3 bench/query_timing.py "http://127.0.0.1:$PORT" "$KEY" "$RUNS"
 echo "store_bytes=$(du -b "$DATA/events.duckdb" | cut -f1) rss_peak_mb=$(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 ))"

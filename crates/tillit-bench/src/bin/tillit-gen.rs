@@ -1,9 +1,11 @@
 //! Synthetic analytics data for benchmarks, written straight into an event store.
 //!
 //! `tillit-gen DATA_DIR SITE_ID EVENTS DAYS [SEED]` appends EVENTS events spread over the last DAYS
-//! days with realistic shapes (`tillit-gen count DATA_DIR` prints how many are stored): Zipf-distributed pages, a direct/search/social/email/referral mix,
+//! UTC days, today (so far) included, with realistic shapes (`tillit-gen count DATA_DIR` prints how many are stored): Zipf-distributed pages, a direct/search/social/email/referral mix,
 //! UTM-tagged visits, countries, devices and browsers, sessions of a few pageviews, custom events
 //! with props and revenue, and engagement events. The server must not be running.
+//!
+//! Like live ingest, no visit spans a UTC midnight and no visitor id repeats across days.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,8 +44,15 @@ fn main() -> anyhow::Result<()> {
     // compression and for the store's per-block min/max pruning).
     let mut day_events = Vec::new();
     let mut next_session = (generator.start as u64) << 22;
+    // Whole days weigh 1, today the part of it already gone.
+    let today_share = (generator.now - (generator.start + (days - 1) * 86_400)) as f64 / 86_400.0;
+    let per_day = total as f64 / (days as f64 - 1.0 + today_share);
     for day in 0..days {
-        let quota = total / days as u64 + u64::from((day as u64) < total % days as u64);
+        let quota = if day + 1 < days {
+            per_day.round() as u64
+        } else {
+            total.saturating_sub(written + day_events.len() as u64)
+        };
         while (day_events.len() as u64) < quota {
             generator.session(day, &mut day_events);
         }
@@ -73,6 +82,7 @@ struct Generator {
     site_id: u32,
     start: i64,
     sessions: u64,
+    now: i64,
     pages: Vec<String>,
     zipf_cdf: Vec<f64>,
 }
@@ -131,8 +141,9 @@ impl Generator {
         Generator {
             rng: StdRng::seed_from_u64(seed),
             site_id,
-            start: now - days * 86_400,
+            start: (now.div_euclid(86_400) - (days - 1)) * 86_400,
             sessions: 0,
+            now,
             pages,
             zipf_cdf,
         }
@@ -166,7 +177,13 @@ impl Generator {
                 break h;
             }
         };
-        let mut ts = self.start + day * 86_400 + hour * 3600 + self.rng.random_range(0..3600);
+        let day_start = self.start + day * 86_400;
+        let mut ts = day_start + hour * 3600 + self.rng.random_range(0..3600);
+        // Visits end at midnight UTC (and nothing happens after now).
+        let end = (day_start + 86_400).min(self.now);
+        if ts >= end {
+            return;
+        }
         let visitor_id: u64 = self.rng.random();
         // Unique for now; renumbered in start order once the day is sorted.
         self.sessions += 1;
@@ -224,6 +241,9 @@ impl Generator {
         attrs.entry_page = entry.clone();
         let attrs = Arc::new(attrs);
         for n in 0..pageviews {
+            if ts >= end {
+                break;
+            }
             let path = if n == 0 { entry.clone() } else { self.page() };
             let base = EventRecord {
                 site_id: self.site_id,
@@ -244,7 +264,7 @@ impl Generator {
             if self.rng.random_range(0..100) < 50 {
                 let mut e = base.clone();
                 e.name = "engagement".into();
-                e.ts += self.rng.random_range(5..120);
+                e.ts = (e.ts + self.rng.random_range(5..120)).min(end - 1);
                 e.scroll_depth = Some(self.rng.random_range(10..=100));
                 e.engagement_ms = Some(self.rng.random_range(1_000..120_000));
                 out.push(base.clone());

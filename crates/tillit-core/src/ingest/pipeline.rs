@@ -13,7 +13,7 @@ use super::page::{self, strip_www};
 use super::session::{Sessions, Visit};
 use super::source;
 use super::useragent::UaParser;
-use super::visitor::{SaltPair, visitor_id};
+use super::visitor::{DailySalt, visitor_id};
 
 static BUILTIN_SPAM: &str = include_str!("../../data/referrer-spam.txt");
 
@@ -62,7 +62,7 @@ pub struct Processed {
 /// The ingest pipeline with its live state (sites, salts, sessions). Shared by all requests.
 pub struct Ingestor {
     sites: RwLock<Arc<HashMap<String, SiteInfo>>>,
-    salts: RwLock<SaltPair>,
+    salts: RwLock<DailySalt>,
     sessions: Sessions,
     ua: UaParser,
     geo: Option<GeoDb>,
@@ -70,7 +70,7 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    pub fn new(ua: UaParser, geo: Option<GeoDb>, extra_spam: &str, salts: SaltPair) -> Ingestor {
+    pub fn new(ua: UaParser, geo: Option<GeoDb>, extra_spam: &str, salts: DailySalt) -> Ingestor {
         let spam = BUILTIN_SPAM
             .lines()
             .chain(extra_spam.lines())
@@ -98,11 +98,11 @@ impl Ingestor {
         self.sites.read().unwrap_or_else(|e| e.into_inner()).get(domain).cloned()
     }
 
-    pub fn set_salts(&self, salts: SaltPair) {
+    pub fn set_salts(&self, salts: DailySalt) {
         *self.salts.write().unwrap_or_else(|e| e.into_inner()) = salts;
     }
 
-    pub fn salts(&self) -> SaltPair {
+    pub fn salts(&self) -> DailySalt {
         self.salts.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -126,7 +126,7 @@ impl Ingestor {
         req: &EventRequest,
         client: Client<'_>,
         ts: i64,
-        salts: &SaltPair,
+        salts: &DailySalt,
         sessions: &Sessions,
         import_key: Option<u64>,
     ) -> Processed {
@@ -151,8 +151,7 @@ impl Ingestor {
         let page = page::normalise(&req.url, req.hash_mode);
         let is_pageview = req.name == "pageview";
         for site in targets {
-            let visitor = visitor_id(&salts.current, site.id, client.ip, client.user_agent);
-            let previous = salts.previous.map(|p| visitor_id(&p, site.id, client.ip, client.user_agent));
+            let visitor = visitor_id(&salts.current, ts, site.id, client.ip, client.user_agent);
             let start = || {
                 let origin = source::classify(req.referrer.as_deref(), &page.hostname, &page.campaign);
                 let location = self.geo.as_ref().map(|g| g.lookup(client.ip)).unwrap_or_default();
@@ -179,14 +178,7 @@ impl Ingestor {
                 }
             };
             let pageview_path = is_pageview.then_some(page.pathname.as_str());
-            let visit = Visit {
-                site_id: site.id,
-                visitor,
-                previous_visitor: previous,
-                ts,
-                may_start: !req.is_engagement(),
-                pageview_path,
-            };
+            let visit = Visit { site_id: site.id, visitor, ts, may_start: !req.is_engagement(), pageview_path };
             let Some(assigned) = sessions.assign(visit, start) else {
                 out.dropped.push(DropReason::NoSession);
                 continue;
@@ -240,7 +232,7 @@ mod tests {
     const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
 
     fn ingestor() -> Ingestor {
-        let i = Ingestor::new(UaParser::new(64).unwrap(), None, "extra-spam.test", SaltPair::random());
+        let i = Ingestor::new(UaParser::new(64).unwrap(), None, "extra-spam.test", DailySalt::random());
         i.set_sites([SiteInfo { id: 1, domain: "a.test".into() }, SiteInfo { id: 2, domain: "b.test".into() }]);
         i
     }
@@ -307,7 +299,7 @@ mod tests {
         let path = tmp.path().join("geo.mmdb");
         crate::ingest::geo::testdb::write(&path, &[("81.0.0.0".parse().unwrap(), 8, "NO", "03", "Oslo", 3_143_244)]);
         let geo = GeoDb::open(&path).unwrap();
-        let i = Ingestor::new(UaParser::new(64).unwrap(), Some(geo), "", SaltPair::random());
+        let i = Ingestor::new(UaParser::new(64).unwrap(), Some(geo), "", DailySalt::random());
         i.set_sites([SiteInfo { id: 1, domain: "a.test".into() }]);
         let p = i.process(&req(r#"{"n":"pageview","u":"https://a.test/"}"#), client("81.2.3.4"), 5);
         let s = &p.records[0].session;

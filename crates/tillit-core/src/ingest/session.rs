@@ -1,8 +1,10 @@
 //! Live sessions, in memory: a visit lasts until 30 minutes pass without an event.
 //!
 //! A session's visit attributes (source, campaign, entry page, device, location) are fixed by its
-//! first event and copied onto every later event. Lookups try today's visitor id and then
-//! yesterday's, so a visit that crosses the midnight salt change stays one session.
+//! first event and copied onto every later event. A visit also ends at midnight UTC, when the
+//! salt changes: carrying it over would tie yesterday's visitor id to today's in the stored
+//! events (one session id on both), which is exactly the link the daily salt exists to break.
+//! Day roll-ups in the event store rely on it too: no visit spans two UTC days.
 //!
 //! Memory: a busy site has millions of live sessions, but far fewer distinct attribute sets, so
 //! attribute sets are interned and shared; a live session costs a few dozen bytes.
@@ -74,10 +76,8 @@ impl Default for Sessions {
 #[derive(Clone, Copy, Debug)]
 pub struct Visit<'a> {
     pub site_id: u32,
-    /// The visitor id under today's salt.
+    /// The visitor id under the salt of the event's UTC day.
     pub visitor: u64,
-    /// The same person's id under yesterday's salt, if that salt still exists.
-    pub previous_visitor: Option<u64>,
     pub ts: i64,
     /// False for events that may not start a session (engagement).
     pub may_start: bool,
@@ -117,16 +117,13 @@ impl Sessions {
     /// session begins. Returns `None` when the event may not start a session (engagement events)
     /// and none is live.
     pub fn assign(&self, visit: Visit<'_>, start: impl FnOnce() -> SessionAttrs) -> Option<Assigned> {
-        let Visit { site_id, visitor, previous_visitor, ts, may_start, pageview_path } = visit;
+        let Visit { site_id, visitor, ts, may_start, pageview_path } = visit;
         let key = (site_id, visitor);
-        let live = |s: &Session| ts - s.last_seen <= SESSION_TIMEOUT_SECS;
-        // A session begun under yesterday's salt moves to today's id.
-        let carried = previous_visitor.filter(|p| *p != visitor).and_then(|p| {
-            let mut shard = self.shard(&(site_id, p)).lock().unwrap_or_else(|e| e.into_inner());
-            shard.remove(&(site_id, p)).filter(|s| live(s))
-        });
+        let live = |s: &Session| {
+            ts - s.last_seen <= SESSION_TIMEOUT_SECS && ts.div_euclid(86_400) == s.last_seen.div_euclid(86_400)
+        };
         let mut shard = self.shard(&key).lock().unwrap_or_else(|e| e.into_inner());
-        let existing = shard.get(&key).filter(|s| live(s)).cloned().or(carried);
+        let existing = shard.get(&key).filter(|s| live(s)).cloned();
         let assigned = match existing {
             Some(mut session) => {
                 session.last_seen = session.last_seen.max(ts);
@@ -212,15 +209,8 @@ fn new_session_id() -> u64 {
 mod tests {
     use super::*;
 
-    fn visit(
-        site_id: u32,
-        visitor: u64,
-        previous_visitor: Option<u64>,
-        ts: i64,
-        may_start: bool,
-        pageview_path: Option<&str>,
-    ) -> Visit<'_> {
-        Visit { site_id, visitor, previous_visitor, ts, may_start, pageview_path }
+    fn visit(site_id: u32, visitor: u64, ts: i64, may_start: bool, pageview_path: Option<&str>) -> Visit<'_> {
+        Visit { site_id, visitor, ts, may_start, pageview_path }
     }
 
     fn attrs(source: &str) -> SessionAttrs {
@@ -230,8 +220,8 @@ mod tests {
     #[test]
     fn first_event_fixes_the_visit() {
         let s = Sessions::default();
-        let a = s.assign(visit(1, 10, None, 1000, true, Some("/")), || attrs("Google")).unwrap();
-        let b = s.assign(visit(1, 10, None, 1100, true, Some("/b")), || attrs("Bing")).unwrap();
+        let a = s.assign(visit(1, 10, 1000, true, Some("/")), || attrs("Google")).unwrap();
+        let b = s.assign(visit(1, 10, 1100, true, Some("/b")), || attrs("Bing")).unwrap();
         assert!(a.is_new && !b.is_new);
         assert_eq!(a.session_id, b.session_id);
         assert_eq!(b.attrs.source, "Google");
@@ -241,10 +231,10 @@ mod tests {
     #[test]
     fn thirty_minutes_of_silence_ends_a_session() {
         let s = Sessions::default();
-        let a = s.assign(visit(1, 10, None, 0, true, None), || attrs("a")).unwrap();
-        let b = s.assign(visit(1, 10, None, SESSION_TIMEOUT_SECS, true, None), || attrs("b")).unwrap();
+        let a = s.assign(visit(1, 10, 0, true, None), || attrs("a")).unwrap();
+        let b = s.assign(visit(1, 10, SESSION_TIMEOUT_SECS, true, None), || attrs("b")).unwrap();
         assert_eq!(a.session_id, b.session_id);
-        let c = s.assign(visit(1, 10, None, 2 * SESSION_TIMEOUT_SECS + 1, true, None), || attrs("c")).unwrap();
+        let c = s.assign(visit(1, 10, 2 * SESSION_TIMEOUT_SECS + 1, true, None), || attrs("c")).unwrap();
         assert_ne!(b.session_id, c.session_id);
         drop((a, b, c));
         assert_eq!(s.evict(10 * SESSION_TIMEOUT_SECS), 1);
@@ -253,21 +243,24 @@ mod tests {
     }
 
     #[test]
-    fn sessions_survive_the_salt_change() {
+    fn visits_end_at_midnight_utc() {
         let s = Sessions::default();
-        let before = s.assign(visit(1, 111, None, 86_000, true, Some("/x")), || attrs("Google")).unwrap();
-        // After midnight the same person hashes to 222; yesterday's id was 111.
-        let after = s.assign(visit(1, 222, Some(111), 86_500, true, Some("/y")), || attrs("Bing")).unwrap();
-        assert_eq!(before.session_id, after.session_id);
-        assert_eq!(after.attrs.source, "Google");
-        assert_eq!(s.len(), 1);
+        let before = s.assign(visit(1, 111, 86_000, true, Some("/x")), || attrs("Google")).unwrap();
+        // Even with the same id (a salt rotated late), the new UTC day starts a new visit.
+        let after = s.assign(visit(1, 111, 86_500, true, Some("/y")), || attrs("Bing")).unwrap();
+        assert!(after.is_new);
+        assert_ne!(before.session_id, after.session_id);
+        assert_eq!(after.attrs.source, "Bing");
+        assert_eq!(after.attrs.entry_page, "/y");
+        // Nor can engagement after midnight continue yesterday's visit.
+        assert!(s.assign(visit(1, 222, 86_600, false, None), || attrs("a")).is_none());
     }
 
     #[test]
     fn identical_visits_share_one_attribute_set() {
         let s = Sessions::default();
-        let a = s.assign(visit(1, 1, None, 0, true, Some("/")), || attrs("Google")).unwrap();
-        let b = s.assign(visit(1, 2, None, 0, true, Some("/")), || attrs("Google")).unwrap();
+        let a = s.assign(visit(1, 1, 0, true, Some("/")), || attrs("Google")).unwrap();
+        let b = s.assign(visit(1, 2, 0, true, Some("/")), || attrs("Google")).unwrap();
         assert_ne!(a.session_id, b.session_id);
         assert!(Arc::ptr_eq(&a.attrs, &b.attrs));
     }
@@ -275,6 +268,6 @@ mod tests {
     #[test]
     fn engagement_never_starts_a_session() {
         let s = Sessions::default();
-        assert!(s.assign(visit(1, 10, None, 0, false, None), || attrs("a")).is_none());
+        assert!(s.assign(visit(1, 10, 0, false, None), || attrs("a")).is_none());
     }
 }

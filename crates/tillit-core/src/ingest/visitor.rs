@@ -1,8 +1,9 @@
-//! Anonymous visitor ids: a keyed hash of (user agent, IP, site) under a random daily salt.
+//! Anonymous visitor ids: a keyed hash of (user agent, IP, site, UTC day) under a random daily salt.
 //!
 //! Salts rotate at midnight UTC and are destroyed after 48 hours; once a salt is gone nobody, the
-//! operator included, can recompute or link the ids made with it. The previous day's salt is kept
-//! only so that a visit crossing midnight stays one session.
+//! operator included, can recompute or link the ids made with it. The event's UTC day is hashed in
+//! as well, so ids differ between days even in the seconds before the rotation job runs: the
+//! distinct visitors of two days always add up, which the event store's day roll-ups rely on.
 
 use std::hash::Hasher;
 use std::net::IpAddr;
@@ -12,17 +13,16 @@ use siphasher::sip::SipHasher24;
 /// How long a salt may exist.
 pub const SALT_MAX_AGE_SECS: i64 = 48 * 3600;
 
-/// The salts in use: today's and, for sessions crossing midnight, yesterday's.
+/// The salt in use: today's.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SaltPair {
+pub struct DailySalt {
     pub current: [u8; 16],
-    pub previous: Option<[u8; 16]>,
 }
 
-impl SaltPair {
-    /// A pair with one fresh random salt (imports use one per historic day, never stored).
-    pub fn random() -> SaltPair {
-        SaltPair { current: random_salt(), previous: None }
+impl DailySalt {
+    /// A fresh random salt (imports use one per historic day, never stored).
+    pub fn random() -> DailySalt {
+        DailySalt { current: random_salt() }
     }
 }
 
@@ -30,8 +30,8 @@ pub fn random_salt() -> [u8; 16] {
     rand::random()
 }
 
-/// The visitor id for this (site, IP, user agent) under `salt`.
-pub fn visitor_id(salt: &[u8; 16], site_id: u32, ip: IpAddr, user_agent: &str) -> u64 {
+/// The visitor id for this (site, IP, user agent) at Unix second `ts`, under `salt`.
+pub fn visitor_id(salt: &[u8; 16], ts: i64, site_id: u32, ip: IpAddr, user_agent: &str) -> u64 {
     let mut h = SipHasher24::new_with_key(salt);
     h.write(user_agent.as_bytes());
     h.write_u8(0xff);
@@ -40,6 +40,7 @@ pub fn visitor_id(salt: &[u8; 16], site_id: u32, ip: IpAddr, user_agent: &str) -
         IpAddr::V6(v6) => h.write(&v6.octets()),
     }
     h.write_u32(site_id);
+    h.write_i64(ts.div_euclid(86_400));
     h.finish()
 }
 
@@ -56,12 +57,14 @@ mod tests {
     fn ids_depend_on_every_input() {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let salt = [7u8; 16];
-        let id = visitor_id(&salt, 1, ip, "UA");
-        assert_eq!(id, visitor_id(&salt, 1, ip, "UA"));
-        assert_ne!(id, visitor_id(&[8u8; 16], 1, ip, "UA"));
-        assert_ne!(id, visitor_id(&salt, 2, ip, "UA"));
-        assert_ne!(id, visitor_id(&salt, 1, "203.0.113.8".parse().unwrap(), "UA"));
-        assert_ne!(id, visitor_id(&salt, 1, ip, "UA2"));
+        let t = 1_764_028_800;
+        let id = visitor_id(&salt, t, 1, ip, "UA");
+        assert_eq!(id, visitor_id(&salt, t + 86_399, 1, ip, "UA"), "same UTC day, same id");
+        assert_ne!(id, visitor_id(&salt, t + 86_400, 1, ip, "UA"), "next UTC day, new id");
+        assert_ne!(id, visitor_id(&[8u8; 16], t, 1, ip, "UA"));
+        assert_ne!(id, visitor_id(&salt, t, 2, ip, "UA"));
+        assert_ne!(id, visitor_id(&salt, t, 1, "203.0.113.8".parse().unwrap(), "UA"));
+        assert_ne!(id, visitor_id(&salt, t, 1, ip, "UA2"));
     }
 
     #[test]

@@ -232,6 +232,27 @@ impl StatsService {
         blocking(move || reader.current_visitors(id, now - 300)).await
     }
 
+    /// Summarises every site's finished UTC days that have no valid roll-up yet (see
+    /// `tillit_store::events` on roll-ups), one day per blocking call so that the work can stop
+    /// between days. Returns the number of days built.
+    pub async fn build_rollups(&self, now: i64) -> Result<usize, StatsError> {
+        const DAY: i64 = 86_400;
+        let mut built = 0;
+        for site in self.app.list_sites().await? {
+            let reader = self.reader.clone();
+            let Some(first) = blocking(move || reader.first_event(site.id)).await? else { continue };
+            let (first_day, last_day) = (first.div_euclid(DAY), now.div_euclid(DAY));
+            let local = period::local_time(&period::zone(&site.timezone), first_day * DAY, last_day * DAY);
+            for day in first_day..last_day {
+                // One permit: queries keep the other.
+                let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
+                let (reader, local) = (self.reader.clone(), local.clone());
+                built += blocking(move || reader.build_rollups(site.id, day, day + 1, &local, now)).await?;
+            }
+        }
+        Ok(built)
+    }
+
     async fn run(&self, q: tillit_store::query::StatsQuery) -> Result<QueryOutput, StatsError> {
         let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
         let reader = self.reader.clone();

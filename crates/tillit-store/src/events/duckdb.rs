@@ -8,8 +8,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::rollup::{self, DAY};
 use super::sql::DuckDbDialect;
-use crate::query::{DimValue, Dimension, FunnelQuery, QueryOutput, ResultRow, StatsQuery};
+use crate::query::{DimValue, Dimension, FunnelQuery, LocalTime, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
     ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder, UInt32Builder, UInt64Builder,
@@ -68,11 +69,22 @@ CREATE TABLE IF NOT EXISTS ingest_state (
 );
 "#;
 
+/// Serialises the commits that touch roll-ups: a build commits only if no invalidating write
+/// committed since it began (the count below tells), and an invalidating write begins its
+/// transaction only after any build's commit, so its deletions see the new cells.
+#[derive(Default)]
+struct RollupGuard {
+    invalidations: Mutex<u64>,
+}
+
 /// Query connections to one DuckDB database: a small pool of clones of the writer's connection
 /// (DuckDB runs each query on its own threads; the pool only avoids sharing a connection).
 pub struct DuckDbReader {
     base: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
+    rollups: Arc<RollupGuard>,
+    /// One roll-up build at a time: it is background work and should not crowd out queries.
+    building: Mutex<()>,
 }
 
 impl DuckDbReader {
@@ -88,11 +100,20 @@ impl DuckDbReader {
     }
 
     pub(super) fn query(&self, q: &StatsQuery) -> Result<QueryOutput, EventStoreError> {
-        let sql = super::sql::compile(q, &DuckDbDialect);
         let n = q.dimensions.len();
         let k = q.metrics.len();
+        let (first, last) = rollup::whole_days(q.start, q.end);
+        let use_rollups = rollup::eligible(q) && first < last;
         let (rows, total) = self.with_conn(|conn| {
-            let mut stmt = conn.prepare(&sql)?;
+            // One snapshot for choosing the built days and reading them.
+            let tx = conn.unchecked_transaction()?;
+            let days = if use_rollups { built_days(&tx, q.site_id, first, last, &q.local)? } else { Vec::new() };
+            let sql = if days.is_empty() {
+                super::sql::compile(q, &DuckDbDialect)
+            } else {
+                rollup::compile(q, &days, &DuckDbDialect)
+            };
+            let mut stmt = tx.prepare(&sql)?;
             let mut total = 0usize;
             let rows = stmt
                 .query_map([], |r| {
@@ -111,6 +132,8 @@ impl DuckDbReader {
             if let Some((_, t)) = rows.first() {
                 total = usize::try_from(*t).unwrap_or(0);
             }
+            drop(stmt);
+            tx.commit()?;
             Ok((rows.into_iter().map(|(r, _)| r).collect::<Vec<_>>(), total))
         })?;
         if rows.is_empty() && q.offset > 0 {
@@ -120,6 +143,53 @@ impl DuckDbReader {
             return Ok(QueryOutput { rows, total_rows });
         }
         Ok(QueryOutput { rows, total_rows: total })
+    }
+
+    /// Builds the roll-ups of the site's UTC days in `[first_day, last_day)` that ended at least
+    /// [`rollup::BUILD_DELAY_SECS`] before `now` and are missing or were built under other UTC
+    /// offsets than `local` gives. Returns how many days were built.
+    pub(super) fn build_rollups(
+        &self,
+        site_id: u32,
+        first_day: i64,
+        last_day: i64,
+        local: &LocalTime,
+        now: i64,
+    ) -> Result<usize, EventStoreError> {
+        let _one = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        let last_day = last_day.min((now - rollup::BUILD_DELAY_SECS).div_euclid(DAY));
+        if first_day >= last_day {
+            return Ok(0);
+        }
+        let built = self.with_conn(|conn| built_days(conn, site_id, first_day, last_day, local))?;
+        let dims = rollup::rolled_up_dimensions();
+        let mut count = 0;
+        for day in (first_day..last_day).filter(|d| !built.contains(d)) {
+            let seen = *self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
+            let committed = self.with_conn(|conn| {
+                let tx = conn.unchecked_transaction()?;
+                tx.execute("DELETE FROM day_cells WHERE site_id = ? AND day = ?", params![site_id, day])?;
+                tx.execute("DELETE FROM day_rollups WHERE site_id = ? AND day = ?", params![site_id, day])?;
+                for (key, dim, grain) in &dims {
+                    tx.execute_batch(&rollup::build_statement(site_id, day, key, dim.as_ref(), *grain, local))?;
+                }
+                tx.execute(
+                    "INSERT INTO day_rollups VALUES (?, ?, ?, ?)",
+                    params![site_id, day, rollup::day_signature(local, day), now],
+                )?;
+                let guard = self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
+                if *guard != seen {
+                    // A write into a finished day committed meanwhile; this build may have missed it.
+                    tx.rollback()?;
+                    return Ok(false);
+                }
+                tx.commit()?;
+                drop(guard);
+                Ok(true)
+            })?;
+            count += usize::from(committed);
+        }
+        Ok(count)
     }
 
     pub(super) fn funnel(&self, f: &FunnelQuery) -> Result<Vec<u64>, EventStoreError> {
@@ -145,6 +215,27 @@ impl DuckDbReader {
     }
 }
 
+/// The days in `[first, last)` whose roll-ups exist and were built under the offsets `local` gives.
+fn built_days(
+    conn: &Connection,
+    site_id: u32,
+    first: i64,
+    last: i64,
+    local: &LocalTime,
+) -> Result<Vec<i64>, duckdb::Error> {
+    let mut stmt = conn.prepare("SELECT day, signature FROM day_rollups WHERE site_id = ? AND day >= ? AND day < ?")?;
+    let rows = stmt.query_map(params![site_id, first, last], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut days = Vec::new();
+    for row in rows {
+        let (day, signature) = row?;
+        if signature == rollup::day_signature(local, day) {
+            days.push(day);
+        }
+    }
+    days.sort_unstable();
+    Ok(days)
+}
+
 /// Stores made by builds before 2026-11-25 kept `ts` as a TIMESTAMP; convert them in place, once.
 fn migrate_ts_to_seconds(conn: &Connection) -> Result<(), EventStoreError> {
     let ty: String = conn
@@ -166,6 +257,7 @@ pub struct DuckDbEvents {
     conn: Connection,
     path: PathBuf,
     schema: Arc<Schema>,
+    rollups: Arc<RollupGuard>,
 }
 
 impl DuckDbEvents {
@@ -190,13 +282,19 @@ impl DuckDbEvents {
             }
         })?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        conn.execute_batch(rollup::SCHEMA).map_err(backend)?;
         migrate_ts_to_seconds(&conn)?;
-        Ok(DuckDbEvents { conn, path: path.to_path_buf(), schema: Arc::new(arrow_schema()) })
+        Ok(DuckDbEvents { conn, path: path.to_path_buf(), schema: Arc::new(arrow_schema()), rollups: Arc::default() })
     }
 
     pub(super) fn reader(&self) -> Result<DuckDbReader, EventStoreError> {
         let conn = self.conn.try_clone().map_err(backend)?;
-        Ok(DuckDbReader { base: Mutex::new(conn), idle: Mutex::new(Vec::new()) })
+        Ok(DuckDbReader {
+            base: Mutex::new(conn),
+            idle: Mutex::new(Vec::new()),
+            rollups: self.rollups.clone(),
+            building: Mutex::new(()),
+        })
     }
 
     pub(super) fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
@@ -213,32 +311,86 @@ impl DuckDbEvents {
 
     pub(super) fn insert(&mut self, rows: &[EventRecord], applied: Option<LogPosition>) -> Result<(), EventStoreError> {
         let batch = self.to_batch(rows)?;
+        // Live events land in today; only back-fills reach days that may have roll-ups.
+        let finished = (unix_now() - rollup::INVALIDATE_DELAY_SECS).div_euclid(DAY);
+        let mut stale: Vec<(u32, i64)> =
+            rows.iter().map(|r| (r.site_id, r.ts.div_euclid(DAY))).filter(|(_, day)| *day < finished).collect();
+        stale.sort_unstable();
+        stale.dedup();
+        self.write_invalidating(!stale.is_empty(), &stale, |tx| {
+            if batch.num_rows() > 0 {
+                let mut appender = tx.appender("events")?;
+                appender.append_record_batch(batch)?;
+                appender.flush()?;
+            }
+            if let Some(pos) = applied {
+                tx.execute(
+                    "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\") VALUES (1, ?, ?)",
+                    params![pos.segment, pos.offset],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `write` in a transaction that also drops the roll-ups of the given (site, day) pairs.
+    /// With `invalidates` (the write touches finished days) it is ordered against roll-up builds;
+    /// see [`RollupGuard`].
+    fn write_invalidating<T>(
+        &mut self,
+        invalidates: bool,
+        days: &[(u32, i64)],
+        write: impl FnOnce(&duckdb::Transaction<'_>) -> Result<T, duckdb::Error>,
+    ) -> Result<T, EventStoreError> {
+        let rollups = self.rollups.clone();
+        let mut guard = invalidates.then(|| rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner()));
         let tx = self.conn.transaction().map_err(backend)?;
-        if batch.num_rows() > 0 {
-            let mut appender = tx.appender("events").map_err(backend)?;
-            appender.append_record_batch(batch).map_err(backend)?;
-            appender.flush().map_err(backend)?;
+        let out = write(&tx).map_err(backend)?;
+        for (site, day) in days {
+            for table in ["day_cells", "day_rollups"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE site_id = ? AND day = ?"), params![site, day])
+                    .map_err(backend)?;
+            }
         }
-        if let Some(pos) = applied {
-            tx.execute(
-                "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\") VALUES (1, ?, ?)",
-                params![pos.segment, pos.offset],
-            )
-            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        if let Some(g) = guard.as_mut() {
+            **g += 1;
         }
-        tx.commit().map_err(backend)
+        Ok(out)
     }
 
     pub(super) fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
-        let n = self
+        // Nearly always nothing is due: don't disturb roll-up builds for nothing.
+        let due: bool = self
             .conn
-            .execute("DELETE FROM events WHERE site_id = ? AND ts < ?", params![site_id, cutoff])
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE site_id = ? AND ts < ?)",
+                params![site_id, cutoff],
+                |r| r.get(0),
+            )
             .map_err(backend)?;
+        if !due {
+            return Ok(0);
+        }
+        // Cells of days before the cutoff go with their events; those of the day it cuts are stale.
+        let n = self.write_invalidating(true, &[], |tx| {
+            for table in ["day_cells", "day_rollups"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE site_id = ? AND day <= ?"),
+                    params![site_id, cutoff.div_euclid(DAY)],
+                )?;
+            }
+            tx.execute("DELETE FROM events WHERE site_id = ? AND ts < ?", params![site_id, cutoff])
+        })?;
         Ok(n as u64)
     }
 
     pub(super) fn delete_site(&mut self, site_id: u32) -> Result<u64, EventStoreError> {
-        let n = self.conn.execute("DELETE FROM events WHERE site_id = ?", params![site_id]).map_err(backend)?;
+        let n = self.write_invalidating(true, &[], |tx| {
+            tx.execute("DELETE FROM day_cells WHERE site_id = ?", params![site_id])?;
+            tx.execute("DELETE FROM day_rollups WHERE site_id = ?", params![site_id])?;
+            tx.execute("DELETE FROM events WHERE site_id = ?", params![site_id])
+        })?;
         Ok(n as u64)
     }
 
@@ -479,6 +631,10 @@ fn strings(value: duckdb::types::Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn backend(err: impl std::fmt::Display) -> EventStoreError {

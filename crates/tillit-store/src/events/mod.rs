@@ -5,6 +5,7 @@
 //! backend. All methods block: the server drives the store from one dedicated writer thread.
 
 mod duckdb;
+mod rollup;
 mod sql;
 
 use std::collections::HashSet;
@@ -16,7 +17,7 @@ use crate::record::EventRecord;
 pub use self::duckdb::{DuckDbEvents, DuckDbReader};
 pub use self::sql::goal_name_selected;
 
-use crate::query::{FunnelQuery, QueryOutput, StatsQuery};
+use crate::query::{FunnelQuery, LocalTime, QueryOutput, StatsQuery};
 
 /// Errors from an event-store backend.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +151,22 @@ impl EventReader {
     pub fn funnel(&self, f: &FunnelQuery) -> Result<Vec<u64>, EventStoreError> {
         match self {
             EventReader::DuckDb(r) => r.funnel(f),
+        }
+    }
+
+    /// Summarises the site's finished UTC days in `[first_day, last_day)` (day numbers since the
+    /// epoch) that have no valid roll-up yet, so later queries over them need not scan events.
+    /// `local` must cover those days. Returns the number of days built.
+    pub fn build_rollups(
+        &self,
+        site_id: u32,
+        first_day: i64,
+        last_day: i64,
+        local: &LocalTime,
+        now: i64,
+    ) -> Result<usize, EventStoreError> {
+        match self {
+            EventReader::DuckDb(r) => r.build_rollups(site_id, first_day, last_day, local, now),
         }
     }
 

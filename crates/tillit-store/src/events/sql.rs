@@ -55,13 +55,43 @@ pub fn lit(s: &str) -> String {
 
 /// The statement: columns `d0…` (dimensions), `m0…` (metrics), then `total_rows`.
 pub fn compile(q: &StatsQuery, d: &dyn Dialect) -> String {
-    let c = Compiler { q, d };
+    let c = Compiler { q, d, ranges: None };
     c.statement()
 }
+
+/// The additive parts of the metrics a day roll-up can serve, per group of `q`'s dimensions, over
+/// the events in `ranges` (each `[from, to)`, UTC seconds; `q.start`/`q.end` are ignored). Columns:
+/// `d0…`, then [`PART_COLUMNS`], NULL where `q.metrics` does not need one (`events` is always
+/// there). Summed over disjoint sets of whole visits, these give the same metrics as one query over
+/// their union (see `rollup`).
+pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], d: &dyn Dialect) -> String {
+    let q = StatsQuery { filter: None, order_by: Vec::new(), ..q.clone() };
+    let c = Compiler { q: &q, d, ranges: Some(ranges) };
+    let (mut sql, from) = c.body();
+    let n = q.dimensions.len();
+    let needs_visitors = q.metrics.iter().any(|m| matches!(m, Metric::Visitors | Metric::Percentage));
+    let session = q.metrics.iter().any(|m| m.is_session_metric());
+    let present =
+        [needs_visitors, c.has(Metric::Visits), c.has(Metric::Pageviews), true, session, session, session, session];
+    let cols: Vec<String> = PART_COLUMNS
+        .iter()
+        .zip(present)
+        .map(|(col, here)| if here { (*col).to_owned() } else { format!("NULL::BIGINT AS {col}") })
+        .collect();
+    let dims: String = (0..n).map(|i| format!("d{i}, ")).collect();
+    let _ = write!(sql, " SELECT {dims}{} FROM {from}", cols.join(", "));
+    sql
+}
+
+/// The summable columns of [`compile_parts`], in order.
+pub const PART_COLUMNS: [&str; 8] =
+    ["visitors", "visits", "pageviews", "events", "sessions", "bounces", "dur_sum", "pv_sum"];
 
 struct Compiler<'a> {
     q: &'a StatsQuery,
     d: &'a dyn Dialect,
+    /// Overrides `q.start..q.end` with several ranges.
+    ranges: Option<&'a [(i64, i64)]>,
 }
 
 impl Compiler<'_> {
@@ -215,17 +245,52 @@ impl Compiler<'_> {
         }
     }
 
+    /// The stored columns the statement reads. Naming them (rather than `*`) keeps DuckDB from
+    /// carrying all 34 columns through CTEs that are read more than once.
+    fn columns(&self) -> Vec<&'static str> {
+        let mut cols = vec!["ts", "name", "pathname", "visitor_id", "session_id", "interactive"];
+        let mut add = |dim: &Dimension| match dim {
+            Dimension::Hostname => cols.push("hostname"),
+            Dimension::Prop(_) => cols.extend(["prop_keys", "prop_values"]),
+            Dimension::Visit(f) if *f != crate::query::VisitField::ExitPage => cols.push(f.name()),
+            // The session side groups `event:page` by entry page.
+            Dimension::Page => cols.push("entry_page"),
+            _ => {}
+        };
+        self.q.dimensions.iter().for_each(&mut add);
+        if let Some(f) = &self.q.filter {
+            f.dimensions(&mut add);
+        }
+        if self.has(Metric::TimeOnPage) || self.has(Metric::ScrollDepth) {
+            cols.extend(["scroll_depth", "engagement_ms"]);
+        }
+        cols.sort_unstable();
+        cols.dedup();
+        cols
+    }
+
     /// `WITH ev0 …, ev AS (…)`: the site's events in the range with their local time (and exit
     /// page, when something needs it).
     fn prelude(&self) -> String {
         let q = self.q;
-        let mut sql = format!(
-            "WITH ev0 AS (SELECT *, {} AS lts FROM events WHERE site_id = {} AND ts >= {} AND ts < {})",
+        let ranges = match self.ranges {
+            Some(r) => r.to_vec(),
+            None => vec![(q.start, q.end)],
+        };
+        // One scan per range: a disjunction of ranges would keep DuckDB from skipping row groups
+        // by their min/max `ts`, and it would read the whole table.
+        let select = format!(
+            "SELECT {}, {} AS lts FROM events WHERE site_id = {}",
+            self.columns().join(", "),
             self.local_ts(),
-            q.site_id,
-            q.start,
-            q.end
+            q.site_id
         );
+        let scans: Vec<String> = if ranges.is_empty() {
+            vec![format!("{select} AND false")]
+        } else {
+            ranges.iter().map(|(a, b)| format!("{select} AND ts >= {a} AND ts < {b}")).collect()
+        };
+        let mut sql = format!("WITH ev0 AS ({})", scans.join(" UNION ALL "));
         if self.needs_exit_page() {
             sql.push_str(
                 ", lastpv AS (SELECT session_id, max(ts) AS mts FROM ev0 WHERE name = 'pageview' GROUP BY session_id)\
@@ -240,6 +305,28 @@ impl Compiler<'_> {
     }
 
     fn statement(&self) -> String {
+        let q = self.q;
+        let n = q.dimensions.len();
+        let (mut sql, from) = self.body();
+        let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
+        let metric_exprs: Vec<String> = q.metrics.iter().map(|m| metric_sql(*m)).collect();
+        let _ = write!(
+            sql,
+            " SELECT {}, count(*) OVER () AS total_rows FROM (SELECT {} FROM {from}) r",
+            output_columns(n, metric_exprs.len()),
+            dim_cols
+                .iter()
+                .cloned()
+                .chain(metric_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS m{i}")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        sql.push_str(&order_and_page(q));
+        sql
+    }
+
+    /// The CTEs and the `FROM` clause joining every side on the dimension values.
+    fn body(&self) -> (String, String) {
         let q = self.q;
         let n = q.dimensions.len();
         let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| self.filter(f));
@@ -380,43 +467,40 @@ impl Compiler<'_> {
             }
         }
 
-        let metric_exprs: Vec<String> = q.metrics.iter().map(|m| metric_sql(*m)).collect();
-        let select: Vec<String> = dim_cols.iter().cloned().chain(metric_exprs.iter().cloned()).collect();
-        let mut order: Vec<String> = q
-            .order_by
-            .iter()
-            .map(|(key, dir)| {
-                let expr = match key {
-                    OrderKey::Metric(m) => {
-                        let i = q.metrics.iter().position(|x| x == m).unwrap_or(0);
-                        format!("m{i}")
-                    }
-                    OrderKey::Dimension(i) => format!("d{i}"),
-                };
-                let dir = if *dir == Direction::Asc { "ASC" } else { "DESC" };
-                format!("{expr} {dir} NULLS LAST")
-            })
-            .collect();
-        // Ties broken by every dimension, so pages of results never overlap.
-        order.extend(dim_cols.iter().map(|c| format!("{c} ASC")));
-        let metric_cols: Vec<String> = (0..metric_exprs.len()).map(|i| format!("m{i}")).collect();
-        let _ = write!(
-            sql,
-            " SELECT {}, count(*) OVER () AS total_rows FROM (SELECT {} FROM {from}) r",
-            dim_cols.iter().chain(metric_cols.iter()).cloned().collect::<Vec<_>>().join(", "),
-            select
-                .iter()
-                .enumerate()
-                .map(|(i, e)| if i < n { e.clone() } else { format!("{e} AS m{}", i - n) })
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if !order.is_empty() {
-            let _ = write!(sql, " ORDER BY {}", order.join(", "));
-        }
-        let _ = write!(sql, " LIMIT {} OFFSET {}", q.limit, q.offset);
-        sql
+        (sql, from)
     }
+}
+
+/// `d0…, m0…`: the columns of a result, in order.
+pub(super) fn output_columns(n: usize, k: usize) -> String {
+    (0..n).map(|i| format!("d{i}")).chain((0..k).map(|i| format!("m{i}"))).collect::<Vec<_>>().join(", ")
+}
+
+/// `ORDER BY … LIMIT … OFFSET …` over the output columns: the requested keys, then every dimension
+/// ascending (so pages of results never overlap).
+pub(super) fn order_and_page(q: &StatsQuery) -> String {
+    let mut order: Vec<String> = q
+        .order_by
+        .iter()
+        .map(|(key, dir)| {
+            let expr = match key {
+                OrderKey::Metric(m) => {
+                    let i = q.metrics.iter().position(|x| x == m).unwrap_or(0);
+                    format!("m{i}")
+                }
+                OrderKey::Dimension(i) => format!("d{i}"),
+            };
+            let dir = if *dir == Direction::Asc { "ASC" } else { "DESC" };
+            format!("{expr} {dir} NULLS LAST")
+        })
+        .collect();
+    order.extend((0..q.dimensions.len()).map(|i| format!("d{i} ASC")));
+    let mut sql = String::new();
+    if !order.is_empty() {
+        let _ = write!(sql, " ORDER BY {}", order.join(", "));
+    }
+    let _ = write!(sql, " LIMIT {} OFFSET {}", q.limit, q.offset);
+    sql
 }
 
 /// Visitors reaching each step of a funnel. A visit reaches step k when, after the moment it
@@ -424,7 +508,7 @@ impl Compiler<'_> {
 /// match is always the best one, so the chain of `min(ts)` below is exact.
 pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
     let q = f.as_stats_query();
-    let c = Compiler { q: &q, d };
+    let c = Compiler { q: &q, d, ranges: None };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
     let mut sql = c.prelude();
     let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");
@@ -452,7 +536,7 @@ pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
 
 /// A metric's final value from the joined side columns; same formulas (and rounding) as the
 /// reference engine's `tillit_store::query::finish_*` functions.
-fn metric_sql(m: Metric) -> String {
+pub(super) fn metric_sql(m: Metric) -> String {
     let ratio = |num: &str, den: &str, scale: &str, digits: u8| {
         format!("round(CAST({scale} AS DOUBLE) * coalesce({num}, 0) / nullif(coalesce({den}, 0), 0), {digits})")
     };

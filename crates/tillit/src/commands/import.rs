@@ -22,7 +22,7 @@ use siphasher::sip::SipHasher24;
 
 use tillit_core::ingest::session::Sessions;
 use tillit_core::ingest::useragent::UaParser;
-use tillit_core::ingest::visitor::SaltPair;
+use tillit_core::ingest::visitor::DailySalt;
 use tillit_core::ingest::{Client, DropReason, Ingestor, body};
 use tillit_core::sites;
 use tillit_store::EventRecord;
@@ -78,7 +78,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         &config.events_db(),
         &EventStoreOptions { memory_limit_mb: config.duckdb_memory_limit_mb, threads: config.duckdb_threads },
     )?;
-    let ingestor = Ingestor::new(UaParser::new(20_000)?, None, "", SaltPair::random());
+    let ingestor = Ingestor::new(UaParser::new(20_000)?, None, "", DailySalt::random());
     ingestor.set_sites(all_sites.iter().cloned().map(sites::info));
     let mut known_keys: HashMap<u32, HashSet<u64>> = HashMap::new();
     for s in &all_sites {
@@ -94,7 +94,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     );
     let mut reader = BufReader::new(file);
     // Salts and sessions for historic days: in memory only, dropped when the import ends.
-    let mut salts: HashMap<i64, SaltPair> = HashMap::new();
+    let mut salts: HashMap<i64, DailySalt> = HashMap::new();
     let sessions = Sessions::default();
     let mut seen_lines: HashMap<u64, u32> = HashMap::new();
     let mut summary = Summary::default();
@@ -147,7 +147,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         *occurrence += 1;
         let key = hash(&[text.as_bytes(), &occurrence.to_le_bytes()]);
         let day = line_event.ts.div_euclid(86_400);
-        let pair = salts.entry(day).or_insert_with(SaltPair::random).clone();
+        let pair = salts.entry(day).or_insert_with(DailySalt::random).clone();
         let client = Client { ip: line_event.ip, user_agent: &line_event.user_agent };
         let processed = ingestor.process_with(&req, client, line_event.ts, &pair, &sessions, Some(key));
         for reason in processed.dropped {

@@ -15,7 +15,7 @@ use tillit_core::ingest::Ingestor;
 use tillit_core::ingest::geo::GeoDb;
 use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
-use tillit_core::ingest::visitor::{SALT_MAX_AGE_SECS, SaltPair, needs_rotation, random_salt};
+use tillit_core::ingest::visitor::{DailySalt, SALT_MAX_AGE_SECS, needs_rotation, random_salt};
 use tillit_core::sites;
 use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
@@ -71,11 +71,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         default_retention_days: config.default_retention_days,
         geo_status,
     };
-    let state = AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web, stats);
+    let state = AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web, stats.clone());
     let router = tillit_web::router(state);
 
     let mut jobs = JoinSet::new();
     jobs.spawn(jobs_loop(app.clone(), ingestor.clone(), store.clone(), clock.clone()));
+    jobs.spawn(rollups_loop(stats, clock.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -109,6 +110,24 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// Day roll-ups: built for finished days at start and then every ten minutes (a day becomes
+/// finished two hours after midnight UTC; a back-filled day is rebuilt on the next round).
+async fn rollups_loop(stats: StatsService, clock: Clock) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    let mut first = true;
+    loop {
+        tick.tick().await;
+        let started = std::time::Instant::now();
+        match stats.build_rollups(clock.now()).await {
+            Ok(0) if first => info!("day roll-ups up to date"),
+            Ok(0) => {}
+            Ok(days) => info!(days, ms = started.elapsed().as_millis() as u64, "built day roll-ups"),
+            Err(e) => warn!(error = %e, "building day roll-ups failed"),
+        }
+        first = false;
+    }
 }
 
 /// The periodic jobs: site list refresh, salt rotation, session eviction, retention, site deletion.
@@ -147,15 +166,14 @@ async fn refresh_sites(app: &AppStore, ingestor: &Ingestor) -> anyhow::Result<()
 }
 
 /// Makes sure today's salt exists, destroys salts older than 48 hours, and returns the pair in use.
-pub async fn rotate_salts(app: &AppStore, now: i64) -> anyhow::Result<SaltPair> {
+pub async fn rotate_salts(app: &AppStore, now: i64) -> anyhow::Result<DailySalt> {
     let salts = app.salts().await?;
     let current = match salts.first() {
         Some(s) if !needs_rotation(s.created_at, now) => s.clone(),
         _ => app.insert_salt(random_salt(), now).await?,
     };
     app.delete_salts_before(now - SALT_MAX_AGE_SECS).await?;
-    let previous = app.salts().await?.into_iter().find(|s| s.id != current.id).map(|s| s.salt);
-    Ok(SaltPair { current: current.salt, previous })
+    Ok(DailySalt { current: current.salt })
 }
 
 /// Deletes events older than each site's retention and leaves evidence of how many went.

@@ -1,0 +1,314 @@
+//! Day roll-ups: per-UTC-day summaries that answer the common questions without scanning events.
+//!
+//! Why they are exact: a visitor id is a hash under the salt of one UTC day and no visit spans a UTC
+//! midnight (see `tillit_core::ingest::{visitor, session}`). So for any dimension value, the
+//! distinct visitors, distinct visits, pageviews, events, bounces, durations and views of a set of
+//! whole UTC days are the sums of those of each day, and every metric a roll-up serves is one of
+//! these or a ratio of two. A query over `[start, end)` reads the roll-ups of the whole UTC days
+//! inside it that are built, and the raw events of everything else (the partial days at the edges,
+//! today, days not built yet), and adds the two.
+//!
+//! A cell is `(site, UTC day, dimension, grain, bucket, value)`. Distinct counts add up across UTC
+//! days but not across local days (one visit can cross a local midnight inside a UTC day), so each
+//! grouping a query needs has cells of its own: per dimension, the whole day (`grain` 0) and local
+//! days (1); for the time series without a dimension also weeks (2) and months (3). One UTC day
+//! overlaps at most two local days, so it has at most two cells per value and grain. A day's cells
+//! are valid only for the UTC offsets they were built with ([`day_signature`]); a site whose time
+//! zone changes gets its days rebuilt.
+//!
+//! Freshness: a day is built once it is [`BUILD_DELAY_SECS`] past its end. Any later write into a
+//! day that may be built (imports, an ingest-log replay after a long outage, retention) deletes its
+//! cells in the same transaction, and a build that overlapped such a write is discarded (see
+//! `DuckDbReader::build_rollups`), so a roll-up never disagrees with the events it summarises.
+
+use std::fmt::Write;
+
+use super::sql::{Dialect, PART_COLUMNS, compile_parts, lit};
+use crate::query::{Dimension, LocalTime, Metric, StatsQuery, TimeGrain};
+
+pub const DAY: i64 = 86_400;
+
+/// How long after its end (UTC) a day may be summarised: well past the last visit's timeout and
+/// any batch still on its way to the store.
+pub const BUILD_DELAY_SECS: i64 = 2 * 3600;
+
+/// Writes into days that ended at least this long ago invalidate their roll-ups. Shorter than
+/// [`BUILD_DELAY_SECS`], so a write that raced a build's start is always seen as invalidating.
+pub const INVALIDATE_DELAY_SECS: i64 = 3600;
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS day_cells (
+    site_id UINTEGER NOT NULL,
+    day BIGINT NOT NULL,
+    dim VARCHAR NOT NULL,
+    grain UTINYINT NOT NULL,
+    -- Local start second of the time bucket; 0 for grain 0.
+    bucket BIGINT NOT NULL,
+    value VARCHAR NOT NULL,
+    visitors BIGINT,
+    visits BIGINT,
+    pageviews BIGINT,
+    events BIGINT,
+    sessions BIGINT,
+    bounces BIGINT,
+    dur_sum BIGINT,
+    pv_sum BIGINT
+);
+CREATE TABLE IF NOT EXISTS day_rollups (
+    site_id UINTEGER NOT NULL,
+    day BIGINT NOT NULL,
+    signature VARCHAR NOT NULL,
+    built_at BIGINT NOT NULL,
+    PRIMARY KEY (site_id, day)
+);
+"#;
+
+/// The `grain` column: a whole UTC day, or a time bucket within it.
+fn grain_code(grain: Option<TimeGrain>) -> u8 {
+    match grain {
+        None => 0,
+        Some(TimeGrain::Day | TimeGrain::Hour) => 1,
+        Some(TimeGrain::Week) => 2,
+        Some(TimeGrain::Month) => 3,
+    }
+}
+
+/// What is rolled up: `(dim key, dimension, grain)`, the key being the dimension's label (`""` for
+/// none). Every dimension by whole day and by local day; no dimension also by week and month.
+pub fn rolled_up_dimensions() -> Vec<(String, Option<Dimension>, Option<TimeGrain>)> {
+    let mut out = vec![
+        (String::new(), None, None),
+        (String::new(), None, Some(TimeGrain::Day)),
+        (String::new(), None, Some(TimeGrain::Week)),
+        (String::new(), None, Some(TimeGrain::Month)),
+    ];
+    let dims = [Dimension::Page, Dimension::Hostname, Dimension::Name]
+        .into_iter()
+        .chain(crate::query::VisitField::ALL.into_iter().map(Dimension::Visit));
+    for dim in dims {
+        for grain in [None, Some(TimeGrain::Day)] {
+            out.push((dim.label(), Some(dim.clone()), grain));
+        }
+    }
+    out
+}
+
+/// Whether roll-ups can answer `q`: no filter, metrics that are sums or ratios of sums, and a
+/// grouping that has cells (see [`rolled_up_dimensions`]).
+pub fn eligible(q: &StatsQuery) -> bool {
+    let metrics_ok = q.metrics.iter().all(|m| {
+        matches!(
+            m,
+            Metric::Visitors
+                | Metric::Visits
+                | Metric::Pageviews
+                | Metric::Events
+                | Metric::ViewsPerVisit
+                | Metric::BounceRate
+                | Metric::VisitDuration
+                | Metric::Percentage
+        )
+    });
+    let times: Vec<TimeGrain> =
+        q.dimensions.iter().filter_map(|d| if let Dimension::Time(g) = d { Some(*g) } else { None }).collect();
+    let others: Vec<&Dimension> = q.dimensions.iter().filter(|d| !matches!(d, Dimension::Time(_))).collect();
+    let grouping_ok = match (times.as_slice(), others.as_slice()) {
+        ([] | [TimeGrain::Day | TimeGrain::Week | TimeGrain::Month], []) => true,
+        ([] | [TimeGrain::Day], [d]) => {
+            matches!(d, Dimension::Page | Dimension::Hostname | Dimension::Name | Dimension::Visit(_))
+        }
+        _ => false,
+    };
+    q.filter.is_none() && metrics_ok && grouping_ok
+}
+
+/// The roll-up key of `q`'s non-time dimension (`""` when it has none).
+fn dim_key(q: &StatsQuery) -> String {
+    q.dimensions.iter().find(|d| !matches!(d, Dimension::Time(_))).map(Dimension::label).unwrap_or_default()
+}
+
+/// The grain of `q`'s time dimension, if it has one.
+fn time_grain(q: &StatsQuery) -> Option<TimeGrain> {
+    q.dimensions.iter().find_map(|d| if let Dimension::Time(g) = d { Some(*g) } else { None })
+}
+
+/// The UTC days wholly inside `[start, end)`.
+pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
+    let first = start.div_euclid(DAY) + i64::from(start.rem_euclid(DAY) != 0);
+    let last = end.div_euclid(DAY);
+    (first, last.max(first))
+}
+
+/// The UTC offsets in force during a day, as text: roll-ups built under other offsets are stale.
+pub fn day_signature(local: &LocalTime, day: i64) -> String {
+    let (from, to) = (day * DAY, (day + 1) * DAY);
+    let mut sig = local.offset_at(from).to_string();
+    for (at, offset) in &local.segments {
+        if *at > from && *at < to {
+            let _ = write!(sig, " {at}:{offset}");
+        }
+    }
+    sig
+}
+
+/// The statement that fills one day's cells for one dimension and grain.
+pub fn build_statement(
+    site_id: u32,
+    day: i64,
+    key: &str,
+    dim: Option<&Dimension>,
+    grain: Option<TimeGrain>,
+    local: &LocalTime,
+) -> String {
+    let dimensions: Vec<Dimension> = dim.cloned().into_iter().chain(grain.map(Dimension::Time)).collect();
+    let q = StatsQuery {
+        site_id,
+        start: day * DAY,
+        end: (day + 1) * DAY,
+        local: local.clone(),
+        metrics: vec![Metric::Visitors, Metric::Visits, Metric::Pageviews, Metric::Events, Metric::BounceRate],
+        dimensions,
+        filter: None,
+        goals: Vec::new(),
+        order_by: Vec::new(),
+        limit: 0,
+        offset: 0,
+    };
+    let parts = compile_parts(&q, &[(q.start, q.end)], &super::sql::DuckDbDialect);
+    let value = if dim.is_some() { "d0" } else { "''" };
+    let bucket = match (grain, dim) {
+        (None, _) => "0",
+        (Some(_), Some(_)) => "d1",
+        (Some(_), None) => "d0",
+    };
+    format!(
+        "INSERT INTO day_cells SELECT {site_id}, {day}, {}, {}, {bucket}, {value}, {} FROM ({parts})",
+        lit(key),
+        grain_code(grain),
+        PART_COLUMNS.join(", ")
+    )
+}
+
+/// One statement answering `q` from the cells of `days` (UTC day numbers, built and valid) plus
+/// the raw events of the rest of the range. Same output columns as `sql::compile`.
+pub fn compile(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
+    let n = q.dimensions.len();
+    let raw = raw_ranges(q.start, q.end, days);
+    let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
+    let cells = |key: &str, grain: Option<TimeGrain>, select: &str, group: bool| {
+        let group_by = if group { " GROUP BY ALL" } else { "" };
+        format!(
+            "SELECT {select}{} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND ({}){group_by}",
+            PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect::<Vec<_>>().join(", "),
+            q.site_id,
+            lit(key),
+            grain_code(grain),
+            day_runs.join(" OR ")
+        )
+    };
+    let dim_exprs: String = q
+        .dimensions
+        .iter()
+        .enumerate()
+        .map(|(i, dim)| match dim {
+            Dimension::Time(_) => format!("bucket AS d{i}, "),
+            _ => format!("value AS d{i}, "),
+        })
+        .collect();
+    let mut parts = vec![cells(&dim_key(q), time_grain(q), &dim_exprs, n > 0)];
+    if !raw.is_empty() {
+        parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, d)));
+    }
+    let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
+    let dims: String = dim_cols.iter().map(|c| format!("{c}, ")).collect();
+    let sums: Vec<String> = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect();
+    let group = if n > 0 { " GROUP BY ALL" } else { "" };
+    // Without visit metrics a plain query has rows only where events are; the cells also hold
+    // groups that only visits have (an entry page outside the range's events).
+    let visit_metrics = q.metrics.iter().any(|m| m.is_session_metric());
+    let having = if n > 0 && !visit_metrics { " HAVING coalesce(sum(events), 0) > 0" } else { "" };
+    let mut sql = format!(
+        "WITH parts AS ({}), agg AS (SELECT {dims}{} FROM parts{group}{having})",
+        parts.join(" UNION ALL "),
+        sums.join(", ")
+    );
+    let mut from = "agg".to_owned();
+    if q.metrics.contains(&Metric::Percentage) {
+        let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false))];
+        if !raw.is_empty() {
+            let whole = StatsQuery { dimensions: Vec::new(), ..q.clone() };
+            totals.push(format!("SELECT visitors FROM ({})", compile_parts(&whole, &raw, d)));
+        }
+        let _ = write!(sql, ", tot AS (SELECT sum(visitors) AS tot_visitors FROM ({}))", totals.join(" UNION ALL "));
+        from.push_str(" CROSS JOIN tot");
+    }
+    let metric_exprs: Vec<String> =
+        q.metrics.iter().enumerate().map(|(i, m)| format!("{} AS m{i}", super::sql::metric_sql(*m))).collect();
+    let _ = write!(
+        sql,
+        " SELECT {}, count(*) OVER () AS total_rows FROM (SELECT {} FROM {from}) r",
+        super::sql::output_columns(n, q.metrics.len()),
+        dim_cols.into_iter().chain(metric_exprs).collect::<Vec<_>>().join(", ")
+    );
+    sql.push_str(&super::sql::order_and_page(q));
+    sql
+}
+
+/// Sorted days as inclusive runs of consecutive days.
+fn runs(days: &[i64]) -> Vec<(i64, i64)> {
+    let mut sorted = days.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for d in sorted {
+        match out.last_mut() {
+            Some((_, b)) if *b + 1 == d => *b = d,
+            _ => out.push((d, d)),
+        }
+    }
+    out
+}
+
+/// `[start, end)` minus the given whole days, as sorted disjoint ranges.
+pub fn raw_ranges(start: i64, end: i64, days: &[i64]) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut at = start;
+    let mut sorted = days.to_vec();
+    sorted.sort_unstable();
+    for day in sorted {
+        let (a, b) = (day * DAY, (day + 1) * DAY);
+        if a > at {
+            out.push((at, a.min(end)));
+        }
+        at = at.max(b);
+    }
+    if at < end {
+        out.push((at, end));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_days_and_the_rest() {
+        assert_eq!(whole_days(DAY / 2, 3 * DAY), (1, 3));
+        assert_eq!(whole_days(DAY, 3 * DAY + 5), (1, 3));
+        assert_eq!(whole_days(10, 20), (1, 1), "no whole day");
+        assert_eq!(raw_ranges(DAY / 2, 3 * DAY + 5, &[1, 2]), vec![(DAY / 2, DAY), (3 * DAY, 3 * DAY + 5)]);
+        assert_eq!(raw_ranges(0, 4 * DAY, &[2, 1]), vec![(0, DAY), (3 * DAY, 4 * DAY)]);
+        assert_eq!(raw_ranges(0, 4 * DAY, &[0, 2]), vec![(DAY, 2 * DAY), (3 * DAY, 4 * DAY)]);
+        assert_eq!(raw_ranges(DAY, 2 * DAY, &[1]), Vec::<(i64, i64)>::new());
+        assert_eq!(runs(&[5, 1, 2, 3, 7, 6]), vec![(1, 3), (5, 7)]);
+    }
+
+    #[test]
+    fn signatures_follow_offset_changes_within_the_day() {
+        let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
+        assert_eq!(day_signature(&local, 9), "3600");
+        assert_eq!(day_signature(&local, 10), format!("3600 {}:7200", 10 * DAY + 3600));
+        assert_eq!(day_signature(&local, 11), "7200");
+        assert_eq!(day_signature(&LocalTime::utc(), 11), "0");
+    }
+}
