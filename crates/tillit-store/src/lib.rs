@@ -9,6 +9,7 @@
 //! must never be joinable with personal data held elsewhere.
 
 pub mod app;
+pub mod countries;
 pub mod events;
 pub mod ingest_log;
 pub mod query;

@@ -88,11 +88,15 @@ pub enum VisitField {
     OsVersion,
     Country,
     Region,
+    /// The city's GeoNames id (as Plausible reports `visit:city`).
     City,
+    CountryName,
+    RegionName,
+    CityName,
 }
 
 impl VisitField {
-    pub const ALL: [VisitField; 18] = [
+    pub const ALL: [VisitField; 21] = [
         VisitField::EntryPage,
         VisitField::ExitPage,
         VisitField::Source,
@@ -111,9 +115,13 @@ impl VisitField {
         VisitField::Country,
         VisitField::Region,
         VisitField::City,
+        VisitField::CountryName,
+        VisitField::RegionName,
+        VisitField::CityName,
     ];
 
-    /// The name after `visit:`, which is also the stored column's name.
+    /// The name after `visit:` (also the stored column's name, except for the derived fields:
+    /// see [`VisitField::columns`]).
     pub fn name(self) -> &'static str {
         match self {
             VisitField::EntryPage => "entry_page",
@@ -134,6 +142,36 @@ impl VisitField {
             VisitField::Country => "country",
             VisitField::Region => "region",
             VisitField::City => "city",
+            VisitField::CountryName => "country_name",
+            VisitField::RegionName => "region_name",
+            VisitField::CityName => "city_name",
+        }
+    }
+
+    /// The stored columns the field is computed from.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            VisitField::ExitPage => &["pathname"],
+            VisitField::City => &["city_geoname_id"],
+            VisitField::CountryName => &["country"],
+            VisitField::CityName => &["city"],
+            VisitField::RegionName => &["region_name"],
+            VisitField::EntryPage => &["entry_page"],
+            VisitField::Source => &["source"],
+            VisitField::Referrer => &["referrer"],
+            VisitField::Channel => &["channel"],
+            VisitField::UtmMedium => &["utm_medium"],
+            VisitField::UtmSource => &["utm_source"],
+            VisitField::UtmCampaign => &["utm_campaign"],
+            VisitField::UtmContent => &["utm_content"],
+            VisitField::UtmTerm => &["utm_term"],
+            VisitField::Device => &["device"],
+            VisitField::Browser => &["browser"],
+            VisitField::BrowserVersion => &["browser_version"],
+            VisitField::Os => &["os"],
+            VisitField::OsVersion => &["os_version"],
+            VisitField::Country => &["country"],
+            VisitField::Region => &["region"],
         }
     }
 

@@ -68,6 +68,9 @@ pub struct SessionAttrs {
     pub region: String,
     pub city: String,
     pub city_geoname_id: u32,
+    /// The region's English name (`region` is its ISO 3166-2 code). Absent from older log records.
+    #[serde(default)]
+    pub region_name: String,
 }
 
 /// (De)serialises the shared attribute set as a plain one (serde's `rc` feature, without it).

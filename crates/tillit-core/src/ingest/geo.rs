@@ -16,6 +16,8 @@ pub struct Location {
     pub country: String,
     /// ISO 3166-2, e.g. `DE-BE`.
     pub region: String,
+    /// The region's English name, e.g. `Berlin`.
+    pub region_name: String,
     pub city: String,
     pub city_geoname_id: u32,
 }
@@ -53,6 +55,8 @@ struct Country {
 struct Subdivision {
     #[serde(default)]
     iso_code: Option<String>,
+    #[serde(default)]
+    names: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -85,18 +89,18 @@ impl GeoDb {
             // Placeholder codes mean "unknown" (ZZ, XX) or are not countries (T1: Tor; EU, AP).
             .filter(|c| c.len() == 2 && !matches!(c.as_str(), "ZZ" | "XX" | "T1" | "EU" | "AP"))
             .unwrap_or_default();
-        let region = record
-            .subdivisions
-            .and_then(|s| s.into_iter().next())
-            .and_then(|s| s.iso_code)
-            .filter(|_| !country.is_empty())
-            .map(|code| format!("{country}-{code}"))
-            .unwrap_or_default();
+        let (region, region_name) = match record.subdivisions.and_then(|s| s.into_iter().next()) {
+            Some(sub) if !country.is_empty() => (
+                sub.iso_code.map(|code| format!("{country}-{code}")).unwrap_or_default(),
+                sub.names.and_then(|mut n| n.remove("en")).unwrap_or_default(),
+            ),
+            _ => (String::new(), String::new()),
+        };
         let (city, city_geoname_id) = match record.city {
             Some(c) => (c.names.and_then(|mut n| n.remove("en")).unwrap_or_default(), c.geoname_id.unwrap_or(0)),
             None => (String::new(), 0),
         };
-        Location { country, region, city, city_geoname_id }
+        Location { country, region, region_name, city, city_geoname_id }
     }
 }
 
@@ -116,8 +120,14 @@ pub(crate) mod testdb {
     #[derive(Serialize)]
     struct Rec {
         country: BTreeMap<&'static str, &'static str>,
-        subdivisions: Vec<BTreeMap<&'static str, &'static str>>,
+        subdivisions: Vec<Sub>,
         city: City,
+    }
+
+    #[derive(Serialize)]
+    struct Sub {
+        iso_code: &'static str,
+        names: BTreeMap<&'static str, &'static str>,
     }
 
     #[derive(Serialize)]
@@ -126,7 +136,8 @@ pub(crate) mod testdb {
         names: BTreeMap<&'static str, &'static str>,
     }
 
-    /// `networks`: (IPv4 network, prefix length, country, subdivision, city, geoname id).
+    /// `networks`: (IPv4 network, prefix length, country, subdivision, city, geoname id). The
+    /// subdivision's English name is `Berlin` for `BE`, `Oslo` for `03`, else none.
     pub fn write(path: &Path, networks: &[(Ipv4Addr, u8, &'static str, &'static str, &'static str, u32)]) {
         let mut db = Database::default();
         db.metadata.ip_version = IpVersion::V6;
@@ -136,7 +147,14 @@ pub(crate) mod testdb {
         for (net, len, country, sub, city, id) in networks {
             let rec = Rec {
                 country: BTreeMap::from([("iso_code", *country)]),
-                subdivisions: vec![BTreeMap::from([("iso_code", *sub)])],
+                subdivisions: vec![Sub {
+                    iso_code: sub,
+                    names: match *sub {
+                        "BE" => BTreeMap::from([("en", "Berlin")]),
+                        "03" => BTreeMap::from([("en", "Oslo")]),
+                        _ => BTreeMap::new(),
+                    },
+                }],
                 city: City { geoname_id: *id, names: BTreeMap::from([("en", *city)]) },
             };
             let data = db.insert_value(rec).unwrap();
@@ -165,6 +183,7 @@ mod tests {
             Location {
                 country: "DE".into(),
                 region: "DE-BE".into(),
+                region_name: "Berlin".into(),
                 city: "Berlin".into(),
                 city_geoname_id: 2_950_159
             }

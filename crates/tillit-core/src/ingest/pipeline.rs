@@ -175,6 +175,7 @@ impl Ingestor {
                     region: location.region,
                     city: location.city,
                     city_geoname_id: location.city_geoname_id,
+                    region_name: location.region_name,
                 }
             };
             let pageview_path = is_pageview.then_some(page.pathname.as_str());

@@ -277,7 +277,7 @@ impl<'a> Ctx<'a> {
             Dimension::Visit(VisitField::ExitPage) => {
                 text(self.exit_pages.get(&e.session_id).map_or("", String::as_str))
             }
-            Dimension::Visit(f) => text(visit_value(e, *f)),
+            Dimension::Visit(f) => text(&visit_value(e, *f)),
             Dimension::Time(g) => vec![DimValue::Bucket(bucket(*g, self.q.local.local(e.ts)))],
         }
     }
@@ -371,9 +371,10 @@ fn regex_for(v: &str, case_sensitive: bool) -> String {
     if case_sensitive { v.to_owned() } else { format!("(?i){v}") }
 }
 
-pub fn visit_value(e: &EventRecord, f: VisitField) -> &str {
+pub fn visit_value(e: &EventRecord, f: VisitField) -> std::borrow::Cow<'_, str> {
     let s = &e.session;
-    match f {
+    let city = |id: u32| if id == 0 { String::new() } else { id.to_string() };
+    std::borrow::Cow::Borrowed(match f {
         VisitField::EntryPage => &s.entry_page,
         VisitField::ExitPage => "",
         VisitField::Source => &s.source,
@@ -391,8 +392,11 @@ pub fn visit_value(e: &EventRecord, f: VisitField) -> &str {
         VisitField::OsVersion => &s.os_version,
         VisitField::Country => &s.country,
         VisitField::Region => &s.region,
-        VisitField::City => &s.city,
-    }
+        VisitField::City => return std::borrow::Cow::Owned(city(s.city_geoname_id)),
+        VisitField::CountryName => tillit_store::countries::country_name(&s.country),
+        VisitField::RegionName => &s.region_name,
+        VisitField::CityName => &s.city,
+    })
 }
 
 /// Start (local seconds) of the bucket holding local second `l`.

@@ -54,6 +54,7 @@ fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
             entry_page: first_path.into(),
             source: SOURCES[s.source].into(),
             country: COUNTRIES[s.country].into(),
+            city_geoname_id: [3_143_244, 2_673_730, 0][s.country],
             ..SessionAttrs::default()
         });
         let mut ts = T0 + s.start;
@@ -121,6 +122,8 @@ fn dimension() -> impl Strategy<Value = Dimension> {
         Just(Dimension::Prop("plan".into())),
         Just(Dimension::Visit(VisitField::Source)),
         Just(Dimension::Visit(VisitField::Country)),
+        Just(Dimension::Visit(VisitField::CountryName)),
+        Just(Dimension::Visit(VisitField::City)),
         Just(Dimension::Visit(VisitField::EntryPage)),
         Just(Dimension::Visit(VisitField::ExitPage)),
         Just(Dimension::Time(TimeGrain::Hour)),
@@ -480,6 +483,8 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
         Just(Dimension::Name),
         Just(Dimension::Visit(VisitField::Source)),
         Just(Dimension::Visit(VisitField::Country)),
+        Just(Dimension::Visit(VisitField::CountryName)),
+        Just(Dimension::Visit(VisitField::City)),
         Just(Dimension::Visit(VisitField::EntryPage)),
         Just(Dimension::Visit(VisitField::ExitPage)),
     ]);

@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS events (
     region VARCHAR NOT NULL,
     city VARCHAR NOT NULL,
     city_geoname_id UINTEGER NOT NULL,
-    import_key UBIGINT
+    import_key UBIGINT,
+    -- Added after the first release: nullable, so older stores can gain it in place.
+    region_name VARCHAR DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS ingest_state (
     id INTEGER PRIMARY KEY,
@@ -284,6 +286,8 @@ impl DuckDbEvents {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.execute_batch(rollup::SCHEMA).map_err(backend)?;
         migrate_ts_to_seconds(&conn)?;
+        conn.execute_batch("ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT ''")
+            .map_err(backend)?;
         Ok(DuckDbEvents { conn, path: path.to_path_buf(), schema: Arc::new(arrow_schema()), rollups: Arc::default() })
     }
 
@@ -419,7 +423,7 @@ impl DuckDbEvents {
                 "SELECT site_id, ts, name, hostname, pathname, visitor_id, session_id, interactive,
                         entry_page, referrer, source, channel, utm_medium, utm_source, utm_campaign, utm_content,
                         utm_term, click_id, device, browser, browser_version, os, os_version, country, region, city,
-                        city_geoname_id, prop_keys, prop_values
+                        city_geoname_id, prop_keys, prop_values, coalesce(region_name, '')
                  FROM events WHERE ts >= ? AND import_key IS NULL ORDER BY ts",
             )
             .map_err(backend)?;
@@ -458,6 +462,7 @@ impl DuckDbEvents {
                         region: r.get(24)?,
                         city: r.get(25)?,
                         city_geoname_id: r.get(26)?,
+                        region_name: r.get(29)?,
                     }),
                     import_key: None,
                 })
@@ -491,7 +496,7 @@ impl DuckDbEvents {
         let mut city_geoname_id = UInt32Builder::with_capacity(n);
         let mut import_key = UInt64Builder::with_capacity(n);
         // The string columns, in schema order, each read from a record by a plain accessor.
-        let string_columns: [fn(&EventRecord) -> &str; 21] = [
+        let string_columns: [fn(&EventRecord) -> &str; 22] = [
             |r| &r.name,
             |r| &r.hostname,
             |r| &r.pathname,
@@ -513,6 +518,7 @@ impl DuckDbEvents {
             |r| &r.session.country,
             |r| &r.session.region,
             |r| &r.session.city,
+            |r| &r.session.region_name,
         ];
         let mut strings: Vec<StringBuilder> = string_columns.iter().map(|_| StringBuilder::new()).collect();
         for row in rows {
@@ -574,6 +580,7 @@ impl DuckDbEvents {
             next_string()?,
             Arc::new(city_geoname_id.finish()),
             Arc::new(import_key.finish()),
+            next_string()?,
         ];
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| EventStoreError::Backend(e.to_string()))
     }
@@ -617,6 +624,7 @@ fn arrow_schema() -> Schema {
         s("city"),
         Field::new("city_geoname_id", DataType::UInt32, false),
         Field::new("import_key", DataType::UInt64, true),
+        Field::new("region_name", DataType::Utf8, true),
     ])
 }
 
@@ -675,7 +683,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("e.duckdb");
         {
-            let old = SCHEMA.replace("ts BIGINT NOT NULL", "ts TIMESTAMP NOT NULL");
+            // The first release's table: `ts` a TIMESTAMP, no `region_name`.
+            let old = SCHEMA.replace("ts BIGINT NOT NULL", "ts TIMESTAMP NOT NULL").replace(
+                "    import_key UBIGINT,\n    -- Added after the first release: nullable, so older stores can gain it in place.\n    region_name VARCHAR DEFAULT ''\n",
+                "    import_key UBIGINT\n",
+            );
+            assert!(!old.contains("region_name"));
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(&old).unwrap();
             conn.execute_batch(
@@ -691,8 +704,13 @@ mod tests {
         let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
         let back = store.recent(1_700_000_000, 1_700_000_000).unwrap();
         assert_eq!(back.iter().map(|r| r.ts).collect::<Vec<_>>(), vec![1_700_000_000]);
-        store.insert(&[record(1, 1_700_000_100, "/next")], None).unwrap();
+        let mut next = record(1, 1_700_000_100, "/next");
+        Arc::make_mut(&mut next.session).region_name = "Oslo".into();
+        store.insert(&[next], None).unwrap();
         assert_eq!(store.count(Some(1)).unwrap(), 2);
+        let names: Vec<String> =
+            store.recent(1_700_000_100, 1_000).unwrap().into_iter().map(|r| r.session.region_name.clone()).collect();
+        assert_eq!(names, vec![String::new(), "Oslo".to_owned()], "old rows read as no name; new ones keep theirs");
     }
 
     #[test]

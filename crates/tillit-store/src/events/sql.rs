@@ -19,7 +19,7 @@
 use std::fmt::Write;
 
 use crate::query::{
-    Dimension, Direction, Filter, FilterOp, FunnelQuery, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain,
+    Dimension, Direction, Filter, FilterOp, FunnelQuery, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain, VisitField,
 };
 
 /// What differs between SQL engines.
@@ -144,7 +144,7 @@ impl Compiler<'_> {
             Dimension::Name => "name".into(),
             Dimension::Goal => "goal".into(),
             Dimension::Prop(key) => self.d.prop_value(key),
-            Dimension::Visit(f) => f.name().into(),
+            Dimension::Visit(f) => visit_expr(*f),
             Dimension::Time(g) => self.bucket(*g, "lts"),
         }
     }
@@ -155,7 +155,7 @@ impl Compiler<'_> {
             // The greatest value, so a visit whose entry page was filled in late still has one.
             Dimension::Page => "max(entry_page)".into(),
             Dimension::Time(g) => self.bucket(*g, "arg_min(lts, ts)"),
-            Dimension::Visit(f) => format!("max({})", f.name()),
+            Dimension::Visit(f) => format!("max({})", visit_expr(*f)),
             // Rejected before a query gets here (session metrics with event-only dimensions).
             other => format!("max({})", self.event_dim(other)),
         }
@@ -252,7 +252,7 @@ impl Compiler<'_> {
         let mut add = |dim: &Dimension| match dim {
             Dimension::Hostname => cols.push("hostname"),
             Dimension::Prop(_) => cols.extend(["prop_keys", "prop_values"]),
-            Dimension::Visit(f) if *f != crate::query::VisitField::ExitPage => cols.push(f.name()),
+            Dimension::Visit(f) => cols.extend(f.columns()),
             // The session side groups `event:page` by entry page.
             Dimension::Page => cols.push("entry_page"),
             _ => {}
@@ -501,6 +501,23 @@ pub(super) fn order_and_page(q: &StatsQuery) -> String {
     }
     let _ = write!(sql, " LIMIT {} OFFSET {}", q.limit, q.offset);
     sql
+}
+
+/// The SQL value of a visit field (the exit page is joined in by `prelude`).
+fn visit_expr(f: VisitField) -> String {
+    match f {
+        VisitField::CountryName => {
+            let mut case = String::from("CASE country");
+            for (code, name) in crate::countries::COUNTRIES {
+                let _ = write!(case, " WHEN '{code}' THEN {}", lit(name));
+            }
+            case.push_str(" ELSE country END");
+            case
+        }
+        VisitField::City => "CASE WHEN city_geoname_id = 0 THEN '' ELSE CAST(city_geoname_id AS VARCHAR) END".into(),
+        VisitField::CityName => "city".into(),
+        other => other.name().into(),
+    }
 }
 
 /// Visitors reaching each step of a funnel. A visit reaches step k when, after the moment it

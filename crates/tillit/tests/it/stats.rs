@@ -203,6 +203,19 @@ async fn stats_api_answers_like_plausible() {
         json!([{"metrics": [1], "dimensions": ["/blog/a"]}, {"metrics": [1], "dimensions": ["/pricing"]}])
     );
 
+    // Location names are dimensions too (no geolocation database here: every visit is unknown).
+    let (status, body) = v2(
+        &server,
+        &key,
+        json!({"site_id": "shop.test", "metrics": ["visitors"], "date_range": [d1, d2],
+               "dimensions": ["visit:country_name", "visit:region_name", "visit:city_name", "visit:city"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{body}");
+    assert_eq!(rows[0]["metrics"], json!([3]));
+
     // Errors.
     let (status, body) =
         v2(&server, &key, json!({"site_id": "shop.test", "metrics": ["nope"], "date_range": "7d"})).await;
