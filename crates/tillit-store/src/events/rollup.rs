@@ -139,10 +139,15 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
     (first, last.max(first))
 }
 
-/// The UTC offsets in force during a day, as text: roll-ups built under other offsets are stale.
+/// What a day's cells hold. Bump it when the cells change (a dimension added, a column's meaning):
+/// days built under another version are rebuilt rather than read without the new cells.
+const CELLS_VERSION: u32 = 1;
+
+/// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
+/// another version or other offsets are stale.
 pub fn day_signature(local: &LocalTime, day: i64) -> String {
     let (from, to) = (day * DAY, (day + 1) * DAY);
-    let mut sig = local.offset_at(from).to_string();
+    let mut sig = format!("v{CELLS_VERSION} {}", local.offset_at(from));
     for (at, offset) in &local.segments {
         if *at > from && *at < to {
             let _ = write!(sig, " {at}:{offset}");
@@ -306,9 +311,9 @@ mod tests {
     #[test]
     fn signatures_follow_offset_changes_within_the_day() {
         let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
-        assert_eq!(day_signature(&local, 9), "3600");
-        assert_eq!(day_signature(&local, 10), format!("3600 {}:7200", 10 * DAY + 3600));
-        assert_eq!(day_signature(&local, 11), "7200");
-        assert_eq!(day_signature(&LocalTime::utc(), 11), "0");
+        assert_eq!(day_signature(&local, 9), "v1 3600");
+        assert_eq!(day_signature(&local, 10), format!("v1 3600 {}:7200", 10 * DAY + 3600));
+        assert_eq!(day_signature(&local, 11), "v1 7200");
+        assert_eq!(day_signature(&LocalTime::utc(), 11), "v1 0");
     }
 }
