@@ -207,6 +207,27 @@ fn goals() -> Vec<Goal> {
     ]
 }
 
+/// Order keys from drawn `(index, ascending)` pairs: odd indexes name a dimension when there is
+/// one, the rest a metric.
+fn order_keys(order: Vec<(usize, bool)>, dims: &[Dimension], metrics: &[Metric]) -> Vec<(OrderKey, Direction)> {
+    order
+        .into_iter()
+        .map(|(i, asc)| {
+            let dir = if asc { Direction::Asc } else { Direction::Desc };
+            if i < dims.len() && i % 2 == 1 {
+                (OrderKey::Dimension(i), dir)
+            } else {
+                (OrderKey::Metric(metrics[i % metrics.len()]), dir)
+            }
+        })
+        .collect()
+}
+
+/// UTC, or Central European time: +1 h, then +2 h from 01:00 UTC on the first day.
+fn local_time(dst: bool) -> LocalTime {
+    if dst { LocalTime { segments: vec![(i64::MIN, 3600), (T0 + 3600, 7200)] } } else { LocalTime::utc() }
+}
+
 fn query() -> impl Strategy<Value = StatsQuery> {
     (
         prop::sample::subsequence(Metric::ALL.to_vec(), 1..5),
@@ -230,23 +251,8 @@ fn query() -> impl Strategy<Value = StatsQuery> {
             if session {
                 dims.retain(|d| !d.is_event_only());
             }
-            let order_by = order
-                .into_iter()
-                .map(|(i, asc)| {
-                    let dir = if asc { Direction::Asc } else { Direction::Desc };
-                    if i < dims.len() && i % 2 == 1 {
-                        (OrderKey::Dimension(i), dir)
-                    } else {
-                        (OrderKey::Metric(metrics[i % metrics.len()]), dir)
-                    }
-                })
-                .collect();
-            let local = if dst {
-                // Central European: +1 h, then +2 h from 01:00 UTC on the first day.
-                LocalTime { segments: vec![(i64::MIN, 3600), (T0 + 3600, 7200)] }
-            } else {
-                LocalTime::utc()
-            };
+            let order_by = order_keys(order, &dims, &metrics);
+            let local = local_time(dst);
             StatsQuery {
                 site_id: 1,
                 start: T0 + from - 86_400 / 2,
@@ -514,19 +520,8 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
                 (Some(t), false) => dims.push(t),
                 (None, _) => {}
             }
-            let order_by = order
-                .into_iter()
-                .map(|(i, asc)| {
-                    let dir = if asc { Direction::Asc } else { Direction::Desc };
-                    if i < dims.len() && i % 2 == 1 {
-                        (OrderKey::Dimension(i), dir)
-                    } else {
-                        (OrderKey::Metric(metrics[i % metrics.len()]), dir)
-                    }
-                })
-                .collect();
-            let local =
-                if dst { LocalTime { segments: vec![(i64::MIN, 3600), (T0 + 3600, 7200)] } } else { LocalTime::utc() };
+            let order_by = order_keys(order, &dims, &metrics);
+            let local = local_time(dst);
             StatsQuery {
                 site_id: 1,
                 start: T0 + from - 86_400,
@@ -544,7 +539,7 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
 }
 
 proptest! {
-    // Each case builds up to eight days of roll-ups (22 statements each): fewer cases than above.
+    // Each case builds up to eight days of roll-ups (50 statements each): fewer cases than above.
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
     /// Roll-ups (some days built, the rest read raw) give exactly the reference's answers, and stay
