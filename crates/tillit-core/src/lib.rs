@@ -4,13 +4,19 @@
 //!   [`tillit_store::EventRecord`]s (parse, validate, enrich, hash, sessionise).
 //! - [`writer`]: the durable path from accepted records to the event store (group-committed
 //!   log, then batched store writes on one thread).
+//! - [`access`]: roles, scopes and the one access decision ([`access::Principal::can`]).
+//! - [`accounts`]: users, passwords, sessions, two-factor sign-in, throttling and the audit log.
+//! - [`secret`]: random tokens and the hashes they are stored as.
 //! - [`goals`]: validation of conversion goals.
 //! - [`sites`]: validation of site settings (domain, time zone, retention).
 //! - [`stats`]: the meaning of stats queries: periods, validation, the reference definitions.
 //! - [`time`]: the clock every time-dependent rule reads, so tests can control it.
 
+pub mod access;
+pub mod accounts;
 pub mod goals;
 pub mod ingest;
+pub mod secret;
 pub mod sites;
 pub mod stats;
 pub mod time;

@@ -47,6 +47,12 @@ enum Command {
     Apikey(commands::apikey::ApiKeyCmd),
     /// Import historic events from NDJSON or web-server access logs.
     Import(commands::import::ImportArgs),
+    /// Manage the people who sign in, and their roles.
+    #[command(subcommand)]
+    User(commands::user::UserCmd),
+    /// Verify or export the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCmd),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +80,8 @@ fn main() -> ExitCode {
             Command::Goal(cmd) => commands::goal::run(&config, cmd).await,
             Command::Apikey(cmd) => commands::apikey::run(&config, cmd).await,
             Command::Funnel(cmd) => commands::funnel::run(&config, cmd).await,
+            Command::User(cmd) => commands::user::run(&config, cmd).await,
+            Command::Audit(cmd) => commands::audit::run(&config, cmd).await,
         }
     });
     match res {

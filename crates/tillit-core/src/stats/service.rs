@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tillit_store::app::{ApiKey, AppStore, AppStoreError};
 use tillit_store::events::{EventReader, EventStoreError};
 use tillit_store::query::QueryOutput;
@@ -61,16 +60,12 @@ pub struct NewKey {
 /// Makes a random key.
 pub fn generate_key() -> NewKey {
     let bytes: [u8; 24] = rand::random();
-    let key = format!("tlt_{}", hex(&bytes));
+    let key = format!("tlt_{}", crate::secret::hex(&bytes));
     NewKey { prefix: key[..12].to_owned(), hash: hash_key(&key), key }
 }
 
 pub fn hash_key(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::secret::token_hash(key)
 }
 
 /// Requests per key in the current clock hour.

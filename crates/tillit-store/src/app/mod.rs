@@ -2,13 +2,25 @@
 //! configuration). Embedded SQLite by default; a PostgreSQL backend will be a second variant of
 //! [`AppStore`], chosen from the configured URL.
 
+pub mod accounts;
 mod sqlite;
+mod sqlite_accounts;
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use self::accounts::{AuditEntry, Credentials, EmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose, User};
 pub use self::sqlite::SqliteApp;
+
+/// Forwards a call to the backend in use; one arm per backend.
+macro_rules! backend {
+    ($self:ident, $db:ident => $call:expr) => {
+        match $self {
+            AppStore::Sqlite($db) => $call,
+        }
+    };
+}
 
 /// Errors from the application store.
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +81,12 @@ pub struct ApiKey {
     pub hourly_limit: u32,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
-    /// Domains the key may read.
+    /// Domains the key may use.
     pub sites: Vec<String>,
+    #[serde(skip)]
+    pub site_ids: Vec<u32>,
+    /// What the key may do on its sites (`read-analytics`, `manage-ledger`).
+    pub scopes: Vec<String>,
 }
 
 /// The application store. One concrete type; the backend is picked when it is opened.
@@ -215,10 +231,11 @@ impl AppStore {
         key_hash: &str,
         hourly_limit: u32,
         site_ids: &[u32],
+        scopes: &[String],
         now: i64,
     ) -> Result<ApiKey, AppStoreError> {
         match self {
-            AppStore::Sqlite(db) => db.add_api_key(name, prefix, key_hash, hourly_limit, site_ids, now).await,
+            AppStore::Sqlite(db) => db.add_api_key(name, prefix, key_hash, hourly_limit, site_ids, scopes, now).await,
         }
     }
 
@@ -240,6 +257,174 @@ impl AppStore {
         match self {
             AppStore::Sqlite(db) => db.revoke_api_key(id_or_prefix, now).await,
         }
+    }
+
+    pub async fn count_users(&self) -> Result<u64, AppStoreError> {
+        backend!(self, db => db.count_users().await)
+    }
+
+    /// Adds a user with roles. With `only_if_none`, fails with `Conflict` when any user exists
+    /// (the first-run owner), decided in the same transaction as the insert.
+    pub async fn add_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        roles: &[RoleRow],
+        only_if_none: bool,
+        now: i64,
+    ) -> Result<User, AppStoreError> {
+        backend!(self, db => db.add_user(email, password_hash, roles, only_if_none, now).await)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, AppStoreError> {
+        backend!(self, db => db.users().await)
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<User>, AppStoreError> {
+        backend!(self, db => db.user(id).await)
+    }
+
+    /// The user with this email (any case), with password hash and TOTP secrets.
+    pub async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, AppStoreError> {
+        backend!(self, db => db.credentials(Some(email), None).await)
+    }
+
+    pub async fn credentials(&self, user_id: i64) -> Result<Option<Credentials>, AppStoreError> {
+        backend!(self, db => db.credentials(None, Some(user_id)).await)
+    }
+
+    /// Sets a new password hash and ends every session of the user.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_password(user_id, password_hash).await)
+    }
+
+    pub async fn set_roles(&self, user_id: i64, roles: &[RoleRow]) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_roles(user_id, roles).await)
+    }
+
+    /// Disables (`Some(now)`) or re-enables (`None`) a user; either way their sessions end.
+    pub async fn set_disabled(&self, user_id: i64, disabled_at: Option<i64>) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_disabled(user_id, disabled_at).await)
+    }
+
+    pub async fn remove_user(&self, user_id: i64) -> Result<(), AppStoreError> {
+        backend!(self, db => db.remove_user(user_id).await)
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+        second_factor_due: bool,
+    ) -> Result<(), AppStoreError> {
+        backend!(self, db => db.create_session(token_hash, user_id, now, expires_at, second_factor_due).await)
+    }
+
+    /// The enabled user of an unexpired session.
+    pub async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<SessionUser>, AppStoreError> {
+        backend!(self, db => db.session_user(token_hash, now).await)
+    }
+
+    pub async fn end_session(&self, token_hash: &str) -> Result<u64, AppStoreError> {
+        backend!(self, db => db.end_sessions(Some(token_hash), None).await)
+    }
+
+    pub async fn end_user_sessions(&self, user_id: i64) -> Result<u64, AppStoreError> {
+        backend!(self, db => db.end_sessions(None, Some(user_id)).await)
+    }
+
+    pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, AppStoreError> {
+        backend!(self, db => db.purge_expired_sessions(now).await)
+    }
+
+    pub async fn set_totp_pending(&self, user_id: i64, secret: Option<&[u8]>) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_totp_pending(user_id, secret).await)
+    }
+
+    /// Turns the pending TOTP secret on with these recovery codes, or (`None`) two-factor off.
+    pub async fn set_totp(&self, user_id: i64, code_hashes: Option<&[String]>) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_totp(user_id, code_hashes).await)
+    }
+
+    pub async fn use_recovery_code(&self, user_id: i64, code_hash: &str, now: i64) -> Result<bool, AppStoreError> {
+        backend!(self, db => db.use_recovery_code(user_id, code_hash, now).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_email_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        user_id: Option<i64>,
+        email: &str,
+        role: Option<&RoleRow>,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), AppStoreError> {
+        backend!(self, db => db.add_email_token(token_hash, purpose, user_id, email, role, now, expires_at).await)
+    }
+
+    /// Uses a single-use token: `None` unless it exists for `purpose`, unexpired and unused.
+    pub async fn take_email_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: i64,
+    ) -> Result<Option<EmailToken>, AppStoreError> {
+        backend!(self, db => db.take_email_token(token_hash, purpose, now).await)
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, AppStoreError> {
+        backend!(self, db => db.setting(key).await)
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_setting(key, value).await)
+    }
+
+    pub async fn add_shared_link(
+        &self,
+        site_id: u32,
+        slug: &str,
+        name: &str,
+        password_hash: Option<&str>,
+        allow_embed: bool,
+        now: i64,
+    ) -> Result<SharedLink, AppStoreError> {
+        backend!(self, db => db.add_shared_link(site_id, slug, name, password_hash, allow_embed, now).await)
+    }
+
+    /// A site's shared links, revoked ones included.
+    pub async fn shared_links(&self, site_id: u32) -> Result<Vec<SharedLink>, AppStoreError> {
+        backend!(self, db => db.shared_links(Some(site_id), None).await)
+    }
+
+    /// The live shared link with this slug.
+    pub async fn shared_link(&self, slug: &str) -> Result<Option<SharedLink>, AppStoreError> {
+        backend!(self, db => Ok(db.shared_links(None, Some(slug)).await?.into_iter().next()))
+    }
+
+    pub async fn revoke_shared_link(&self, site_id: u32, id: i64, now: i64) -> Result<(), AppStoreError> {
+        backend!(self, db => db.revoke_shared_link(site_id, id, now).await)
+    }
+
+    /// Appends a row to the audit log, chained to the previous one.
+    pub async fn append_audit(
+        &self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<AuditEntry, AppStoreError> {
+        backend!(self, db => db.append_audit(at, actor, action, target, detail).await)
+    }
+
+    /// Up to `limit` audit rows after `seq`, in order.
+    pub async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, AppStoreError> {
+        backend!(self, db => db.audit_entries(after, limit).await)
     }
 
     pub async fn health(&self) -> Result<(), AppStoreError> {

@@ -13,7 +13,7 @@ use super::{ApiKey, AppStoreError, FunnelRow, GoalRow, Salt, Site};
 /// The SQLite application store.
 #[derive(Clone)]
 pub struct SqliteApp {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteApp {
@@ -229,16 +229,18 @@ impl SqliteApp {
         key_hash: &str,
         hourly_limit: u32,
         site_ids: &[u32],
+        scopes: &[String],
         now: i64,
     ) -> Result<ApiKey, AppStoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query(
-            "INSERT INTO api_keys (name, prefix, key_hash, hourly_limit, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (name, prefix, key_hash, hourly_limit, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(name)
         .bind(prefix)
         .bind(key_hash)
         .bind(hourly_limit)
+        .bind(scopes.join(","))
         .bind(now)
         .execute(&mut *tx)
         .await
@@ -261,7 +263,7 @@ impl SqliteApp {
     pub(super) async fn api_keys(&self, hash: Option<&str>) -> Result<Vec<ApiKey>, AppStoreError> {
         let rows = sqlx::query(
             "SELECT k.id, k.name, k.prefix, k.hourly_limit, k.created_at, k.revoked_at,
-                    coalesce(group_concat(s.domain, ' '), '')
+                    coalesce(group_concat(s.domain, ' '), ''), k.scopes, coalesce(group_concat(s.id, ' '), '')
              FROM api_keys k
              LEFT JOIN api_key_sites ks ON ks.key_id = k.id
              LEFT JOIN sites s ON s.id = ks.site_id
@@ -277,7 +279,11 @@ impl SqliteApp {
                 let sites: String = r.try_get(6).map_err(backend)?;
                 let mut sites: Vec<String> = sites.split_whitespace().map(str::to_owned).collect();
                 sites.sort();
+                let scopes: String = r.try_get(7).map_err(backend)?;
+                let ids: String = r.try_get(8).map_err(backend)?;
                 Ok(ApiKey {
+                    scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    site_ids: ids.split_whitespace().filter_map(|s| s.parse().ok()).collect(),
                     id: r.try_get(0).map_err(backend)?,
                     name: r.try_get(1).map_err(backend)?,
                     prefix: r.try_get(2).map_err(backend)?,
@@ -416,7 +422,7 @@ fn site_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Site, AppStoreError> {
     })
 }
 
-fn backend(err: impl std::fmt::Display) -> AppStoreError {
+pub(super) fn backend(err: impl std::fmt::Display) -> AppStoreError {
     AppStoreError::Backend(err.to_string())
 }
 

@@ -4,10 +4,12 @@
 use anyhow::Context;
 use clap::Subcommand;
 
+use tillit_core::access::Scope;
 use tillit_core::stats::service::generate_key;
 use tillit_core::time::Clock;
 use tillit_store::app::AppStore;
 
+use super::audit_cli;
 use crate::config::Config;
 
 #[derive(Subcommand)]
@@ -23,6 +25,9 @@ pub enum ApiKeyCmd {
         /// Requests per hour before the key gets 429 answers.
         #[arg(long, default_value_t = 600)]
         hourly_limit: u32,
+        /// What the key may do: read-analytics (default) and/or manage-ledger (repeat for both).
+        #[arg(long = "scope", default_value = "read-analytics")]
+        scopes: Vec<String>,
     },
     /// List keys (their prefixes; keys themselves are never stored).
     List {
@@ -38,16 +43,20 @@ pub async fn run(config: &Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
     let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
     let now = Clock::system().now();
     match cmd {
-        ApiKeyCmd::Create { sites, name, hourly_limit } => {
+        ApiKeyCmd::Create { sites, name, hourly_limit, scopes } => {
             if hourly_limit == 0 {
                 anyhow::bail!("--hourly-limit must be at least 1");
+            }
+            for s in &scopes {
+                s.parse::<Scope>().map_err(anyhow::Error::msg)?;
             }
             let mut ids = Vec::new();
             for domain in &sites {
                 ids.push(super::site_id(&app, domain).await?);
             }
             let key = generate_key();
-            app.add_api_key(&name, &key.prefix, &key.hash, hourly_limit, &ids, now).await?;
+            let created = app.add_api_key(&name, &key.prefix, &key.hash, hourly_limit, &ids, &scopes, now).await?;
+            audit_cli(&app, now, "key.create", &format!("key:{}:{}", created.id, created.prefix), &created).await?;
             println!("{}", key.key);
         }
         ApiKeyCmd::List { json } => {
@@ -57,16 +66,20 @@ pub async fn run(config: &Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
             } else if keys.is_empty() {
                 println!("no API keys; create one with `tillit apikey create --site DOMAIN`");
             } else {
-                println!("{:<5} {:<14} {:<24} {:>8} {:<8} SITES", "ID", "PREFIX", "NAME", "LIMIT/H", "STATE");
+                println!(
+                    "{:<5} {:<14} {:<24} {:>8} {:<8} {:<30} SITES",
+                    "ID", "PREFIX", "NAME", "LIMIT/H", "STATE", "SCOPES"
+                );
                 for k in keys {
                     let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
                     println!(
-                        "{:<5} {:<14} {:<24} {:>8} {:<8} {}",
+                        "{:<5} {:<14} {:<24} {:>8} {:<8} {:<30} {}",
                         k.id,
                         k.prefix,
                         k.name,
                         k.hourly_limit,
                         state,
+                        k.scopes.join(","),
                         k.sites.join(",")
                     );
                 }
@@ -74,6 +87,7 @@ pub async fn run(config: &Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
         }
         ApiKeyCmd::Revoke { key } => {
             let k = app.revoke_api_key(&key, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            audit_cli(&app, now, "key.revoke", &format!("key:{}:{}", k.id, k.prefix), &k).await?;
             println!("revoked key {} ({})", k.id, k.prefix);
         }
     }

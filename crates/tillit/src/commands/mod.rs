@@ -1,11 +1,13 @@
 //! One module per subcommand, each with a `run` function.
 
 pub mod apikey;
+pub mod audit;
 pub mod funnel;
 pub mod goal;
 pub mod import;
 pub mod serve;
 pub mod site;
+pub mod user;
 
 use anyhow::Context;
 use tillit_store::app::AppStore;
@@ -25,4 +27,19 @@ pub fn init_logging(filter: &str) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Records in the audit log an action taken from the command line (by the operator).
+pub async fn audit_cli(
+    app: &AppStore,
+    now: i64,
+    action: &str,
+    target: &str,
+    detail: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    let detail = serde_json::to_string(detail)?;
+    app.append_audit(now, &tillit_core::access::Actor::Operator.to_string(), action, target, &detail)
+        .await
+        .context("cannot write the audit log")?;
+    Ok(())
 }
