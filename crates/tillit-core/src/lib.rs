@@ -7,6 +7,7 @@
 //! - [`access`]: roles, scopes and the one access decision ([`access::Principal::can`]).
 //! - [`accounts`]: users, passwords, sessions, two-factor sign-in, throttling and the audit log.
 //! - [`secret`]: random tokens and the hashes they are stored as.
+//! - [`mail`]: outgoing email over SMTP.
 //! - [`goals`]: validation of conversion goals.
 //! - [`sites`]: validation of site settings (domain, time zone, retention).
 //! - [`stats`]: the meaning of stats queries: periods, validation, the reference definitions.
@@ -16,6 +17,7 @@ pub mod access;
 pub mod accounts;
 pub mod goals;
 pub mod ingest;
+pub mod mail;
 pub mod secret;
 pub mod sites;
 pub mod stats;

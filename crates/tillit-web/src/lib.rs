@@ -4,18 +4,24 @@
 //! They never touch SQL and never wait on the event store.
 
 pub mod api;
+pub mod auth;
 pub mod client_ip;
 pub mod error;
 mod pages;
+mod security;
 pub mod tracker;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
 
+use tillit_core::accounts::Accounts;
+use tillit_core::accounts::keys::KeyBudgets;
 use tillit_core::ingest::Ingestor;
+use tillit_core::mail::Mailer;
 use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
 use tillit_core::writer::{EventSink, StoreHandle};
@@ -33,6 +39,15 @@ pub struct WebConfig {
     pub default_retention_days: u32,
     /// Why location is unknown, if it is (shown on the health endpoint and the start page).
     pub geo_status: String,
+    /// Where users reach Tillit (`https://analytics.example.com`): the base of links in emails.
+    /// HTTPS here turns on `Secure` cookies and HSTS.
+    pub public_url: String,
+}
+
+impl WebConfig {
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 /// Everything a handler may use. Cheap to clone.
@@ -46,9 +61,14 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub tracker: Arc<tracker::Scripts>,
     pub stats: StatsService,
+    pub accounts: Accounts,
+    pub budgets: Arc<KeyBudgets>,
+    /// Outgoing email; `None` when no SMTP server is configured.
+    pub mailer: Option<Mailer>,
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ingestor: Arc<Ingestor>,
         sink: EventSink,
@@ -57,39 +77,77 @@ impl AppState {
         clock: Clock,
         config: WebConfig,
         stats: StatsService,
+        mailer: Option<Mailer>,
     ) -> AppState {
         AppState {
             ingestor,
             sink,
             events,
+            accounts: Accounts::new(app.clone(), clock.clone()),
             app,
             clock,
             config: Arc::new(config),
             tracker: Arc::new(tracker::Scripts::default()),
             stats,
+            budgets: Arc::default(),
+            mailer,
         }
     }
 }
 
-/// The whole HTTP surface. Pure: no spawning, no I/O.
+/// The whole HTTP surface. Pure: no spawning, no I/O. Every route passes [`auth::guard`], which
+/// enforces the route's entry in [`auth::RULES`].
 pub fn router(state: AppState) -> Router {
+    use pages::{account, admin, share};
     Router::new()
         .route("/", get(pages::home))
+        .route("/setup", get(account::setup_form).post(account::setup))
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/login/2fa", get(account::second_factor_form).post(account::second_factor))
+        .route("/logout", post(account::logout))
+        .route("/password/forgot", get(account::forgot_form).post(account::forgot))
+        .route("/password/reset/{token}", get(account::reset_form).post(account::reset))
+        .route("/invite/{token}", get(account::invite_form).post(account::accept_invite))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/logout-everywhere", post(account::logout_everywhere))
+        .route("/account/2fa/setup", post(account::totp_setup))
+        .route("/account/2fa/confirm", post(account::totp_confirm))
+        .route("/account/2fa/disable", post(account::totp_disable))
+        .route("/users", get(admin::users))
+        .route("/users/invite", post(admin::invite))
+        .route("/users/{id}/disable", post(admin::disable))
+        .route("/users/{id}/enable", post(admin::enable))
+        .route("/users/{id}/remove", post(admin::remove))
+        .route("/users/require-2fa", post(admin::require_two_factor))
+        .route("/audit", get(admin::audit))
+        .route("/share/{slug}", get(share::view).post(share::unlock))
+        .route("/assets/{file}", get(pages::asset))
         .route("/api/event", post(api::event::post).options(api::event::preflight).layer(DefaultBodyLimit::disable()))
         .route("/api/health", get(api::health::get))
         .route("/api/admin/sites", get(api::sites::list).post(api::sites::create))
         .route("/api/admin/sites/{domain}", delete(api::sites::remove))
         .route("/api/admin/sites/{domain}/goals", get(api::goals::list).post(api::goals::create))
         .route("/api/admin/sites/{domain}/goals/{name}", delete(api::goals::remove))
+        .route("/api/admin/sites/{domain}/funnels", get(api::goals::list_funnels).post(api::goals::create_funnel))
+        .route("/api/admin/sites/{domain}/funnels/{name}", delete(api::goals::remove_funnel))
+        .route("/api/admin/sites/{domain}/keys", get(api::keys::list).post(api::keys::create))
+        .route("/api/admin/sites/{domain}/keys/{id}", delete(api::keys::revoke))
+        .route("/api/admin/sites/{domain}/shared-links", get(api::links::list).post(api::links::create))
+        .route("/api/admin/sites/{domain}/shared-links/{id}", delete(api::links::revoke))
+        .route("/api/admin/users", get(api::users::list).post(api::users::create))
+        .route("/api/admin/users/{id}", axum::routing::patch(api::users::update).delete(api::users::remove))
+        .route("/api/admin/settings", axum::routing::put(api::users::settings))
+        .route("/api/admin/audit", get(api::users::audit))
         .route("/api/v1/stats/realtime/visitors", get(api::stats::realtime))
         .route("/api/v1/stats/aggregate", get(api::stats::aggregate))
         .route("/api/v1/stats/timeseries", get(api::stats::timeseries))
         .route("/api/v1/stats/breakdown", get(api::stats::breakdown))
         .route("/api/v1/stats/funnel", get(api::stats::funnel))
         .route("/api/v2/query", post(api::stats::query_v2))
-        .route("/api/admin/sites/{domain}/funnels", get(api::goals::list_funnels).post(api::goals::create_funnel))
-        .route("/api/admin/sites/{domain}/funnels/{name}", delete(api::goals::remove_funnel))
         .route("/js/{file}", get(tracker::get))
+        .route_layer(from_fn_with_state(state.clone(), auth::guard))
         .fallback(error::not_found)
+        .layer(from_fn_with_state(state.clone(), security::headers))
         .with_state(state)
 }

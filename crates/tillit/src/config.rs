@@ -25,6 +25,13 @@ pub struct Config {
     /// The admin API token; when unset, one is generated into `<data-dir>/admin-token`.
     pub admin_token: Option<String>,
     pub log: String,
+    /// Where users reach Tillit; links in emails start with it. Default `http://<listen>`.
+    pub public_url: String,
+    /// The SMTP server for account emails, e.g. `smtp://127.0.0.1:25` or
+    /// `smtps://user:pass@mail.example.com`. Unset: no email (links are shown to owners instead).
+    pub smtp_url: Option<String>,
+    /// The sender of Tillit's emails.
+    pub mail_from: String,
 }
 
 /// The file/env layer: every field optional, names as in the TOML file.
@@ -41,9 +48,12 @@ struct Layer {
     default_retention_days: Option<u32>,
     admin_token: Option<String>,
     log: Option<String>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "trusted_proxies",
@@ -54,6 +64,9 @@ const KEYS: [&str; 10] = [
     "default_retention_days",
     "admin_token",
     "log",
+    "public_url",
+    "smtp_url",
+    "mail_from",
 ];
 
 /// Flags given on the command line (highest precedence).
@@ -98,7 +111,18 @@ impl Config {
                 .unwrap_or(tillit_core::sites::DEFAULT_RETENTION_DAYS),
             admin_token: from_env.admin_token.or(from_file.admin_token).filter(|t| !t.trim().is_empty()),
             log: from_env.log.or(from_file.log).unwrap_or_else(|| "info".into()),
+            public_url: from_env
+                .public_url
+                .or(from_file.public_url)
+                .unwrap_or_else(|| format!("http://{listen}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            smtp_url: from_env.smtp_url.or(from_file.smtp_url).filter(|u| !u.trim().is_empty()),
+            mail_from: from_env.mail_from.or(from_file.mail_from).unwrap_or_else(|| "Tillit <tillit@localhost>".into()),
         };
+        if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://")) {
+            bail!("public_url must start with http:// or https://");
+        }
         if config.duckdb_memory_limit_mb < 64 {
             bail!("duckdb_memory_limit_mb must be at least 64");
         }

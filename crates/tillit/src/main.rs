@@ -57,6 +57,9 @@ enum Command {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    // TLS (SMTP today) uses ring. Naming the provider keeps TLS working when another crate in the
+    // same build enables rustls' second provider too (rustls then refuses to pick one).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
     let listen = match &cli.command {

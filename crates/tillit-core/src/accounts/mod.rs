@@ -4,6 +4,7 @@
 //! Everything secret is random and stored hashed (see [`crate::secret`]); sign-in answers the same
 //! way, after the same work, whether or not the account exists.
 
+pub mod keys;
 pub mod password;
 pub mod throttle;
 
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Totp};
 
-use tillit_store::app::accounts::{AUDIT_GENESIS, AuditEntry, RoleRow, SessionUser, TokenPurpose, User};
+use tillit_store::app::accounts::{AUDIT_GENESIS, AuditEntry, NewEmailToken, RoleRow, SessionUser, TokenPurpose, User};
 use tillit_store::app::{AppStore, AppStoreError};
 
 use crate::access::{Actor, Principal, Role};
@@ -103,13 +104,16 @@ pub struct Accounts {
     app: AppStore,
     clock: Clock,
     throttle: Arc<Throttle>,
+    /// Reset requests, counted apart from sign-in failures: they bound the email anyone can make
+    /// Tillit send to an address, and must not lock the account's sign-in.
+    reset_throttle: Arc<Throttle>,
     /// The last TOTP time step accepted per user, so a code cannot be replayed.
     totp_steps: Arc<Mutex<HashMap<i64, u64>>>,
 }
 
 impl Accounts {
     pub fn new(app: AppStore, clock: Clock) -> Accounts {
-        Accounts { app, clock, throttle: Arc::default(), totp_steps: Arc::default() }
+        Accounts { app, clock, throttle: Arc::default(), reset_throttle: Arc::default(), totp_steps: Arc::default() }
     }
 
     pub fn store(&self) -> &AppStore {
@@ -275,26 +279,30 @@ impl Accounts {
     }
 
     /// Starts a password reset: a token to mail to the account's address, or `None` when there is
-    /// no enabled account (the caller answers the same either way).
-    pub async fn request_reset(&self, email: &str) -> Result<Option<(String, User)>, AuthError> {
+    /// no enabled account (the caller answers the same either way). Throttled per address and
+    /// client like sign-in.
+    pub async fn request_reset(&self, email: &str, client: &str) -> Result<Option<(String, User)>, AuthError> {
+        let now = self.clock.now();
+        if let Err(retry_after) = self.reset_throttle.check(email, client, now) {
+            return Err(AuthError::Throttled { retry_after });
+        }
+        self.reset_throttle.failed(email, client, now);
         let Some(creds) = self.app.credentials_by_email(email.trim()).await? else { return Ok(None) };
         if creds.user.disabled_at.is_some() {
             return Ok(None);
         }
-        let now = self.clock.now();
         let token = random_hex(32);
         let user = creds.user;
-        self.app
-            .add_email_token(
-                &token_hash(&token),
-                TokenPurpose::Reset,
-                Some(user.id),
-                &user.email,
-                None,
-                now,
-                now + RESET_TTL,
-            )
-            .await?;
+        let hash = token_hash(&token);
+        let t = NewEmailToken {
+            token_hash: &hash,
+            purpose: TokenPurpose::Reset,
+            user_id: Some(user.id),
+            email: &user.email,
+            role: None,
+            expires_at: now + RESET_TTL,
+        };
+        self.app.add_email_token(&t, now).await?;
         self.audit(&Actor::Anonymous, "password.reset.request", &target_user(&user), json!({})).await?;
         Ok(Some((token, user)))
     }
@@ -317,9 +325,16 @@ impl Accounts {
         let row = &role_rows(&[(site, role)])?[0];
         let now = self.clock.now();
         let token = random_hex(32);
-        self.app
-            .add_email_token(&token_hash(&token), TokenPurpose::Invite, None, &email, Some(row), now, now + INVITE_TTL)
-            .await?;
+        let hash = token_hash(&token);
+        let t = NewEmailToken {
+            token_hash: &hash,
+            purpose: TokenPurpose::Invite,
+            user_id: None,
+            email: &email,
+            role: Some(row),
+            expires_at: now + INVITE_TTL,
+        };
+        self.app.add_email_token(&t, now).await?;
         self.audit(by, "user.invite", &format!("email:{email}"), json!({ "role": row })).await?;
         Ok(token)
     }
@@ -424,6 +439,28 @@ impl Accounts {
         }
         self.app.set_totp(user.id, None).await?;
         self.audit(&actor_of(user), "2fa.disable", &target_user(user), json!({})).await
+    }
+
+    /// Checks the password of a protected shared link, throttled like sign-in (per link and
+    /// client), so a link's password cannot be guessed at speed.
+    pub async fn shared_link_password(
+        &self,
+        link_id: i64,
+        phc: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<bool, AuthError> {
+        let now = self.clock.now();
+        let key = format!("shared-link:{link_id}");
+        if let Err(retry_after) = self.throttle.check(&key, client, now) {
+            return Err(AuthError::Throttled { retry_after });
+        }
+        let (pw, phc) = (password.to_owned(), phc.to_owned());
+        let ok = blocking(move || password::verify(&pw, &phc)).await?;
+        if !ok {
+            self.throttle.failed(&key, client, now);
+        }
+        Ok(ok)
     }
 
     /// Whether owners require every user to use two-factor authentication.
@@ -659,8 +696,8 @@ mod tests {
         let (_d, acc, clock) = service().await;
         let owner = acc.setup_owner("o@example.test", "owner password 1").await.unwrap();
         let old = acc.sign_in("o@example.test", "owner password 1", "c").await.unwrap();
-        assert!(acc.request_reset("nobody@example.test").await.unwrap().is_none());
-        let (token, _) = acc.request_reset("o@example.test").await.unwrap().unwrap();
+        assert!(acc.request_reset("nobody@example.test", "c").await.unwrap().is_none());
+        let (token, _) = acc.request_reset("o@example.test", "c").await.unwrap().unwrap();
         acc.reset_password(&token, "brand new password").await.unwrap();
         assert!(acc.session(&old.token).await.unwrap().is_none(), "a reset ends every session");
         assert!(matches!(acc.reset_password(&token, "another new password").await, Err(AuthError::InvalidToken)));

@@ -5,10 +5,10 @@
 //! Each key has an hourly request budget, counted in memory per clock hour.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
-use tillit_store::app::{ApiKey, AppStore, AppStoreError};
+use tillit_store::app::{AppStore, AppStoreError};
 use tillit_store::events::{EventReader, EventStoreError};
 use tillit_store::query::QueryOutput;
 
@@ -18,14 +18,6 @@ use super::period;
 /// Why a stats request failed; the HTTP layer maps each to a status.
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
-    #[error("Missing API key. Please use a valid Plausible API key as a Bearer Token.")]
-    MissingKey,
-    #[error(
-        "Invalid API key or site ID. Please make sure you're using a valid API key with access to the site you've requested."
-    )]
-    Unauthorized,
-    #[error("Too many API requests. Your API key is limited to {limit} requests per hour.")]
-    RateLimited { limit: u32, retry_after: i64 },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -50,52 +42,11 @@ impl From<EventStoreError> for StatsError {
     }
 }
 
-/// A new key: what to show once, and what to store.
-pub struct NewKey {
-    pub key: String,
-    pub prefix: String,
-    pub hash: String,
-}
-
-/// Makes a random key.
-pub fn generate_key() -> NewKey {
-    let bytes: [u8; 24] = rand::random();
-    let key = format!("tlt_{}", crate::secret::hex(&bytes));
-    NewKey { prefix: key[..12].to_owned(), hash: hash_key(&key), key }
-}
-
-pub fn hash_key(key: &str) -> String {
-    crate::secret::token_hash(key)
-}
-
-/// Requests per key in the current clock hour.
-#[derive(Default)]
-struct RateLimiter {
-    windows: Mutex<HashMap<i64, (i64, u32)>>,
-}
-
-impl RateLimiter {
-    fn check(&self, key_id: i64, limit: u32, now: i64) -> Result<(), StatsError> {
-        let hour = now.div_euclid(3600);
-        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = w.entry(key_id).or_insert((hour, 0));
-        if slot.0 != hour {
-            *slot = (hour, 0);
-        }
-        if slot.1 >= limit {
-            return Err(StatsError::RateLimited { limit, retry_after: (hour + 1) * 3600 - now });
-        }
-        slot.1 += 1;
-        Ok(())
-    }
-}
-
 /// Answers Stats API requests.
 #[derive(Clone)]
 pub struct StatsService {
     app: AppStore,
     reader: Arc<EventReader>,
-    limiter: Arc<RateLimiter>,
     /// Queries running at once. Each already uses all of DuckDB's threads; more at once only
     /// multiplies memory (a dashboard's eight parallel requests peaked at 1.9 GB RSS unbounded).
     running: Arc<tokio::sync::Semaphore>,
@@ -109,22 +60,8 @@ impl StatsService {
         StatsService {
             app,
             reader: Arc::new(reader),
-            limiter: Arc::default(),
             running: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_QUERIES)),
         }
-    }
-
-    /// Checks the bearer key, its budget, and its access to `domain`; returns the site.
-    pub async fn authorise(&self, bearer: Option<&str>, domain: &str, now: i64) -> Result<SiteCtx, StatsError> {
-        let key = bearer.filter(|k| !k.is_empty()).ok_or(StatsError::MissingKey)?;
-        let Some(found): Option<ApiKey> = self.app.api_key_by_hash(&hash_key(key)).await? else {
-            return Err(StatsError::Unauthorized);
-        };
-        self.limiter.check(found.id, found.hourly_limit, now)?;
-        if !found.sites.iter().any(|s| s == domain) {
-            return Err(StatsError::Unauthorized);
-        }
-        self.site(domain).await?.ok_or(StatsError::Unauthorized)
     }
 
     /// The site with its goals, or `None` when it does not exist.
@@ -260,34 +197,4 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EventStoreError> + Send + 'static,
 ) -> Result<T, StatsError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StatsError::Internal(e.to_string()))?.map_err(StatsError::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_random_and_hashed() {
-        let a = generate_key();
-        let b = generate_key();
-        assert_ne!(a.key, b.key);
-        assert!(a.key.starts_with("tlt_") && a.key.len() == 52);
-        assert_eq!(a.hash, hash_key(&a.key));
-        assert_eq!(a.hash.len(), 64);
-        assert!(a.key.starts_with(&a.prefix));
-    }
-
-    #[test]
-    fn budget_resets_each_hour() {
-        let r = RateLimiter::default();
-        let t = 7200 * 1000;
-        assert!(r.check(1, 2, t).is_ok());
-        assert!(r.check(1, 2, t + 10).is_ok());
-        match r.check(1, 2, t + 20) {
-            Err(StatsError::RateLimited { retry_after, .. }) => assert_eq!(retry_after, 3580),
-            other => panic!("expected a limit, got {other:?}"),
-        }
-        assert!(r.check(2, 2, t + 20).is_ok(), "other keys have their own budget");
-        assert!(r.check(1, 2, t + 3600).is_ok());
-    }
 }

@@ -56,6 +56,19 @@ impl TokenPurpose {
     }
 }
 
+/// A single-use token to store (by its hash) before it is mailed.
+#[derive(Clone, Debug)]
+pub struct NewEmailToken<'a> {
+    pub token_hash: &'a str,
+    pub purpose: TokenPurpose,
+    /// The account a reset is for.
+    pub user_id: Option<i64>,
+    pub email: &'a str,
+    /// The role an invitation grants.
+    pub role: Option<&'a RoleRow>,
+    pub expires_at: i64,
+}
+
 /// A single-use token sent by email, once taken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmailToken {

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use self::accounts::{AuditEntry, Credentials, EmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose, User};
+use self::accounts::{
+    AuditEntry, Credentials, EmailToken, NewEmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose, User,
+};
 pub use self::sqlite::SqliteApp;
 
 /// Forwards a call to the backend in use; one arm per backend.
@@ -87,6 +89,17 @@ pub struct ApiKey {
     pub site_ids: Vec<u32>,
     /// What the key may do on its sites (`read-analytics`, `manage-ledger`).
     pub scopes: Vec<String>,
+}
+
+/// A key to store: its hash (never the key), where it works and what it may do.
+#[derive(Clone, Debug)]
+pub struct NewApiKey<'a> {
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a str,
+    pub hourly_limit: u32,
+    pub site_ids: &'a [u32],
+    pub scopes: &'a [String],
 }
 
 /// The application store. One concrete type; the backend is picked when it is opened.
@@ -223,20 +236,9 @@ impl AppStore {
         }
     }
 
-    /// Stores a new key (by its hash) with the sites it may read.
-    pub async fn add_api_key(
-        &self,
-        name: &str,
-        prefix: &str,
-        key_hash: &str,
-        hourly_limit: u32,
-        site_ids: &[u32],
-        scopes: &[String],
-        now: i64,
-    ) -> Result<ApiKey, AppStoreError> {
-        match self {
-            AppStore::Sqlite(db) => db.add_api_key(name, prefix, key_hash, hourly_limit, site_ids, scopes, now).await,
-        }
+    /// Stores a new key (by its hash) with the sites it may use.
+    pub async fn add_api_key(&self, key: &NewApiKey<'_>, now: i64) -> Result<ApiKey, AppStoreError> {
+        backend!(self, db => db.add_api_key(key, now).await)
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>, AppStoreError> {
@@ -352,18 +354,8 @@ impl AppStore {
         backend!(self, db => db.use_recovery_code(user_id, code_hash, now).await)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn add_email_token(
-        &self,
-        token_hash: &str,
-        purpose: TokenPurpose,
-        user_id: Option<i64>,
-        email: &str,
-        role: Option<&RoleRow>,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), AppStoreError> {
-        backend!(self, db => db.add_email_token(token_hash, purpose, user_id, email, role, now, expires_at).await)
+    pub async fn add_email_token(&self, token: &NewEmailToken<'_>, now: i64) -> Result<(), AppStoreError> {
+        backend!(self, db => db.add_email_token(token, now).await)
     }
 
     /// Uses a single-use token: `None` unless it exists for `purpose`, unexpired and unused.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{ApiKey, AppStoreError, FunnelRow, GoalRow, Salt, Site};
+use super::{ApiKey, AppStoreError, FunnelRow, GoalRow, NewApiKey, Salt, Site};
 
 /// The SQLite application store.
 #[derive(Clone)]
@@ -222,31 +222,22 @@ impl SqliteApp {
         Ok(())
     }
 
-    pub(super) async fn add_api_key(
-        &self,
-        name: &str,
-        prefix: &str,
-        key_hash: &str,
-        hourly_limit: u32,
-        site_ids: &[u32],
-        scopes: &[String],
-        now: i64,
-    ) -> Result<ApiKey, AppStoreError> {
+    pub(super) async fn add_api_key(&self, key: &NewApiKey<'_>, now: i64) -> Result<ApiKey, AppStoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query(
             "INSERT INTO api_keys (name, prefix, key_hash, hourly_limit, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
-        .bind(name)
-        .bind(prefix)
-        .bind(key_hash)
-        .bind(hourly_limit)
-        .bind(scopes.join(","))
+        .bind(key.name)
+        .bind(key.prefix)
+        .bind(key.key_hash)
+        .bind(key.hourly_limit)
+        .bind(key.scopes.join(","))
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         let id = done.last_insert_rowid();
-        for site in site_ids {
+        for site in key.site_ids {
             sqlx::query("INSERT INTO api_key_sites (key_id, site_id) VALUES (?, ?)")
                 .bind(id)
                 .bind(site)
@@ -255,7 +246,7 @@ impl SqliteApp {
                 .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
-        let mut keys = self.api_keys(Some(key_hash)).await?;
+        let mut keys = self.api_keys(Some(key.key_hash)).await?;
         keys.pop().ok_or_else(|| AppStoreError::NotFound("new api key".into()))
     }
 

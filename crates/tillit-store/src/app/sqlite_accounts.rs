@@ -5,8 +5,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::AppStoreError;
 use super::accounts::{
-    AUDIT_GENESIS, AuditEntry, Credentials, EmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose, User,
-    audit_hash,
+    AUDIT_GENESIS, AuditEntry, Credentials, EmailToken, NewEmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose,
+    User, audit_hash,
 };
 use super::sqlite::{SqliteApp, backend};
 
@@ -334,29 +334,19 @@ impl SqliteApp {
         Ok(done.rows_affected() == 1)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn add_email_token(
-        &self,
-        token_hash: &str,
-        purpose: TokenPurpose,
-        user_id: Option<i64>,
-        email: &str,
-        role: Option<&RoleRow>,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), AppStoreError> {
+    pub(super) async fn add_email_token(&self, t: &NewEmailToken<'_>, now: i64) -> Result<(), AppStoreError> {
         sqlx::query(
             "INSERT INTO email_tokens (token_hash, purpose, user_id, email, role, site_id, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(token_hash)
-        .bind(purpose.as_str())
-        .bind(user_id)
-        .bind(email)
-        .bind(role.map(|r| r.role.as_str()))
-        .bind(role.and_then(|r| r.site_id))
+        .bind(t.token_hash)
+        .bind(t.purpose.as_str())
+        .bind(t.user_id)
+        .bind(t.email)
+        .bind(t.role.map(|r| r.role.as_str()))
+        .bind(t.role.and_then(|r| r.site_id))
         .bind(now)
-        .bind(expires_at)
+        .bind(t.expires_at)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

@@ -1,17 +1,20 @@
 //! The admin API for sites: `GET/POST /api/admin/sites`, `DELETE /api/admin/sites/{domain}`.
-//! Authenticated with the admin token (`Authorization: Bearer …`) until accounts exist.
+//! Access is decided by `auth::RULES`: listing shows the sites the caller may view; adding and
+//! removing sites needs the instance-wide `ManageSites`.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use tillit_core::access::Permission;
+use tillit_core::accounts::AuthError;
 use tillit_core::sites;
 use tillit_store::app::{AppStoreError, Site};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -24,17 +27,19 @@ pub struct CreateSite {
     retention_days: Option<u32>,
 }
 
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<Site>>, ApiError> {
-    authorize(&state, &headers)?;
-    state.app.list_sites().await.map(Json).map_err(map_store)
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<Site>>, ApiError> {
+    let all = state.app.list_sites().await.map_err(map_store)?;
+    Ok(Json(all.into_iter().filter(|s| caller.principal.can(Permission::ViewDashboard, Some(s.id))).collect()))
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Site>), ApiError> {
-    authorize(&state, &headers)?;
     let req: CreateSite =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
     let new = sites::NewSite::parse(
@@ -49,17 +54,25 @@ pub async fn create(
         .await
         .map_err(map_store)?;
     refresh(&state).await;
+    audit(
+        &state,
+        &caller,
+        "site.create",
+        &format!("site:{}:{}", site.id, site.domain),
+        serde_json::json!({ "timezone": site.timezone }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
 pub async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(domain): Path<String>,
 ) -> Result<Json<Site>, ApiError> {
-    authorize(&state, &headers)?;
     let site = state.app.remove_site(&sites::normalise_domain(&domain), state.clock.now()).await.map_err(map_store)?;
     refresh(&state).await;
+    audit(&state, &caller, "site.remove", &format!("site:{}:{}", site.id, site.domain), serde_json::json!({})).await?;
     Ok(Json(site))
 }
 
@@ -69,14 +82,29 @@ async fn refresh(state: &AppState) {
     }
 }
 
-pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-    if bool::from(digest.ct_eq(&state.config.admin_token_sha256)) { Ok(()) } else { Err(ApiError::Unauthorized) }
+/// Records an action in the audit log; the request fails if it cannot be recorded.
+pub(crate) async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    state.accounts.audit(&caller.principal.actor, action, target, detail).await.map_err(auth_error)
+}
+
+pub(crate) fn auth_error(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Conflict(m) => ApiError::Conflict(format!("{m} already exists")),
+        AuthError::NotFound(m) => ApiError::NotFound(format!("{m} not found")),
+        AuthError::Store(m) => ApiError::Internal(m),
+        e => ApiError::BadRequest(e.to_string()),
+    }
+}
+
+/// The site the route's access rule was checked against.
+pub(crate) fn site_of(caller: &Caller) -> Result<u32, ApiError> {
+    caller.site.as_ref().map(|s| s.id).ok_or_else(|| ApiError::Internal("route without a checked site".into()))
 }
 
 pub(crate) fn map_store(e: AppStoreError) -> ApiError {
@@ -85,14 +113,4 @@ pub(crate) fn map_store(e: AppStoreError) -> ApiError {
         AppStoreError::NotFound(m) => ApiError::NotFound(format!("{m} not found")),
         AppStoreError::Backend(m) => ApiError::Internal(m),
     }
-}
-
-/// The id of the site with this domain, or 404.
-pub(crate) async fn site_id(state: &AppState, domain: &str) -> Result<u32, ApiError> {
-    let domain = sites::normalise_domain(domain);
-    let all = state.app.list_sites().await.map_err(map_store)?;
-    all.into_iter()
-        .find(|s| s.domain == domain)
-        .map(|s| s.id)
-        .ok_or_else(|| ApiError::NotFound(format!("site {domain} not found")))
 }

@@ -5,9 +5,9 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use tillit_core::access::Scope;
-use tillit_core::stats::service::generate_key;
+use tillit_core::accounts::keys::generate_key;
 use tillit_core::time::Clock;
-use tillit_store::app::AppStore;
+use tillit_store::app::{AppStore, NewApiKey};
 
 use super::audit_cli;
 use crate::config::Config;
@@ -55,7 +55,15 @@ pub async fn run(config: &Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
                 ids.push(super::site_id(&app, domain).await?);
             }
             let key = generate_key();
-            let created = app.add_api_key(&name, &key.prefix, &key.hash, hourly_limit, &ids, &scopes, now).await?;
+            let new = NewApiKey {
+                name: &name,
+                prefix: &key.prefix,
+                key_hash: &key.hash,
+                hourly_limit,
+                site_ids: &ids,
+                scopes: &scopes,
+            };
+            let created = app.add_api_key(&new, now).await?;
             audit_cli(&app, now, "key.create", &format!("key:{}:{}", created.id, created.prefix), &created).await?;
             println!("{}", key.key);
         }

@@ -16,6 +16,7 @@ use tillit_core::ingest::geo::GeoDb;
 use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{DailySalt, SALT_MAX_AGE_SECS, needs_rotation, random_salt};
+use tillit_core::mail::Mailer;
 use tillit_core::sites;
 use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
@@ -70,8 +71,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
         default_retention_days: config.default_retention_days,
         geo_status,
+        public_url: config.public_url.clone(),
     };
-    let state = AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web, stats.clone());
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(Mailer::new(url, &config.mail_from).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let state =
+        AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web, stats.clone(), mailer);
     let router = tillit_web::router(state);
 
     let mut jobs = JoinSet::new();
@@ -148,6 +155,10 @@ async fn jobs_loop(app: AppStore, ingestor: Arc<Ingestor>, store: StoreHandle, c
             ingestor.sessions().evict(clock.now());
             if let Err(e) = delete_removed_sites(&app, &store).await {
                 warn!(error = %e, "deleting removed sites failed");
+            }
+            // Expired sessions are refused anyway; this keeps the table small.
+            if let Err(e) = app.purge_expired_sessions(clock.now()).await {
+                warn!(error = %e, "purging expired sessions failed");
             }
         }
         // Retention: at start and then every 6 hours (the rule itself is per day).

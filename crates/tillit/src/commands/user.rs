@@ -48,6 +48,8 @@ pub enum UserCmd {
     Enable { email: String },
     /// Remove a user (the audit log keeps their name).
     Remove { email: String },
+    /// Print a one-hour, single-use link to choose a new password (for servers without email).
+    ResetLink { email: String },
 }
 
 pub async fn run(config: &Config, cmd: UserCmd) -> anyhow::Result<()> {
@@ -113,6 +115,13 @@ pub async fn run(config: &Config, cmd: UserCmd) -> anyhow::Result<()> {
             let user = find(&accounts, &email).await?;
             accounts.set_disabled(&by, user.id, false).await?;
             println!("enabled {}", user.email);
+        }
+        UserCmd::ResetLink { email } => {
+            let user = find(&accounts, &email).await?;
+            let Some((token, _)) = accounts.request_reset(&user.email, "cli").await? else {
+                anyhow::bail!("{} is disabled; enable them first", user.email);
+            };
+            println!("{}/password/reset/{token}", config.public_url);
         }
         UserCmd::Remove { email } => {
             let user = find(&accounts, &email).await?;

@@ -171,6 +171,8 @@ async fn serve_site(page: String, script: String) -> u16 {
 
 /// A headless Chromium session through chromedriver.
 async fn browser(driver_port: u16) -> fantoccini::Client {
+    // The test build enables two rustls providers (ring for Tillit, aws-lc-rs for fantoccini).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let profile = std::env::temp_dir().join(format!("tillit-chromium-{}-{driver_port}", std::process::id()));
     let caps = json!({
         "goog:chromeOptions": {
@@ -191,5 +193,117 @@ async fn browser(driver_port: u16) -> fantoccini::Client {
             Err(e) if Instant::now() > deadline => panic!("cannot start Chromium: {e}"),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
+    }
+}
+
+/// Tillit's own pages in a real browser: the first-run setup and sign-in forms work under the
+/// strict CSP, and script-injection payloads sent through the Events API (page paths, referrers,
+/// event names) show up as text on a shared dashboard: no element is injected, nothing runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_work_and_injected_payloads_stay_text() {
+    let Some((_driver, driver_port)) = chromedriver() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    add_site(tmp.path(), "shop.test");
+    let server = Server::start(tmp.path(), &[]).await;
+    let payloads = [
+        r#"/<img src=x onerror="document.title='pwned'">"#,
+        r#"/"><script>document.title='pwned'</script>"#,
+        r#"/<svg onload="document.title='pwned'">"#,
+    ];
+    for (i, p) in payloads.iter().enumerate() {
+        let body = json!({
+            "n": if i == 0 { "pageview".to_owned() } else { format!("<img src=x onerror=\"document.title='pwned{i}'\">") },
+            "u": format!("http://shop.test{p}"),
+            "d": "shop.test",
+            "r": format!("https://evil{i}.test/<script>document.title='pwned'</script>"),
+            "p": {"plan": "<script>document.title='pwned'</script>"}
+        });
+        let res = server.post_event(&body.to_string(), &format!("198.51.100.{i}"), crate::support::CHROME_UA).await;
+        assert_eq!(res.status(), 202);
+    }
+    let link: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/admin/sites/shop.test/shared-links", server.base))
+        .bearer_auth("test-admin-token")
+        .body(r#"{"name":"public"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let share = link["url"].as_str().unwrap().to_owned();
+    // Wait until the events are queryable.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let html = reqwest::get(&share).await.unwrap().text().await.unwrap();
+        if html.contains("pwned2") && html.contains("onerror") {
+            assert!(!html.contains("<img src=x") && !html.contains("<script>document"), "unescaped HTML: {html}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "events never showed on the shared page: {html}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let c = browser(driver_port).await;
+    // First run: the owner account from the setup form.
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/setup"));
+    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("owner@shop.test").await.unwrap();
+    c.find(fantoccini::Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("a long passphrase")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "Install the tracker").await;
+    // The stylesheet loaded despite the strict CSP (no inline styles are needed).
+    let font: serde_json::Value =
+        c.execute("return getComputedStyle(document.body).fontFamily;", vec![]).await.unwrap();
+    assert!(font.as_str().unwrap_or("").contains("system-ui"), "{font}");
+    // Sign out, then in again.
+    c.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "Forgot your password?").await;
+    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("owner@shop.test").await.unwrap();
+    c.find(fantoccini::Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("a long passphrase")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "shop.test").await;
+    let cookies = c.get_all_cookies().await.unwrap();
+    let session = cookies.iter().find(|k| k.name() == "tillit_session").expect("session cookie");
+    assert_eq!(session.http_only(), Some(true));
+
+    // The shared dashboard with the payloads.
+    c.goto(&share).await.unwrap();
+    wait_for_text(&c, "Top pages").await;
+    let title: serde_json::Value = c.execute("return document.title;", vec![]).await.unwrap();
+    assert!(!title.as_str().unwrap_or("").contains("pwned"), "a payload ran: {title}");
+    let injected: serde_json::Value = c
+        .execute(r#"return document.querySelectorAll('main img, main svg, main script').length;"#, vec![])
+        .await
+        .unwrap();
+    assert_eq!(injected, json!(0), "the payload became markup");
+    let text: serde_json::Value = c.execute("return document.body.innerText;", vec![]).await.unwrap();
+    let text = text.as_str().unwrap_or("");
+    assert!(text.contains("<script>document.title='pwned'</script>"), "payload not shown as text: {text}");
+    assert!(text.contains("onerror=\"document.title='pwned1'\""), "event name not shown as text: {text}");
+    c.close().await.unwrap();
+    server.stop();
+}
+
+async fn wait_for_text(c: &fantoccini::Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text: serde_json::Value =
+            c.execute("return document.body ? document.body.innerText : '';", vec![]).await.unwrap();
+        if text.as_str().unwrap_or("").contains(needle) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "page never showed {needle:?}: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod browser;
 mod cli;
 mod durability;
 mod ingest;
+mod mail;
 mod stats;
 mod support;

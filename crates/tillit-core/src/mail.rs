@@ -1,0 +1,61 @@
+//! Outgoing email over SMTP (lettre): account links today, consent confirmations and campaigns
+//! later. Configured with one URL, e.g. `smtp://127.0.0.1:2525`,
+//! `smtp://user:pass@mail.example.com:587?tls=required` or `smtps://user:pass@mail.example.com`.
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Sends plain-text email through one SMTP server.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The transport holds credentials: never print it.
+        f.debug_struct("Mailer").field("from", &self.from.email.to_string()).finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    pub fn new(smtp_url: &str, from: &str) -> Result<Mailer, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| format!("invalid SMTP URL: {e}"))?
+            .build();
+        let from = from.parse::<Mailbox>().map_err(|e| format!("invalid sender address {from:?}: {e}"))?;
+        Ok(Mailer { transport, from })
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        let to = to.parse::<Mailbox>().map_err(|e| format!("invalid recipient: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        self.transport.send(message).await.map(|_| ()).map_err(|e| describe(&e))
+    }
+}
+
+/// What went wrong, without the server's words: SMTP replies often quote the recipient's address,
+/// and these messages end up in logs.
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let code = e.status().map(|c| format!(" (SMTP {c})")).unwrap_or_default();
+    let kind = if e.is_permanent() {
+        "rejected by the SMTP server"
+    } else if e.is_transient() {
+        "temporarily refused by the SMTP server"
+    } else if e.is_timeout() {
+        "the SMTP server timed out"
+    } else if e.is_tls() {
+        "TLS with the SMTP server failed"
+    } else {
+        "cannot talk to the SMTP server"
+    };
+    format!("{kind}{code}")
+}

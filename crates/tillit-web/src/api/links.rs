@@ -1,0 +1,90 @@
+//! Shared dashboard links of a site: `GET/POST /api/admin/sites/{domain}/shared-links`,
+//! `DELETE …/shared-links/{id}`. A link reads one site's dashboard, nothing else.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use tillit_core::accounts::password;
+use tillit_core::secret::random_hex;
+use tillit_store::app::accounts::SharedLink;
+
+use crate::AppState;
+use crate::api::sites::{audit, map_store, site_of};
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLink {
+    name: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    allow_embed: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(_domain): Path<String>,
+) -> Result<Json<Vec<SharedLink>>, ApiError> {
+    state.app.shared_links(site_of(&caller)?).await.map(Json).map_err(map_store)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(_domain): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let site = site_of(&caller)?;
+    let req: CreateLink =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(ApiError::BadRequest("name must have 1 to 120 characters".into()));
+    }
+    let hash = match req.password.as_deref() {
+        Some(pw) => {
+            password::check_new(pw).map_err(ApiError::BadRequest)?;
+            let pw = pw.to_owned();
+            let hashed = tokio::task::spawn_blocking(move || password::hash(&pw))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(ApiError::Internal)?;
+            Some(hashed)
+        }
+        None => None,
+    };
+    let slug = random_hex(16);
+    let link = state
+        .app
+        .add_shared_link(site, &slug, name, hash.as_deref(), req.allow_embed, state.clock.now())
+        .await
+        .map_err(map_store)?;
+    audit(
+        &state,
+        &caller,
+        "shared_link.create",
+        &format!("shared-link:{}", link.id),
+        json!({ "site_id": site, "password": link.has_password, "embed": link.allow_embed }),
+    )
+    .await?;
+    let mut out = serde_json::to_value(&link).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out["url"] = Value::String(format!("{}/share/{}", state.config.public_url.trim_end_matches('/'), link.slug));
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_domain, id)): Path<(String, i64)>,
+) -> Result<StatusCode, ApiError> {
+    let site = site_of(&caller)?;
+    state.app.revoke_shared_link(site, id, state.clock.now()).await.map_err(map_store)?;
+    audit(&state, &caller, "shared_link.revoke", &format!("shared-link:{id}"), json!({})).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
