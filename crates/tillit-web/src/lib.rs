@@ -95,9 +95,16 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface. Pure: no spawning, no I/O. Every route passes [`auth::guard`], which
-/// enforces the route's entry in [`auth::RULES`].
+/// The whole HTTP surface. Pure: no spawning, no I/O. Every route but the Events API passes
+/// [`auth::guard`], which enforces the route's entry in [`auth::RULES`], and [`security::headers`].
+/// The Events API is public, answers other sites' pages and is the hot path, so it has no layer.
 pub fn router(state: AppState) -> Router {
+    let ingest = Router::new()
+        .route("/api/event", post(api::event::post).options(api::event::preflight).layer(DefaultBodyLimit::disable()));
+    ingest.merge(guarded(state.clone())).with_state(state)
+}
+
+fn guarded(state: AppState) -> Router<AppState> {
     use pages::{account, admin, share};
     Router::new()
         .route("/", get(pages::home))
@@ -123,7 +130,6 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(admin::audit))
         .route("/share/{slug}", get(share::view).post(share::unlock))
         .route("/assets/{file}", get(pages::asset))
-        .route("/api/event", post(api::event::post).options(api::event::preflight).layer(DefaultBodyLimit::disable()))
         .route("/api/health", get(api::health::get))
         .route("/api/admin/sites", get(api::sites::list).post(api::sites::create))
         .route("/api/admin/sites/{domain}", delete(api::sites::remove))
@@ -148,6 +154,5 @@ pub fn router(state: AppState) -> Router {
         .route("/js/{file}", get(tracker::get))
         .route_layer(from_fn_with_state(state.clone(), auth::guard))
         .fallback(error::not_found)
-        .layer(from_fn_with_state(state.clone(), security::headers))
-        .with_state(state)
+        .layer(from_fn_with_state(state, security::headers))
 }

@@ -19,10 +19,6 @@ pub const CSP_EMBEDDABLE: &str = "default-src 'none'; script-src 'self'; style-s
      connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors *";
 
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // Events API answers go to other sites' pages and carry no markup: keep the hot path lean.
-    if req.uri().path() == "/api/event" {
-        return next.run(req).await;
-    }
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let embeddable = h.get(header::CONTENT_SECURITY_POLICY).is_some_and(|v| v.as_bytes() == CSP_EMBEDDABLE.as_bytes());

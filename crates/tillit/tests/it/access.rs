@@ -556,3 +556,73 @@ async fn shared_links_open_one_sites_dashboard_and_nothing_else() {
     assert_eq!(other.status(), 404);
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_deployments_get_secure_cookies_and_hsts() {
+    let tmp = tempfile::tempdir().unwrap();
+    add_user(tmp.path(), "owner@x.test", "owner", None);
+    let server = Server::start(tmp.path(), &[("TILLIT_PUBLIC_URL", "https://analytics.example.test")]).await;
+    let res = sign_in(&server, "owner@x.test", PASSWORD).await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing in {cookie}");
+    }
+    assert!(res.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+    server.stop();
+
+    // Served over plain HTTP (local use), cookies cannot be Secure and there is no HSTS.
+    let server = Server::start(tmp.path(), &[]).await;
+    let res = sign_in(&server, "owner@x.test", PASSWORD).await;
+    assert!(!res.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    assert!(res.headers().get("strict-transport-security").is_none());
+    server.stop();
+}
+
+/// With the most verbose log level, a run through sign-in, failures, resets, keys and ingest
+/// leaves no password, token, key, email, IP address or user agent in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_hold_no_secrets_or_personal_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    add_site(&dir, "a.test");
+    add_user(&dir, "owner@x.test", "owner", None);
+    let key = api_key(&dir, "a.test", "read-analytics");
+    let log = tmp.path().join("server.log");
+    let server = Server::start_logging_to(
+        &dir,
+        &[("TILLIT_LOG", "trace,hyper=info,h2=info"), ("TILLIT_TRUSTED_PROXIES", "127.0.0.1")],
+        &log,
+    )
+    .await;
+    let ua = crate::support::CHROME_UA;
+    let event = r#"{"n":"pageview","u":"http://a.test/","d":"a.test"}"#;
+    assert_eq!(server.post_event(event, "198.51.100.77", ua).await.status(), 202);
+    let _ = sign_in(&server, "owner@x.test", "wrong password").await;
+    let _ = sign_in(&server, "ghost@x.test", "wrong password").await;
+    let res = sign_in(&server, "owner@x.test", PASSWORD).await;
+    let session = session_cookie(&res).unwrap();
+    let owner = Who::Cookie(session.clone());
+    let _ = send(&server, &owner, "POST", "/password/forgot", Some("email=owner%40x.test")).await;
+    let _ = send(&server, &Who::Bearer(key.clone()), "GET", "/api/v1/stats/aggregate?site_id=a.test", None).await;
+    let _ = send(&server, &Who::Bearer("tlt_not_a_key".into()), "GET", "/api/v1/stats/aggregate?site_id=a.test", None)
+        .await;
+    server.stop();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("tillit is serving"), "the log was captured: {text}");
+    let token = session.trim_start_matches("tillit_session=");
+    for secret in [
+        PASSWORD,
+        "wrong password",
+        "owner@x.test",
+        "ghost@x.test",
+        "198.51.100.77",
+        ua,
+        "Chrome/142",
+        token,
+        &key,
+        "tlt_not_a_key",
+        "test-admin-token",
+    ] {
+        assert!(!text.contains(secret), "the log contains {secret:?}");
+    }
+}

@@ -42,6 +42,16 @@ impl Server {
     }
 
     pub async fn start_on(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Server {
+        Self::spawn(data_dir, port, extra_env, Stdio::inherit()).await
+    }
+
+    /// Starts a server whose log (stderr) goes to `log`.
+    pub async fn start_logging_to(data_dir: &Path, extra_env: &[(&str, &str)], log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create log file");
+        Self::spawn(data_dir, free_port(), extra_env, Stdio::from(file)).await
+    }
+
+    async fn spawn(data_dir: &Path, port: u16, extra_env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut cmd = Command::new(bin());
         cmd.arg("--data-dir")
             .arg(data_dir)
@@ -51,7 +61,7 @@ impl Server {
             .env_remove("TILLIT_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
