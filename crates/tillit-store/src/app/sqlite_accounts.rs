@@ -95,9 +95,9 @@ impl SqliteApp {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
-        for u in &mut users {
-            u.roles = self.roles(u.id).await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in &rows {
+            users.push(self.user_with_roles(row).await?);
         }
         Ok(users)
     }
@@ -109,9 +109,14 @@ impl SqliteApp {
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let mut user = user_from_row(&row)?;
-        user.roles = self.roles(id).await?;
-        Ok(Some(user))
+        Ok(Some(self.user_with_roles(&row).await?))
+    }
+
+    /// The user in `row` (read by `user_from_row`) with their roles.
+    async fn user_with_roles(&self, row: &SqliteRow) -> Result<User, AppStoreError> {
+        let mut user = user_from_row(row)?;
+        user.roles = self.roles(user.id).await?;
+        Ok(user)
     }
 
     async fn roles(&self, user_id: i64) -> Result<Vec<RoleRow>, AppStoreError> {
@@ -143,10 +148,8 @@ impl SqliteApp {
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let mut user = user_from_row(&row)?;
-        user.roles = self.roles(user.id).await?;
         Ok(Some(Credentials {
-            user,
+            user: self.user_with_roles(&row).await?,
             password_hash: row.try_get(5).map_err(backend)?,
             totp_secret: row.try_get(6).map_err(backend)?,
             totp_pending: row.try_get(7).map_err(backend)?,
@@ -243,10 +246,8 @@ impl SqliteApp {
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let mut user = user_from_row(&row)?;
-        user.roles = self.roles(user.id).await?;
         Ok(Some(SessionUser {
-            user,
+            user: self.user_with_roles(&row).await?,
             second_factor_due: row.try_get(5).map_err(backend)?,
             created_at: row.try_get(6).map_err(backend)?,
         }))

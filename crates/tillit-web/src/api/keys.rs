@@ -49,10 +49,7 @@ pub async fn create(
     let site = site_of(&caller)?;
     let req: CreateKey =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::BadRequest("name must have 1 to 120 characters".into()));
-    }
+    let name = super::label(&req.name)?;
     let scope_names = req.scopes.unwrap_or_else(|| vec![Scope::ReadAnalytics.as_str().to_owned()]);
     if scope_names.is_empty() {
         return Err(ApiError::BadRequest("a key needs at least one scope".into()));

@@ -43,10 +43,7 @@ pub async fn create(
     let site = site_of(&caller)?;
     let req: CreateLink =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::BadRequest("name must have 1 to 120 characters".into()));
-    }
+    let name = super::label(&req.name)?;
     let hash = match req.password.as_deref() {
         Some(pw) => {
             password::check_new(pw).map_err(ApiError::BadRequest)?;

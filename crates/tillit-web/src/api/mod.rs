@@ -9,3 +9,14 @@ pub mod links;
 pub mod sites;
 pub mod stats;
 pub mod users;
+
+use crate::error::ApiError;
+
+/// A name people give a key or a link: trimmed, 1 to 120 characters.
+pub(crate) fn label(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(ApiError::BadRequest("name must have 1 to 120 characters".into()));
+    }
+    Ok(name)
+}

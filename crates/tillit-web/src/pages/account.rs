@@ -66,19 +66,20 @@ struct Account {
     two_factor: bool,
 }
 
+/// A one-field form: an email (ask for a reset link) or a password (new, or a shared link's).
 #[derive(Template)]
 #[template(path = "password_form.html")]
-struct PasswordForm<'a> {
-    title: &'a str,
-    nav: Nav,
-    narrow: bool,
-    heading: &'a str,
-    error: Option<String>,
-    action: String,
-    ask_email: bool,
-    label: &'a str,
-    new_password: bool,
-    button: &'a str,
+pub(super) struct PasswordForm<'a> {
+    pub title: &'a str,
+    pub nav: Nav,
+    pub narrow: bool,
+    pub heading: &'a str,
+    pub error: Option<String>,
+    pub action: String,
+    pub ask_email: bool,
+    pub label: &'a str,
+    pub new_password: bool,
+    pub button: &'a str,
 }
 
 /// The status for an account error, and the message to show (store failures are logged and
@@ -283,6 +284,13 @@ fn account(caller: &Caller) -> Account {
     }
 }
 
+/// The account page again, with the error that stopped the action.
+fn refused_on(mut page: Account, e: &AuthError) -> Response {
+    let (status, msg) = failure(e);
+    page.error = Some(msg);
+    render(status, &page)
+}
+
 pub async fn page(Extension(caller): Extension<Caller>) -> Response {
     render(StatusCode::OK, &account(&caller))
 }
@@ -302,11 +310,7 @@ pub async fn change_password(
             res.headers_mut().append(header::SET_COOKIE, session_cookie(&state, &token, SESSION_TTL));
             res
         }
-        Err(e) => {
-            let (status, msg) = failure(&e);
-            page.error = Some(msg);
-            render(status, &page)
-        }
+        Err(e) => refused_on(page, &e),
     }
 }
 
@@ -361,11 +365,7 @@ pub async fn totp_disable(
             page.notice = Some("Two-factor authentication is off.".into());
             render(StatusCode::OK, &page)
         }
-        Err(e) => {
-            let (status, msg) = failure(&e);
-            page.error = Some(msg);
-            render(status, &page)
-        }
+        Err(e) => refused_on(page, &e),
     }
 }
 

@@ -17,6 +17,7 @@ use tillit_core::secret::token_hash;
 use tillit_core::stats::api::V1Endpoint;
 use tillit_store::app::accounts::SharedLink;
 
+use super::account::PasswordForm;
 use super::{Nav, client, error_page, field, form, render};
 use crate::AppState;
 use crate::auth::cookie;
@@ -35,23 +36,8 @@ struct Shared {
     events: Vec<(String, String)>,
 }
 
-#[derive(Template)]
-#[template(path = "password_form.html")]
-struct Unlock<'a> {
-    title: &'a str,
-    nav: Nav,
-    narrow: bool,
-    heading: &'a str,
-    error: Option<String>,
-    action: String,
-    ask_email: bool,
-    label: &'a str,
-    new_password: bool,
-    button: &'a str,
-}
-
-fn unlock_page(slug: &str, error: Option<String>) -> Unlock<'static> {
-    Unlock {
+fn unlock_page(slug: &str, error: Option<String>) -> PasswordForm<'static> {
+    PasswordForm {
         title: "Shared dashboard",
         nav: Nav::none(),
         narrow: true,
