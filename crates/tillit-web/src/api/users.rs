@@ -70,7 +70,12 @@ async fn role(state: &AppState, role: &str, site: Option<&str>) -> Result<(Optio
     Ok((Some(site.id), role))
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<User>>, ApiError> {
+/// Everyone with access. The list names people, so reading it is recorded.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<User>>, ApiError> {
+    record(&state, &caller, "users.view", "users", json!({})).await?;
     state.accounts.users().await.map(Json).map_err(auth_error)
 }
 

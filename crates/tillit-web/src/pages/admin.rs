@@ -80,7 +80,11 @@ async fn page(state: &AppState, caller: &Caller) -> Users {
     }
 }
 
+/// The users page. It names people, so viewing it is recorded (and refused if it cannot be).
 pub async fn users(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
+    if let Err(e) = state.accounts.audit(&caller.principal.actor, "users.view", "users", serde_json::json!({})).await {
+        return super::error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
     render(StatusCode::OK, &page(&state, &caller).await)
 }
 

@@ -467,11 +467,15 @@ async fn the_audit_log_records_and_detects_a_tampered_row() {
     let server = Server::start(dir, &[]).await;
     let _ = sign_in(&server, "owner@x.test", "wrong password!").await;
     let owner = Who::Cookie(cookie_for(&server, "owner@x.test").await);
+    assert_eq!(send(&server, &owner, "GET", "/users", None).await.status(), 200);
     let export = send(&server, &owner, "GET", "/api/admin/audit", None).await;
     assert_eq!(export.status(), 200);
     let lines: Vec<Value> = export.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["user.create", "key.create", "key.revoke", "signin.failed", "signin", "audit.export"]);
+    assert_eq!(
+        actions,
+        ["user.create", "key.create", "key.revoke", "signin.failed", "signin", "users.view", "audit.export"]
+    );
     // Not a password, token or key anywhere in it.
     let raw = serde_json::to_string(&lines).unwrap();
     assert!(!raw.contains(PASSWORD) && !raw.contains(&key));
@@ -479,7 +483,7 @@ async fn the_audit_log_records_and_detects_a_tampered_row() {
 
     let ok = tillit(dir, &["audit", "verify"]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 6 rows"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 7 rows"));
 
     // The log refuses edits through SQL; an attacker with the file drops the guard first.
     let db = dir.join("app.sqlite3");
