@@ -75,6 +75,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/password/reset/{token}", Public),
     ("GET", "/invite/{token}", Public),
     ("POST", "/invite/{token}", Public),
+    ("GET", "/sites/{domain}", Rule::Site(ViewDashboard, InPath)),
     ("GET", "/share/{slug}", Public),
     ("POST", "/share/{slug}", Public),
     ("GET", "/account", SignedIn),

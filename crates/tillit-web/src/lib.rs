@@ -128,6 +128,7 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/users/{id}/remove", post(admin::remove))
         .route("/users/require-2fa", post(admin::require_two_factor))
         .route("/audit", get(admin::audit))
+        .route("/sites/{domain}", get(pages::dashboard::view))
         .route("/share/{slug}", get(share::view).post(share::unlock))
         .route("/assets/{file}", get(pages::asset))
         .route("/api/health", get(api::health::get))

@@ -6,10 +6,12 @@
 //! - [`account`]: first-run setup, sign-in with two factors, sign-out, password change and reset,
 //!   invitations, the account page;
 //! - [`admin`]: users, invitations and the instance's security settings (owners);
+//! - [`dashboard`]: a site's analytics (also what shared links show);
 //! - [`share`]: shared dashboard links.
 
 pub mod account;
 pub mod admin;
+pub mod dashboard;
 pub mod share;
 
 use std::collections::HashMap;

@@ -136,6 +136,7 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/password/reset/abc", Some("password=short")),
     ("GET", "/invite/abc", None),
     ("POST", "/invite/abc", Some("password=short")),
+    ("GET", "/sites/{site}", None),
     ("GET", "/share/nope", None),
     ("POST", "/share/nope", Some("password=x")),
     ("GET", "/account", None),
