@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Dashboard benchmark: server time and weight of a site's dashboard page (`/sites/DOMAIN`, last
+# 30 days: top stats with comparison, graph, five top lists) over the query benchmark's store of
+# N synthetic events, signed in as an analyst.
+#
+# usage: bench/dashboard.sh [EVENTS=10000000] [RUNS=10]
+# Reuses (or generates, through bench/query.sh's layout) /tmp/tillit-query-bench-v2-EVENTS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${1:-10000000}
+RUNS=${2:-10}
+PORT=${PORT:-8094}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
+cargo build --release -q -p tillit -p tillit-bench
+BIN=$CARGO_TARGET_DIR/release
+DATA=${BENCH_DIR:-/tmp/tillit-query-bench-v2-$EVENTS}
+if [ ! -f "$DATA/.complete" ]; then
+  rm -rf "$DATA"; mkdir -p "$DATA"
+  "$BIN/tillit" --data-dir "$DATA" site add shop.test --timezone Europe/Berlin >/dev/null
+  "$BIN/tillit-gen" "$DATA" 1 "$EVENTS" 30
+  touch "$DATA/.complete"
+fi
+EMAIL=bench-analyst@shop.test
+PASS=bench-analyst-password
+"$BIN/tillit" --data-dir "$DATA" user list --json | grep -q "$EMAIL" \
+  || printf '%s' "$PASS" | "$BIN/tillit" --data-dir "$DATA" user add "$EMAIL" --role analyst --password-stdin >/dev/null
+LOG=$(mktemp); JAR=$(mktemp)
+TILLIT_LOG=info "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; rm -f "$LOG" "$JAR"' EXIT
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 1 300); do curl -fs "$BASE/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 1800); do grep -q "built day roll-ups\|roll-ups up to date" "$LOG" && break; sleep 1; done
+curl -s -o /dev/null -c "$JAR" -H "Origin: $BASE" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASS" "$BASE/login"
+times=()
+for i in $(seq 1 "$RUNS"); do
+  out=$(curl -s -o /dev/null -b "$JAR" -w '%{http_code} %{time_total} %{size_download}' "$BASE/sites/shop.test?period=30d")
+  read -r code t size <<<"$out"
+  [ "$code" = 200 ] || { echo "dashboard answered $code" >&2; exit 1; }
+  times+=("$t")
+done
+css=$(curl -s -o /dev/null -w '%{size_download}' "$BASE/assets/app.css")
+printf '%s\n' "${times[@]}" | sort -n | awk -v runs="$RUNS" -v size="$size" -v css="$css" '
+  { t[NR] = $1 * 1000 }
+  END { printf "dashboard /sites/shop.test (30d): p50 %.0f ms, min %.0f ms, max %.0f ms over %d runs; HTML %d bytes + CSS %d bytes\n", t[int((NR + 1) / 2)], t[1], t[NR], runs, size, css }'
+echo "rss_peak_mb=$(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 ))"
