@@ -165,11 +165,7 @@ impl SqliteApp {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(AppStoreError::NotFound("user".into()));
-        }
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        end_sessions_and_commit(tx, done.rows_affected(), user_id).await
     }
 
     pub(super) async fn set_roles(&self, user_id: i64, roles: &[RoleRow]) -> Result<(), AppStoreError> {
@@ -192,11 +188,7 @@ impl SqliteApp {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(AppStoreError::NotFound("user".into()));
-        }
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        end_sessions_and_commit(tx, done.rows_affected(), user_id).await
     }
 
     pub(super) async fn remove_user(&self, user_id: i64) -> Result<(), AppStoreError> {
@@ -536,6 +528,20 @@ impl SqliteApp {
             })
             .collect()
     }
+}
+
+/// Finishes a change to one user's row: `NotFound` when no row changed, else every session of the
+/// user ends in the same transaction (a changed password or a disabled account signs out everywhere).
+async fn end_sessions_and_commit(
+    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    changed: u64,
+    user_id: i64,
+) -> Result<(), AppStoreError> {
+    if changed == 0 {
+        return Err(AppStoreError::NotFound("user".into()));
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
+    tx.commit().await.map_err(backend)
 }
 
 async fn insert_roles(

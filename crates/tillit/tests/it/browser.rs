@@ -248,14 +248,7 @@ async fn pages_work_and_injected_payloads_stay_text() {
     // First run: the owner account from the setup form.
     c.goto(&format!("{}/", server.base)).await.unwrap();
     assert!(c.current_url().await.unwrap().path().ends_with("/setup"));
-    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("owner@shop.test").await.unwrap();
-    c.find(fantoccini::Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("a long passphrase")
-        .await
-        .unwrap();
-    c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    submit_credentials(&c, "owner@shop.test", "a long passphrase").await;
     wait_for_text(&c, "Install the tracker").await;
     // The stylesheet loaded despite the strict CSP (no inline styles are needed).
     let font: serde_json::Value =
@@ -264,14 +257,7 @@ async fn pages_work_and_injected_payloads_stay_text() {
     // Sign out, then in again.
     c.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "Forgot your password?").await;
-    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("owner@shop.test").await.unwrap();
-    c.find(fantoccini::Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("a long passphrase")
-        .await
-        .unwrap();
-    c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    submit_credentials(&c, "owner@shop.test", "a long passphrase").await;
     wait_for_text(&c, "shop.test").await;
     let cookies = c.get_all_cookies().await.unwrap();
     let session = cookies.iter().find(|k| k.name() == "tillit_session").expect("session cookie");
@@ -297,6 +283,13 @@ async fn pages_work_and_injected_payloads_stay_text() {
     assert!(text.contains("onerror=\"document.title='pwned1'\""), "event name not shown as text: {text}");
     c.close().await.unwrap();
     server.stop();
+}
+
+/// Fills the email and password fields of the current page's form and submits it.
+async fn submit_credentials(c: &fantoccini::Client, email: &str, password: &str) {
+    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys(email).await.unwrap();
+    c.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
+    c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
 }
 
 async fn wait_for_text(c: &fantoccini::Client, needle: &str) {
@@ -359,14 +352,7 @@ async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
 
     let c = browser(driver_port).await;
     c.goto(&format!("{}/login", server.base)).await.unwrap();
-    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("ana@shop.test").await.unwrap();
-    c.find(fantoccini::Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("analyst password")
-        .await
-        .unwrap();
-    c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    submit_credentials(&c, "ana@shop.test", "analyst password").await;
     wait_for_text(&c, "Install the tracker").await;
     c.find(fantoccini::Locator::LinkText("shop.test")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "Unique visitors").await;
