@@ -10,16 +10,7 @@ cd "$(dirname "$0")/.."
 EVENTS=${1:-10000000}
 RUNS=${2:-10}
 PORT=${PORT:-8094}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
-cargo build --release -q -p tillit -p tillit-bench
-BIN=$CARGO_TARGET_DIR/release
-DATA=${BENCH_DIR:-/tmp/tillit-query-bench-v2-$EVENTS}
-if [ ! -f "$DATA/.complete" ]; then
-  rm -rf "$DATA"; mkdir -p "$DATA"
-  "$BIN/tillit" --data-dir "$DATA" site add shop.test --timezone Europe/Berlin >/dev/null
-  "$BIN/tillit-gen" "$DATA" 1 "$EVENTS" 30
-  touch "$DATA/.complete"
-fi
+. bench/store.sh
 EMAIL=bench-analyst@shop.test
 PASS=bench-analyst-password
 "$BIN/tillit" --data-dir "$DATA" user list --json | grep -q "$EMAIL" \

@@ -11,16 +11,7 @@ cd "$(dirname "$0")/.."
 EVENTS=${1:-10000000}
 RUNS=${2:-10}
 PORT=${PORT:-8095}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
-cargo build --release -q -p tillit -p tillit-bench
-BIN=$CARGO_TARGET_DIR/release
-DATA=${BENCH_DIR:-/tmp/tillit-query-bench-v2-$EVENTS}
-if [ ! -f "$DATA/.complete" ]; then
-  rm -rf "$DATA"; mkdir -p "$DATA"
-  "$BIN/tillit" --data-dir "$DATA" site add shop.test --timezone Europe/Berlin >/dev/null
-  "$BIN/tillit-gen" "$DATA" 1 "$EVENTS" 30
-  touch "$DATA/.complete"
-fi
+. bench/store.sh
 KEY=$("$BIN/tillit" --data-dir "$DATA" apikey create --site shop.test --name bench --hourly-limit 1000000)
 LOG=$(mktemp)
 TILLIT_LOG=info "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &

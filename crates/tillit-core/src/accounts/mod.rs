@@ -578,6 +578,13 @@ pub fn totp_code(secret_base32: &str, email: &str, now: i64) -> Result<String, A
     Ok(totp(secret.as_bytes(), email)?.generate(now.max(0) as u64).to_string())
 }
 
+/// Checks a new password (or a shared link's) against the rules and hashes it off the async
+/// workers.
+pub async fn hash_new_password(password: &str) -> Result<String, AuthError> {
+    password::check_new(password)?;
+    hash_blocking(password).await
+}
+
 async fn hash_blocking(password: &str) -> Result<String, AuthError> {
     let pw = password.to_owned();
     blocking(move || password::hash(&pw)).await?.map_err(AuthError::Store)

@@ -41,8 +41,7 @@ pub async fn create(
     Path(_domain): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<GoalRow>), ApiError> {
-    let req: CreateGoal =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let req: CreateGoal = crate::api::json_body(&body)?;
     let spec = GoalSpec { event_name: req.event_name, page_path: req.page_path, display_name: req.display_name };
     let NewGoal { event_name, page_path, display_name } =
         NewGoal::parse(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -88,8 +87,7 @@ pub async fn create_funnel(
     Path(_domain): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<FunnelRow>), ApiError> {
-    let req: CreateFunnel =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let req: CreateFunnel = crate::api::json_body(&body)?;
     tillit_core::goals::check_funnel(&req.name, &req.steps).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let site = site_of(&caller)?;
     let funnel = state.app.add_funnel(site, req.name.trim(), &req.steps, state.clock.now()).await.map_err(map_store)?;

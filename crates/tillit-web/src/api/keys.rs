@@ -47,8 +47,7 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let site = site_of(&caller)?;
-    let req: CreateKey =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let req: CreateKey = crate::api::json_body(&body)?;
     let name = super::label(&req.name)?;
     let scope_names = req.scopes.unwrap_or_else(|| vec![Scope::ReadAnalytics.as_str().to_owned()]);
     if scope_names.is_empty() {

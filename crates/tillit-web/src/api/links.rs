@@ -7,12 +7,12 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use tillit_core::accounts::password;
+use tillit_core::accounts::hash_new_password;
 use tillit_core::secret::random_hex;
 use tillit_store::app::accounts::SharedLink;
 
 use crate::AppState;
-use crate::api::sites::{audit, map_store, site_of};
+use crate::api::sites::{audit, auth_error, map_store, site_of};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -41,19 +41,10 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let site = site_of(&caller)?;
-    let req: CreateLink =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let req: CreateLink = crate::api::json_body(&body)?;
     let name = super::label(&req.name)?;
     let hash = match req.password.as_deref() {
-        Some(pw) => {
-            password::check_new(pw).map_err(ApiError::BadRequest)?;
-            let pw = pw.to_owned();
-            let hashed = tokio::task::spawn_blocking(move || password::hash(&pw))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(ApiError::Internal)?;
-            Some(hashed)
-        }
+        Some(pw) => Some(hash_new_password(pw).await.map_err(auth_error)?),
         None => None,
     };
     let slug = random_hex(16);

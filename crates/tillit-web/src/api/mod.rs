@@ -12,6 +12,11 @@ pub mod users;
 
 use crate::error::ApiError;
 
+/// A JSON request body, or 400 saying what is wrong with it.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))
+}
+
 /// A name people give a key or a link: trimmed, 1 to 120 characters.
 pub(crate) fn label(name: &str) -> Result<&str, ApiError> {
     let name = name.trim();

@@ -40,8 +40,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Site>), ApiError> {
-    let req: CreateSite =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let req: CreateSite = crate::api::json_body(&body)?;
     let new = sites::NewSite::parse(
         &req.domain,
         req.timezone.as_deref(),

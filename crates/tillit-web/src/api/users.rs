@@ -56,10 +56,6 @@ pub struct Settings {
     require_two_factor: bool,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))
-}
-
 async fn role(state: &AppState, role: &str, site: Option<&str>) -> Result<(Option<u32>, Role), ApiError> {
     let role: Role = role.parse().map_err(ApiError::BadRequest)?;
     let Some(domain) = site else { return Ok((None, role)) };
@@ -84,7 +80,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req: CreateUser = parse(&body)?;
+    let req: CreateUser = super::json_body(&body)?;
     let (site, role) = role(&state, &req.role, req.site.as_deref()).await?;
     let by = &caller.principal.actor;
     if let Some(pw) = &req.password {
@@ -115,7 +111,7 @@ pub async fn update(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<User>, ApiError> {
-    let req: UpdateUser = parse(&body)?;
+    let req: UpdateUser = super::json_body(&body)?;
     let by = &caller.principal.actor;
     let mut user = state.accounts.user(id).await.map_err(auth_error)?;
     if let Some(specs) = &req.roles {
@@ -145,7 +141,7 @@ pub async fn settings(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let req: Settings = parse(&body)?;
+    let req: Settings = super::json_body(&body)?;
     state.accounts.require_two_factor(&caller.principal.actor, req.require_two_factor).await.map_err(auth_error)?;
     Ok(Json(json!({ "require_two_factor": req.require_two_factor })))
 }

@@ -1,0 +1,13 @@
+# Sourced by bench/query.sh and bench/dashboard.sh: builds the binaries and sets BIN and DATA, a
+# store of $EVENTS synthetic events over 30 UTC days for one site (shop.test, Europe/Berlin),
+# generated once and kept in $BENCH_DIR (default /tmp/tillit-query-bench-v2-EVENTS) for reuse.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
+cargo build --release -q -p tillit -p tillit-bench
+BIN=$CARGO_TARGET_DIR/release
+DATA=${BENCH_DIR:-/tmp/tillit-query-bench-v2-$EVENTS}
+if [ ! -f "$DATA/.complete" ]; then
+  rm -rf "$DATA"; mkdir -p "$DATA"
+  "$BIN/tillit" --data-dir "$DATA" site add shop.test --timezone Europe/Berlin >/dev/null
+  "$BIN/tillit-gen" "$DATA" 1 "$EVENTS" 30
+  touch "$DATA/.complete"
+fi
