@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dashboard benchmark: server time and weight of a site's dashboard page (`/sites/DOMAIN`, last
-# 30 days: top stats with comparison, graph, five top lists) over the query benchmark's store of
+# 30 days: top stats with comparison, graph, the first tab of every panel, goals, properties,
+# funnels) over the query benchmark's store of
 # N synthetic events, signed in as an analyst.
 #
 # usage: bench/dashboard.sh [EVENTS=10000000] [RUNS=10]
@@ -31,7 +32,8 @@ for i in $(seq 1 "$RUNS"); do
   times+=("$t")
 done
 css=$(curl -s -o /dev/null -w '%{size_download}' "$BASE/assets/app.css")
-printf '%s\n' "${times[@]}" | sort -n | awk -v runs="$RUNS" -v size="$size" -v css="$css" '
+js=$(curl -s -o /dev/null -w '%{size_download}' "$BASE/assets/app.js")
+printf '%s\n' "${times[@]}" | sort -n | awk -v runs="$RUNS" -v size="$size" -v css="$css" -v js="$js" '
   { t[NR] = $1 * 1000 }
-  END { printf "dashboard /sites/shop.test (30d): p50 %.0f ms, min %.0f ms, max %.0f ms over %d runs; HTML %d bytes + CSS %d bytes\n", t[int((NR + 1) / 2)], t[1], t[NR], runs, size, css }'
+  END { printf "dashboard /sites/shop.test (30d): p50 %.0f ms, min %.0f ms, max %.0f ms over %d runs; HTML %d bytes + CSS %d bytes + JS %d bytes = %d bytes\n", t[int((NR + 1) / 2)], t[1], t[NR], runs, size, css, js, size + css + js }'
 echo "rss_peak_mb=$(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 ))"

@@ -8,6 +8,7 @@
 //! - [`accounts`]: users, passwords, sessions, two-factor sign-in, throttling and the audit log.
 //! - [`secret`]: random tokens and the hashes they are stored as.
 //! - [`mail`]: outgoing email over SMTP.
+//! - [`i18n`]: the supported languages, choosing one, and numbers and dates per locale.
 //! - [`goals`]: validation of conversion goals.
 //! - [`sites`]: validation of site settings (domain, time zone, retention).
 //! - [`stats`]: the meaning of stats queries: periods, validation, the reference definitions.
@@ -16,6 +17,7 @@
 pub mod access;
 pub mod accounts;
 pub mod goals;
+pub mod i18n;
 pub mod ingest;
 pub mod mail;
 pub mod secret;

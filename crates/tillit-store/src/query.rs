@@ -183,6 +183,8 @@ impl VisitField {
 /// Calendar buckets, in the site's time zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeGrain {
+    /// Realtime graphs only (never rolled up).
+    Minute,
     Hour,
     Day,
     /// Weeks start on Monday.
@@ -212,6 +214,7 @@ impl Dimension {
             Dimension::Goal => "event:goal".into(),
             Dimension::Prop(key) => format!("event:props:{key}"),
             Dimension::Visit(f) => format!("visit:{}", f.name()),
+            Dimension::Time(TimeGrain::Minute) => "time:minute".into(),
             Dimension::Time(TimeGrain::Hour) => "time:hour".into(),
             Dimension::Time(TimeGrain::Day) => "time:day".into(),
             Dimension::Time(TimeGrain::Week) => "time:week".into(),

@@ -18,6 +18,7 @@ use tracing::error;
 use tillit_core::access::{Permission, Principal};
 use tillit_core::accounts::keys::KeyRejection;
 use tillit_core::accounts::principal;
+use tillit_core::i18n::Lang;
 use tillit_store::app::Site;
 use tillit_store::app::accounts::User;
 
@@ -75,11 +76,25 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/password/reset/{token}", Public),
     ("GET", "/invite/{token}", Public),
     ("POST", "/invite/{token}", Public),
+    ("POST", "/sites", Instance(ManageSites)),
     ("GET", "/sites/{domain}", Rule::Site(ViewDashboard, InPath)),
+    ("GET", "/sites/{domain}/details/{report}", Rule::Site(ViewDashboard, InPath)),
+    ("GET", "/sites/{domain}/realtime", Rule::Site(ViewDashboard, InPath)),
+    ("GET", "/sites/{domain}/export", Rule::Site(ViewDashboard, InPath)),
+    ("GET", "/sites/{domain}/utm", Rule::Site(ViewDashboard, InPath)),
+    ("GET", "/sites/{domain}/settings", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings/goals", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings/goals/remove", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings/funnels", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings/funnels/remove", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings/links", Rule::Site(ManageSite, InPath)),
+    ("POST", "/sites/{domain}/settings/links/revoke", Rule::Site(ManageSite, InPath)),
     ("GET", "/share/{slug}", Public),
     ("POST", "/share/{slug}", Public),
     ("GET", "/account", SignedIn),
     ("POST", "/account/password", SignedIn),
+    ("POST", "/account/language", SignedIn),
     ("POST", "/account/logout-everywhere", SignedIn),
     ("POST", "/account/2fa/setup", SignedIn),
     ("POST", "/account/2fa/confirm", SignedIn),
@@ -147,6 +162,10 @@ pub struct Caller {
     pub site: Option<Site>,
     /// Authenticated by an `Authorization` header (no cookies involved).
     pub bearer: bool,
+    /// The language of the pages this caller sees (see [`crate::i18n::choose`]).
+    pub lang: Lang,
+    /// The request's path and query (where a language change returns to).
+    pub here: String,
 }
 
 impl Caller {
@@ -159,6 +178,8 @@ impl Caller {
             must_set_up_two_factor: false,
             site: None,
             bearer: false,
+            lang: Lang::En,
+            here: String::new(),
         }
     }
 }
@@ -180,6 +201,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(c) => c,
         Err(d) => return deny(&path, d),
     };
+    let explicit = parts.uri.query().and_then(|q| query_param(q, "lang"));
+    let saved = caller.user.as_ref().and_then(|u| u.locale.as_deref());
+    caller.lang = crate::i18n::choose(explicit.as_deref(), saved, &parts.headers);
+    caller.here = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     // CSRF: a state change that a browser could make on the user's behalf — one carrying
     // cookies, or any form of Tillit's pages (a forged sign-in is an attack too) — must come from
     // Tillit's own origin. Bearer-authenticated calls carry no ambient credentials.

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod client_ip;
 pub mod error;
+pub mod i18n;
 mod pages;
 mod security;
 pub mod tracker;
@@ -39,6 +40,8 @@ pub struct WebConfig {
     pub default_retention_days: u32,
     /// Why location is unknown, if it is (shown on the health endpoint and the start page).
     pub geo_status: String,
+    /// Whether a geolocation database is loaded (else the dashboard explains how to add one).
+    pub geolocation: bool,
     /// Where users reach Tillit (`https://analytics.example.com`): the base of links in emails.
     /// HTTPS here turns on `Secure` cookies and HSTS.
     pub public_url: String,
@@ -105,7 +108,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn guarded(state: AppState) -> Router<AppState> {
-    use pages::{account, admin, share};
+    use pages::{account, admin, settings, share};
     Router::new()
         .route("/", get(pages::home))
         .route("/setup", get(account::setup_form).post(account::setup))
@@ -117,6 +120,7 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/invite/{token}", get(account::invite_form).post(account::accept_invite))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
+        .route("/account/language", post(pages::set_language))
         .route("/account/logout-everywhere", post(account::logout_everywhere))
         .route("/account/2fa/setup", post(account::totp_setup))
         .route("/account/2fa/confirm", post(account::totp_confirm))
@@ -128,7 +132,19 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/users/{id}/remove", post(admin::remove))
         .route("/users/require-2fa", post(admin::require_two_factor))
         .route("/audit", get(admin::audit))
+        .route("/sites", post(settings::add_site))
         .route("/sites/{domain}", get(pages::dashboard::view))
+        .route("/sites/{domain}/details/{report}", get(pages::dashboard::details::view))
+        .route("/sites/{domain}/realtime", get(pages::dashboard::realtime::view))
+        .route("/sites/{domain}/export", get(pages::dashboard::export::download))
+        .route("/sites/{domain}/utm", get(settings::utm))
+        .route("/sites/{domain}/settings", get(settings::view).post(settings::general))
+        .route("/sites/{domain}/settings/goals", post(settings::add_goal))
+        .route("/sites/{domain}/settings/goals/remove", post(settings::remove_goal))
+        .route("/sites/{domain}/settings/funnels", post(settings::add_funnel))
+        .route("/sites/{domain}/settings/funnels/remove", post(settings::remove_funnel))
+        .route("/sites/{domain}/settings/links", post(settings::add_link))
+        .route("/sites/{domain}/settings/links/revoke", post(settings::revoke_link))
         .route("/share/{slug}", get(share::view).post(share::unlock))
         .route("/assets/{file}", get(pages::asset))
         .route("/api/health", get(api::health::get))

@@ -88,6 +88,7 @@ pub fn parse_dimension(name: &str, default_grain: TimeGrain) -> Result<Dimension
         "event:name" => Dimension::Name,
         "event:goal" => Dimension::Goal,
         "time" => Dimension::Time(default_grain),
+        "time:minute" => Dimension::Time(TimeGrain::Minute),
         "time:hour" => Dimension::Time(TimeGrain::Hour),
         "time:day" => Dimension::Time(TimeGrain::Day),
         "time:week" => Dimension::Time(TimeGrain::Week),

@@ -173,8 +173,9 @@ pub fn buckets(range: &Range, grain: TimeGrain) -> Vec<i64> {
     let mut b = super::reference::bucket(grain, first);
     while b <= last && out.len() < 10_000 {
         out.push(b);
-        // Step past this bucket: at least an hour, then snap to the bucket start.
+        // Step past this bucket (a month is at most 32 days), then snap to the bucket start.
         let step = match grain {
+            TimeGrain::Minute => 60,
             TimeGrain::Hour => 3600,
             TimeGrain::Day => 86_400,
             TimeGrain::Week => 7 * 86_400,
@@ -190,7 +191,7 @@ pub fn label(grain: TimeGrain, local_seconds: i64) -> String {
     let Ok(ts) = Timestamp::from_second(local_seconds) else { return local_seconds.to_string() };
     let dt = ts.to_zoned(TimeZone::UTC).datetime();
     match grain {
-        TimeGrain::Hour => dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        TimeGrain::Minute | TimeGrain::Hour => dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
         _ => dt.date().strftime("%Y-%m-%d").to_string(),
     }
 }

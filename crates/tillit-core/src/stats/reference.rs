@@ -402,6 +402,7 @@ pub fn visit_value(e: &EventRecord, f: VisitField) -> std::borrow::Cow<'_, str> 
 /// Start (local seconds) of the bucket holding local second `l`.
 pub fn bucket(grain: TimeGrain, l: i64) -> i64 {
     match grain {
+        TimeGrain::Minute => l - l.rem_euclid(60),
         TimeGrain::Hour => l - l.rem_euclid(3600),
         TimeGrain::Day => l - l.rem_euclid(86_400),
         TimeGrain::Week => {

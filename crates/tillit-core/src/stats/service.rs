@@ -110,6 +110,14 @@ impl StatsService {
         Ok(api::render_v2(&q, &out, compared.as_ref()))
     }
 
+    /// The range a v2 document's `include.comparisons` compares against.
+    pub fn comparison_range(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<period::Range, StatsError> {
+        api::parse_v2(body, site, now)?
+            .comparison
+            .map(|(_, range)| range)
+            .ok_or_else(|| StatsError::BadRequest("no comparison asked for".into()))
+    }
+
     /// `GET /api/v1/stats/{aggregate,timeseries,breakdown}`.
     pub async fn v1(
         &self,
@@ -137,24 +145,72 @@ impl StatsService {
     ) -> Result<Value, StatsError> {
         let name =
             params.get("funnel").ok_or_else(|| StatsError::BadRequest("The `funnel` parameter is required".into()))?;
+        let (funnel, steps) = self.saved_funnel(site, name).await?;
+        let site = self.with_first_event(site, params.get("period").map(String::as_str)).await?;
+        let q = api::parse_funnel(params, &site, steps.clone(), now)?;
+        self.run_funnel(&funnel.name, &steps, q).await
+    }
+
+    /// A saved funnel over the `date_range` and `filters` of a v2 query document (the
+    /// dashboard's), answered like [`StatsService::funnel`].
+    pub async fn funnel_v2(&self, site: &SiteCtx, name: &str, body: &Value, now: i64) -> Result<Value, StatsError> {
+        let (funnel, steps) = self.saved_funnel(site, name).await?;
+        let q = api::parse_v2(body, site, now)?;
+        let f = tillit_store::query::FunnelQuery {
+            site_id: site.id,
+            start: q.query.start,
+            end: q.query.end,
+            filter: q.query.filter,
+            steps: steps.clone(),
+        };
+        self.run_funnel(&funnel.name, &steps, f).await
+    }
+
+    async fn saved_funnel(
+        &self,
+        site: &SiteCtx,
+        name: &str,
+    ) -> Result<(tillit_store::app::FunnelRow, Vec<tillit_store::query::Goal>), StatsError> {
         let funnel = self
             .app
             .funnels(site.id)
             .await?
             .into_iter()
-            .find(|f| f.name == *name)
+            .find(|f| f.name == name)
             .ok_or_else(|| StatsError::BadRequest(format!("Funnel '{name}' does not exist for this site")))?;
-        let steps: Vec<_> = funnel
+        let steps = funnel
             .steps
             .iter()
             .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
             .collect();
-        let site = self.with_first_event(site, params.get("period").map(String::as_str)).await?;
-        let q = api::parse_funnel(params, &site, steps.clone(), now)?;
+        Ok((funnel, steps))
+    }
+
+    async fn run_funnel(
+        &self,
+        name: &str,
+        steps: &[tillit_store::query::Goal],
+        q: tillit_store::query::FunnelQuery,
+    ) -> Result<Value, StatsError> {
         let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
         let reader = self.reader.clone();
         let visitors = blocking(move || reader.funnel(&q)).await?;
-        Ok(api::render_funnel(&funnel.name, &steps, &visitors))
+        Ok(api::render_funnel(name, steps, &visitors))
+    }
+
+    /// The custom property keys used in `[start, end)`, most used first (the dashboard's
+    /// property tabs).
+    pub async fn prop_keys(&self, site: &SiteCtx, start: i64, end: i64) -> Result<Vec<String>, StatsError> {
+        let reader = self.reader.clone();
+        let id = site.id;
+        blocking(move || reader.prop_keys(id, start, end, 25)).await
+    }
+
+    /// The site's first stored event (Unix seconds), if any: whether tracking is installed.
+    pub async fn first_event(&self, site: &SiteCtx) -> Result<Option<i64>, StatsError> {
+        let reader = self.reader.clone();
+        let id = site.id;
+        blocking(move || reader.first_event(id)).await
     }
 
     /// Visitors in the last five minutes.

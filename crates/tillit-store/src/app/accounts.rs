@@ -20,6 +20,8 @@ pub struct User {
     pub two_factor: bool,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    /// The UI language the user chose (`None`: follow the browser).
+    pub locale: Option<String>,
     pub roles: Vec<RoleRow>,
 }
 

@@ -132,6 +132,11 @@ impl AppStore {
         }
     }
 
+    /// Changes a site's domain, time zone and retention (its events stay: they are keyed by id).
+    pub async fn update_site(&self, site: &Site) -> Result<(), AppStoreError> {
+        backend!(self, db => db.update_site(site).await)
+    }
+
     /// Removes a site and queues the deletion of its events.
     pub async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {
         match self {
@@ -302,6 +307,11 @@ impl AppStore {
 
     pub async fn set_roles(&self, user_id: i64, roles: &[RoleRow]) -> Result<(), AppStoreError> {
         backend!(self, db => db.set_roles(user_id, roles).await)
+    }
+
+    /// Sets the user's UI language (`None`: follow the browser).
+    pub async fn set_locale(&self, user_id: i64, locale: Option<&str>) -> Result<(), AppStoreError> {
+        backend!(self, db => db.set_locale(user_id, locale).await)
     }
 
     /// Disables (`Some(now)`) or re-enables (`None`) a user; either way their sessions end.

@@ -306,6 +306,24 @@ impl SqliteApp {
         keys.into_iter().find(|k| k.id == id).ok_or_else(|| AppStoreError::NotFound(format!("api key {id}")))
     }
 
+    pub(super) async fn update_site(&self, site: &Site) -> Result<(), AppStoreError> {
+        let res = sqlx::query("UPDATE sites SET domain = ?, timezone = ?, retention_days = ? WHERE id = ?")
+            .bind(&site.domain)
+            .bind(&site.timezone)
+            .bind(site.retention_days)
+            .bind(site.id)
+            .execute(&self.pool)
+            .await;
+        match res {
+            Ok(done) if done.rows_affected() == 0 => Err(AppStoreError::NotFound(format!("site {}", site.domain))),
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(AppStoreError::Conflict(format!("site {}", site.domain)))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     pub(super) async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let row = sqlx::query("SELECT id, domain, timezone, retention_days, created_at FROM sites WHERE domain = ?")

@@ -13,9 +13,12 @@ use super::sqlite::{SqliteApp, backend};
 /// The columns `user_from_row` reads, as a literal for `concat!` (sqlx takes only static SQL).
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.totp_secret IS NOT NULL, u.created_at, u.disabled_at"
+        "u.id, u.email, u.totp_secret IS NOT NULL, u.created_at, u.disabled_at, u.locale"
     };
 }
+
+/// How many columns `user_columns!()` selects: the columns a query adds after it start here.
+const USER_COLUMNS: usize = 6;
 
 macro_rules! link_columns {
     () => {
@@ -30,6 +33,7 @@ fn user_from_row(r: &SqliteRow) -> Result<User, AppStoreError> {
         two_factor: r.try_get(2).map_err(backend)?,
         created_at: r.try_get(3).map_err(backend)?,
         disabled_at: r.try_get(4).map_err(backend)?,
+        locale: r.try_get(5).map_err(backend)?,
         roles: Vec::new(),
     })
 }
@@ -150,9 +154,9 @@ impl SqliteApp {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Credentials {
             user: self.user_with_roles(&row).await?,
-            password_hash: row.try_get(5).map_err(backend)?,
-            totp_secret: row.try_get(6).map_err(backend)?,
-            totp_pending: row.try_get(7).map_err(backend)?,
+            password_hash: row.try_get(USER_COLUMNS).map_err(backend)?,
+            totp_secret: row.try_get(USER_COLUMNS + 1).map_err(backend)?,
+            totp_pending: row.try_get(USER_COLUMNS + 2).map_err(backend)?,
         }))
     }
 
@@ -180,6 +184,16 @@ impl SqliteApp {
     }
 
     /// Disables (`Some(now)`) or re-enables (`None`) a user; disabling ends their sessions.
+    pub(super) async fn set_locale(&self, user_id: i64, locale: Option<&str>) -> Result<(), AppStoreError> {
+        sqlx::query("UPDATE users SET locale = ? WHERE id = ?")
+            .bind(locale)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     pub(super) async fn set_disabled(&self, user_id: i64, disabled_at: Option<i64>) -> Result<(), AppStoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
@@ -240,8 +254,8 @@ impl SqliteApp {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(SessionUser {
             user: self.user_with_roles(&row).await?,
-            second_factor_due: row.try_get(5).map_err(backend)?,
-            created_at: row.try_get(6).map_err(backend)?,
+            second_factor_due: row.try_get(USER_COLUMNS).map_err(backend)?,
+            created_at: row.try_get(USER_COLUMNS + 1).map_err(backend)?,
         }))
     }
 

@@ -210,6 +210,23 @@ impl DuckDbReader {
         })
     }
 
+    pub(super) fn prop_keys(
+        &self,
+        site_id: u32,
+        start: i64,
+        end: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, EventStoreError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT k FROM (SELECT unnest(prop_keys) AS k FROM events WHERE site_id = ? AND ts >= ? AND ts < ?) \
+                 GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
+            )?;
+            let rows = stmt.query_map(params![site_id, start, end, limit], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
+    }
+
     pub(super) fn first_event(&self, site_id: u32) -> Result<Option<i64>, EventStoreError> {
         self.with_conn(|conn| {
             conn.query_row("SELECT min(ts) FROM events WHERE site_id = ?", params![site_id], |r| r.get(0))

@@ -177,6 +177,13 @@ impl EventReader {
         }
     }
 
+    /// The custom property keys used in `[start, end)`, most used first (at most `limit`).
+    pub fn prop_keys(&self, site_id: u32, start: i64, end: i64, limit: u32) -> Result<Vec<String>, EventStoreError> {
+        match self {
+            EventReader::DuckDb(r) => r.prop_keys(site_id, start, end, limit),
+        }
+    }
+
     /// The site's first event, if any (Unix seconds): the start of the `all` period.
     pub fn first_event(&self, site_id: u32) -> Result<Option<i64>, EventStoreError> {
         match self {

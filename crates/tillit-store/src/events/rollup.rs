@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS day_rollups (
 fn grain_code(grain: Option<TimeGrain>) -> u8 {
     match grain {
         None => 0,
-        Some(TimeGrain::Day | TimeGrain::Hour) => 1,
+        Some(TimeGrain::Minute | TimeGrain::Day | TimeGrain::Hour) => 1,
         Some(TimeGrain::Week) => 2,
         Some(TimeGrain::Month) => 3,
     }

@@ -128,6 +128,7 @@ impl Compiler<'_> {
 
     fn bucket(&self, grain: TimeGrain, l: &str) -> String {
         match grain {
+            TimeGrain::Minute => format!("({l} - ({l}) % 60)"),
             TimeGrain::Hour => format!("({l} - ({l}) % 3600)"),
             TimeGrain::Day => format!("({l} - ({l}) % 86400)"),
             // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 == 0.

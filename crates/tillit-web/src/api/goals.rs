@@ -6,12 +6,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 
 use tillit_core::goals::{GoalSpec, NewGoal};
 use tillit_store::app::{FunnelRow, GoalRow};
 
 use crate::AppState;
-use crate::api::sites::{map_store, site_of};
+use crate::api::sites::{audit, map_store, site_of};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -43,15 +44,29 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<GoalRow>), ApiError> {
     let req: CreateGoal = crate::api::json_body(&body)?;
     let spec = GoalSpec { event_name: req.event_name, page_path: req.page_path, display_name: req.display_name };
+    Ok((StatusCode::CREATED, Json(add_goal(&state, &caller, spec).await?)))
+}
+
+/// Validates and stores a goal of the caller's site, and records it in the audit log (the API
+/// and the settings page both add goals through here).
+pub(crate) async fn add_goal(state: &AppState, caller: &Caller, spec: GoalSpec) -> Result<GoalRow, ApiError> {
     let NewGoal { event_name, page_path, display_name } =
         NewGoal::parse(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let site = site_of(&caller)?;
+    let site = site_of(caller)?;
     let goal = state
         .app
         .add_goal(site, event_name.as_deref(), page_path.as_deref(), &display_name, state.clock.now())
         .await
         .map_err(map_store)?;
-    Ok((StatusCode::CREATED, Json(goal)))
+    audit(state, caller, "goal.create", &format!("site:{site}"), json!({ "goal": goal.display_name })).await?;
+    Ok(goal)
+}
+
+/// Removes a goal of the caller's site (audited).
+pub(crate) async fn remove_goal(state: &AppState, caller: &Caller, name: &str) -> Result<(), ApiError> {
+    let site = site_of(caller)?;
+    state.app.remove_goal(site, name).await.map_err(map_store)?;
+    audit(state, caller, "goal.remove", &format!("site:{site}"), json!({ "goal": name })).await
 }
 
 pub async fn remove(
@@ -59,8 +74,7 @@ pub async fn remove(
     Extension(caller): Extension<Caller>,
     Path((_domain, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let site = site_of(&caller)?;
-    state.app.remove_goal(site, &name).await.map_err(map_store)?;
+    remove_goal(&state, &caller, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -88,10 +102,28 @@ pub async fn create_funnel(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<FunnelRow>), ApiError> {
     let req: CreateFunnel = crate::api::json_body(&body)?;
-    tillit_core::goals::check_funnel(&req.name, &req.steps).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let site = site_of(&caller)?;
-    let funnel = state.app.add_funnel(site, req.name.trim(), &req.steps, state.clock.now()).await.map_err(map_store)?;
-    Ok((StatusCode::CREATED, Json(funnel)))
+    Ok((StatusCode::CREATED, Json(add_funnel(&state, &caller, &req.name, &req.steps).await?)))
+}
+
+/// Validates and stores a funnel of the caller's site (audited).
+pub(crate) async fn add_funnel(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    steps: &[String],
+) -> Result<FunnelRow, ApiError> {
+    tillit_core::goals::check_funnel(name, steps).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let site = site_of(caller)?;
+    let funnel = state.app.add_funnel(site, name.trim(), steps, state.clock.now()).await.map_err(map_store)?;
+    audit(state, caller, "funnel.create", &format!("site:{site}"), json!({ "funnel": funnel.name })).await?;
+    Ok(funnel)
+}
+
+/// Removes a funnel of the caller's site (audited).
+pub(crate) async fn remove_funnel_named(state: &AppState, caller: &Caller, name: &str) -> Result<(), ApiError> {
+    let site = site_of(caller)?;
+    state.app.remove_funnel(site, name).await.map_err(map_store)?;
+    audit(state, caller, "funnel.remove", &format!("site:{site}"), json!({ "funnel": name })).await
 }
 
 pub async fn remove_funnel(
@@ -99,7 +131,6 @@ pub async fn remove_funnel(
     Extension(caller): Extension<Caller>,
     Path((_domain, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let site = site_of(&caller)?;
-    state.app.remove_funnel(site, &name).await.map_err(map_store)?;
+    remove_funnel_named(&state, &caller, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -40,30 +40,54 @@ pub async fn create(
     Path(_domain): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let site = site_of(&caller)?;
     let req: CreateLink = crate::api::json_body(&body)?;
-    let name = super::label(&req.name)?;
-    let hash = match req.password.as_deref() {
+    let link = add_link(&state, &caller, &req.name, req.password.as_deref(), req.allow_embed).await?;
+    let mut out = serde_json::to_value(&link).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out["url"] = Value::String(link_url(&state, &link));
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Where a shared link is opened.
+pub(crate) fn link_url(state: &AppState, link: &SharedLink) -> String {
+    format!("{}/share/{}", state.config.public_url.trim_end_matches('/'), link.slug)
+}
+
+/// Creates a shared link to the caller's site (audited); the API and the settings page share it.
+pub(crate) async fn add_link(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    password: Option<&str>,
+    allow_embed: bool,
+) -> Result<SharedLink, ApiError> {
+    let site = site_of(caller)?;
+    let name = super::label(name)?;
+    let hash = match password {
         Some(pw) => Some(hash_new_password(pw).await.map_err(auth_error)?),
         None => None,
     };
     let slug = random_hex(16);
     let link = state
         .app
-        .add_shared_link(site, &slug, name, hash.as_deref(), req.allow_embed, state.clock.now())
+        .add_shared_link(site, &slug, name, hash.as_deref(), allow_embed, state.clock.now())
         .await
         .map_err(map_store)?;
     audit(
-        &state,
-        &caller,
+        state,
+        caller,
         "shared_link.create",
         &format!("shared-link:{}", link.id),
         json!({ "site_id": site, "password": link.has_password, "embed": link.allow_embed }),
     )
     .await?;
-    let mut out = serde_json::to_value(&link).map_err(|e| ApiError::Internal(e.to_string()))?;
-    out["url"] = Value::String(format!("{}/share/{}", state.config.public_url.trim_end_matches('/'), link.slug));
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(link)
+}
+
+/// Revokes a shared link of the caller's site (audited).
+pub(crate) async fn revoke_link(state: &AppState, caller: &Caller, id: i64) -> Result<(), ApiError> {
+    let site = site_of(caller)?;
+    state.app.revoke_shared_link(site, id, state.clock.now()).await.map_err(map_store)?;
+    audit(state, caller, "shared_link.revoke", &format!("shared-link:{id}"), json!({})).await
 }
 
 pub async fn revoke(
@@ -71,8 +95,6 @@ pub async fn revoke(
     Extension(caller): Extension<Caller>,
     Path((_domain, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let site = site_of(&caller)?;
-    state.app.revoke_shared_link(site, id, state.clock.now()).await.map_err(map_store)?;
-    audit(&state, &caller, "shared_link.revoke", &format!("shared-link:{id}"), json!({})).await?;
+    revoke_link(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

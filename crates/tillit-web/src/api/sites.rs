@@ -41,27 +41,63 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Site>), ApiError> {
     let req: CreateSite = crate::api::json_body(&body)?;
-    let new = sites::NewSite::parse(
-        &req.domain,
-        req.timezone.as_deref(),
-        req.retention_days.unwrap_or(state.config.default_retention_days),
-    )
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let site = add_site(&state, &caller, &req.domain, req.timezone.as_deref(), req.retention_days).await?;
+    Ok((StatusCode::CREATED, Json(site)))
+}
+
+/// Validates and adds a site (audited); the API and the start page's form share it.
+pub(crate) async fn add_site(
+    state: &AppState,
+    caller: &Caller,
+    domain: &str,
+    timezone: Option<&str>,
+    retention_days: Option<u32>,
+) -> Result<Site, ApiError> {
+    let new = sites::NewSite::parse(domain, timezone, retention_days.unwrap_or(state.config.default_retention_days))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let site = state
         .app
         .add_site(&new.domain, &new.timezone, new.retention_days, state.clock.now())
         .await
         .map_err(map_store)?;
-    refresh(&state).await;
+    refresh(state).await;
     audit(
-        &state,
-        &caller,
+        state,
+        caller,
         "site.create",
         &format!("site:{}:{}", site.id, site.domain),
         serde_json::json!({ "timezone": site.timezone }),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(site)))
+    Ok(site)
+}
+
+/// Changes the caller's site's domain, time zone and retention (audited).
+pub(crate) async fn update_site(
+    state: &AppState,
+    caller: &Caller,
+    domain: &str,
+    timezone: &str,
+    retention_days: u32,
+) -> Result<Site, ApiError> {
+    let Some(current) = caller.site.clone() else {
+        return Err(ApiError::Internal("route without a checked site".into()));
+    };
+    let new = sites::NewSite::parse(domain, Some(timezone), retention_days)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let site =
+        Site { domain: new.domain, timezone: new.timezone, retention_days: new.retention_days, ..current.clone() };
+    state.app.update_site(&site).await.map_err(map_store)?;
+    refresh(state).await;
+    audit(
+        state,
+        caller,
+        "site.update",
+        &format!("site:{}:{}", site.id, current.domain),
+        serde_json::json!({ "domain": site.domain, "timezone": site.timezone, "retention_days": site.retention_days }),
+    )
+    .await?;
+    Ok(site)
 }
 
 pub async fn remove(

@@ -7,11 +7,13 @@
 //!   invitations, the account page;
 //! - [`admin`]: users, invitations and the instance's security settings (owners);
 //! - [`dashboard`]: a site's analytics (also what shared links show);
+//! - [`settings`]: a site's settings, the campaign URL builder, adding a site;
 //! - [`share`]: shared dashboard links.
 
 pub mod account;
 pub mod admin;
 pub mod dashboard;
+pub mod settings;
 pub mod share;
 
 use std::collections::HashMap;
@@ -29,12 +31,20 @@ use tillit_core::access::Permission;
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::client_ip;
+use crate::i18n::{Lang, Texts};
 
-/// The navigation bar's view of the caller.
+/// The navigation bar's view of the caller, and the language of the page.
 pub struct Nav {
     pub email: Option<String>,
     pub manage_users: bool,
     pub read_audit: bool,
+    pub lang: Lang,
+    pub t: &'static Texts,
+    /// Where the language menu returns to.
+    pub here: String,
+    /// The sites the caller may view (the dashboard's site switcher); filled by
+    /// [`Nav::with_sites`] only.
+    pub sites: Vec<String>,
 }
 
 impl Nav {
@@ -43,12 +53,55 @@ impl Nav {
             email: caller.user.as_ref().map(|u| u.email.clone()),
             manage_users: caller.principal.can(Permission::ManageUsers, None),
             read_audit: caller.principal.can(Permission::ReadAudit, None),
+            lang: caller.lang,
+            t: Texts::of(caller.lang),
+            here: caller.here.clone(),
+            sites: Vec::new(),
         }
     }
 
-    pub fn none() -> Nav {
-        Nav { email: None, manage_users: false, read_audit: false }
+    /// [`Nav::of`], with the sites the caller may view.
+    pub async fn with_sites(state: &AppState, caller: &Caller) -> Nav {
+        let mut nav = Nav::of(caller);
+        nav.sites = viewable_sites(state, caller).await.into_iter().map(|s| s.domain).collect();
+        nav
     }
+
+    pub fn none() -> Nav {
+        Nav::in_lang(Lang::En)
+    }
+
+    /// No one signed in, pages in `lang` (shared links).
+    pub fn in_lang(lang: Lang) -> Nav {
+        Nav {
+            email: None,
+            manage_users: false,
+            read_audit: false,
+            lang,
+            t: Texts::of(lang),
+            here: String::new(),
+            sites: Vec::new(),
+        }
+    }
+
+    /// The language menu: (code, name, current).
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL.iter().map(|l| (l.code(), l.native_name(), *l == self.lang)).collect()
+    }
+}
+
+/// The sites the caller may view, by domain.
+pub async fn viewable_sites(state: &AppState, caller: &Caller) -> Vec<tillit_store::app::Site> {
+    let mut sites: Vec<_> = state
+        .app
+        .list_sites()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| caller.principal.can(Permission::ViewDashboard, Some(s.id)))
+        .collect();
+    sites.sort_by(|a, b| a.domain.cmp(&b.domain));
+    sites
 }
 
 /// Renders a template; a rendering failure is logged and answered with 500.
@@ -113,21 +166,37 @@ pub fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String
     client_ip::resolve(peer.ip(), headers, &state.config.trusted_proxies).to_string()
 }
 
+/// A site on the start page: visitors over the chosen period and their sparkline.
+pub struct SiteSummary {
+    pub domain: String,
+    pub href: String,
+    pub visitors: String,
+    pub spark: String,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct Home {
     title: &'static str,
     nav: Nav,
     narrow: bool,
-    events: u64,
-    sites: Vec<tillit_store::app::Site>,
+    t: &'static Texts,
+    events: String,
+    sites: Vec<SiteSummary>,
+    periods: Vec<(String, &'static str, bool)>,
+    can_add: bool,
     origin: String,
     geo: String,
 }
 
 /// `/`: first run goes to the owner setup, strangers to sign-in, everyone else sees the sites
-/// they may view.
-pub async fn home(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
+/// they may view, each with its visitors and a sparkline over the chosen period (kept when
+/// opening a site).
+pub async fn home(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
     if caller.user.is_none() {
         return match state.accounts.needs_setup().await {
             Ok(true) => Redirect::to("/setup").into_response(),
@@ -141,34 +210,83 @@ pub async fn home(State(state): State<AppState>, Extension(caller): Extension<Ca
     if caller.must_set_up_two_factor {
         return Redirect::to("/account?setup2fa=required").into_response();
     }
-    let all = state.app.list_sites().await.unwrap_or_default();
-    let sites = all.into_iter().filter(|s| caller.principal.can(Permission::ViewDashboard, Some(s.id))).collect();
+    let t = Texts::of(caller.lang);
+    let period =
+        q.get("period").map(String::as_str).filter(|p| ["day", "7d", "30d", "12mo"].contains(p)).unwrap_or("30d");
+    let mut sites = Vec::new();
+    for s in viewable_sites(&state, &caller).await {
+        let query: HashMap<String, String> = [("period".to_owned(), period.to_owned())].into();
+        let href = format!("/sites/{}?period={period}", s.domain);
+        let summary = dashboard::summary(&state, &s.domain, &query, caller.lang).await;
+        let (visitors, spark) = summary.unwrap_or_else(|| ("–".to_owned(), String::new()));
+        sites.push(SiteSummary { domain: s.domain, href, visitors, spark });
+    }
     let events = state.events.run(|s| s.count(None)).await.ok().and_then(Result::ok).unwrap_or(0);
+    let periods = [("day", t.today), ("7d", t.last_7d), ("30d", t.last_30d), ("12mo", t.last_12mo)]
+        .into_iter()
+        .map(|(p, label)| (format!("/?period={p}"), label, p == period))
+        .collect();
     let home = Home {
-        title: "Sites",
+        title: t.sites,
         nav: Nav::of(&caller),
         narrow: false,
-        events,
+        t,
+        events: caller.lang.int(i64::try_from(events).unwrap_or(i64::MAX)),
         sites,
+        periods,
+        can_add: caller.principal.can(Permission::ManageSites, None),
         origin: state.config.public_url.trim_end_matches('/').to_owned(),
         geo: state.config.geo_status.clone(),
     };
     render(StatusCode::OK, &home)
 }
 
-const APP_CSS: &str = include_str!("../assets/app.css");
-
-/// `/assets/{file}`: the stylesheet (and, with the dashboard, its script).
-pub async fn asset(Path(file): Path<String>) -> Response {
-    match file.as_str() {
-        "app.css" => (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-            ],
-            APP_CSS,
-        )
-            .into_response(),
-        _ => error_page(StatusCode::NOT_FOUND, "No such file."),
+/// `POST /account/language`: saves the signed-in user's language and returns to the page.
+pub async fn set_language(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = form(&body);
+    let Some(user) = caller.user.as_ref() else { return Redirect::to("/login").into_response() };
+    let Some(lang) = Lang::parse(field(&f, "lang")) else {
+        return error_page(StatusCode::BAD_REQUEST, "Unknown language: choose en, nb, sv or da.");
+    };
+    if let Err(e) = state.app.set_locale(user.id, Some(lang.code())).await {
+        error!(error = %e, "cannot save the language");
+        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "The application store is unavailable.");
     }
+    // Only a path on this site, and without a `lang` that would override the new choice.
+    let next = field(&f, "next");
+    let next = if next.starts_with('/') && !next.starts_with("//") { next } else { "/" };
+    let next = match next.split_once('?') {
+        Some((path, qs)) => {
+            let kept: Vec<(String, String)> =
+                url::form_urlencoded::parse(qs.as_bytes()).into_owned().filter(|(k, _)| k != "lang").collect();
+            let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+            if qs.is_empty() { path.to_owned() } else { format!("{path}?{qs}") }
+        }
+        None => next.to_owned(),
+    };
+    Redirect::to(&next).into_response()
+}
+
+const APP_CSS: &str = include_str!("../assets/app.css");
+const APP_JS: &str = include_str!("../assets/app.js");
+
+/// `/assets/{file}`: the stylesheet and the pages' one small script.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (kind, body) = match file.as_str() {
+        "app.css" => ("text/css; charset=utf-8", APP_CSS),
+        "app.js" => ("text/javascript; charset=utf-8", APP_JS),
+        _ => return error_page(StatusCode::NOT_FOUND, "No such file."),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,6 +18,7 @@ use tillit_store::app::accounts::SharedLink;
 use super::account::PasswordForm;
 use super::{Nav, client, error_page, field, form, render};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::auth::cookie;
 use crate::security::CSP_EMBEDDABLE;
 
@@ -48,6 +50,7 @@ async fn live_link(state: &AppState, slug: &str) -> Option<SharedLink> {
 
 pub async fn view(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -70,7 +73,7 @@ pub async fn view(
         return error_page(StatusCode::NOT_FOUND, "This site no longer exists.");
     };
     let base = format!("/share/{slug}");
-    let mut res = super::dashboard::page(&state, Nav::none(), &site.domain, true, &q, &base).await;
+    let mut res = super::dashboard::page(&state, Nav::in_lang(caller.lang), &site.domain, true, false, &q, &base).await;
     if link.allow_embed && res.status().is_success() {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP_EMBEDDABLE));
     }

@@ -46,6 +46,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => (None, "no geolocation database configured: locations are unknown. Set geoip_db (TILLIT_GEOIP_DB) to a MaxMind-format file such as DB-IP Lite or GeoLite2.".to_owned()),
     };
+    let geolocation = geo.is_some();
     let spam = match &config.referrer_spam_file {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
         None => String::new(),
@@ -70,6 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies: TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?,
         admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
         default_retention_days: config.default_retention_days,
+        geolocation,
         geo_status,
         public_url: config.public_url.clone(),
     };

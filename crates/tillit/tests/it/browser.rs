@@ -305,25 +305,57 @@ async fn wait_for_text(c: &fantoccini::Client, needle: &str) {
     }
 }
 
-/// The dashboard in a real browser: after signing in, its numbers match the Stats API for the same
-/// period and filter; clicking a page row filters by it (in the URL, shown as a chip), removing
-/// the chip and changing the period work through plain links.
+/// Where the browser tests keep their screenshots (a test artefact: `.ci/run` prints the path).
+fn screenshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(c: &fantoccini::Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(fantoccini::Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.unwrap()
+}
+
+/// The dashboard in a real browser, end to end: sign in, open the site from the site list (with
+/// its sparkline), see numbers that match the Stats API, filter by clicking a row and through the
+/// filter editor, remove filters, change the period from the date picker and by keyboard, switch
+/// tabs, open a report's details and search it, export the CSV zip and check its contents, open
+/// the realtime view, switch the language, add a goal in the settings (as an owner), and open a
+/// shared link. Screenshots of the main views are kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
-    use std::io::Write;
+    use std::io::{Read, Write};
     let Some((_driver, driver_port)) = chromedriver() else { return };
     let tmp = tempfile::tempdir().unwrap();
     add_site(tmp.path(), "shop.test");
-    let mut add = Command::new(crate::support::bin())
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .args(["user", "add", "ana@shop.test", "--role", "analyst", "--site", "shop.test", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(b"analyst password").unwrap();
-    assert!(add.wait().unwrap().success());
+    for (email, role, password) in
+        [("ana@shop.test", "analyst", "analyst password"), ("olga@shop.test", "owner", "owner password")]
+    {
+        let mut args = vec!["user", "add", email, "--role", role, "--password-stdin"];
+        if role == "analyst" {
+            args.extend(["--site", "shop.test"]);
+        }
+        let mut add = Command::new(crate::support::bin())
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        add.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+        assert!(add.wait().unwrap().success());
+    }
     let key = crate::support::tillit(tmp.path(), &["apikey", "create", "--site", "shop.test"]);
     let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
     // Each event names its visitor's address through the (trusted) loopback proxy.
@@ -354,14 +386,31 @@ async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
     c.goto(&format!("{}/login", server.base)).await.unwrap();
     submit_credentials(&c, "ana@shop.test", "analyst password").await;
     wait_for_text(&c, "Install the tracker").await;
-    c.find(fantoccini::Locator::LinkText("shop.test")).await.unwrap().click().await.unwrap();
+    // The site list: visitors and a sparkline per site; the chosen period is kept when opening it.
+    assert_eq!(js(&c, "return document.querySelector('ul.sitelist .n').textContent;").await, json!("6"));
+    assert_eq!(js(&c, "return document.querySelectorAll('svg.spark polyline').length;").await, json!(1));
+    click(&c, "nav.periods a[href='/?period=7d']").await;
+    wait_for_text(&c, "shop.test").await;
+    click(&c, "ul.sitelist a").await;
     wait_for_text(&c, "Unique visitors").await;
+    assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("period=7d"));
+    screenshot(&c, "dashboard").await;
     let first_card = || async {
-        let v: serde_json::Value =
-            c.execute("return document.querySelector('.card .n').textContent;", vec![]).await.unwrap();
+        let v = js(&c, "return document.querySelector('.card .n').textContent;").await;
         v.as_str().unwrap_or("").parse::<u64>().unwrap_or(u64::MAX)
     };
     assert_eq!(first_card().await, api("").await, "dashboard and Stats API disagree");
+    // A hover read-out on the graph carries exact values: one point per day of the period.
+    assert_eq!(js(&c, "return document.querySelectorAll('figure.graph circle title').length;").await, json!(7));
+    let last =
+        js(&c, "var t = document.querySelectorAll('figure.graph circle title'); return t[t.length-1].textContent;")
+            .await;
+    assert!(last.as_str().unwrap().ends_with(": 6"), "{last}");
+
+    // Keyboard: T is the last 30 days.
+    js(&c, "document.dispatchEvent(new KeyboardEvent('keydown', {key: 't'})); return 0;").await;
+    wait_for_text(&c, "Last 30 days").await;
+    assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("period=30d"));
 
     // Click the /pricing row: the page filters by it.
     c.find(fantoccini::Locator::LinkText("/pricing")).await.unwrap().click().await.unwrap();
@@ -370,17 +419,125 @@ async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
     assert!(url.query().unwrap_or("").contains("filters=event%3Apage%3D%3D%2Fpricing"), "{url}");
     assert_eq!(first_card().await, api("event:page%3D%3D%2Fpricing").await);
     assert_eq!(first_card().await, 2);
-    // Remove the chip, then switch the period.
-    c.find(fantoccini::Locator::Css(".chip a")).await.unwrap().click().await.unwrap();
+    // Remove the chip.
+    click(&c, ".chip a").await;
     wait_for_text(&c, "Top sources").await;
     assert_eq!(first_card().await, 6);
-    c.find(fantoccini::Locator::LinkText("7 days")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "Top pages").await;
-    assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("period=7d"));
-    // A hover read-out on the graph carries exact values.
-    let titles: serde_json::Value =
-        c.execute("return document.querySelectorAll('figure.graph circle title').length;", vec![]).await.unwrap();
-    assert_eq!(titles, json!(7), "one point per day of the 7-day period");
+
+    // The filter editor: pages containing "PRIC" (any case).
+    click(&c, "details#filter summary").await;
+    c.find(fantoccini::Locator::Css("select[name=fdim]")).await.unwrap().select_by_value("event:page").await.unwrap();
+    c.find(fantoccini::Locator::Css("select[name=fop]")).await.unwrap().select_by_value("~=").await.unwrap();
+    c.find(fantoccini::Locator::Css("input[name=fval]")).await.unwrap().send_keys("PRIC").await.unwrap();
+    click(&c, "form.editor button[type=submit]").await;
+    wait_for_text(&c, "Top pages contains PRIC").await;
+    assert_eq!(first_card().await, 2);
+    // Esc clears the filters.
+    js(&c, "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); return 0;").await;
+    wait_for_text(&c, "Top sources").await;
+    assert_eq!(first_card().await, 6);
+
+    // The date picker: Today.
+    click(&c, "details#period summary").await;
+    c.find(fantoccini::Locator::LinkText("Today")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "Unique visitors").await;
+    assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("period=day"));
+    assert_eq!(first_card().await, 6);
+
+    // Tabs, then the details of entry pages, searched.
+    c.find(fantoccini::Locator::LinkText("Entry pages")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "Entry pages").await;
+    assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("pages=entry_pages"));
+    click(&c, "#pages .more a").await;
+    wait_for_text(&c, "Back to the dashboard").await;
+    let rows = || async { js(&c, "return document.querySelectorAll('table.details tbody tr').length;").await };
+    assert_eq!(rows().await, json!(3));
+    c.find(fantoccini::Locator::Css("input[name=q]")).await.unwrap().send_keys("blog").await.unwrap();
+    click(&c, "form.search button").await;
+    wait_for_text(&c, "/blog").await;
+    assert_eq!(rows().await, json!(1));
+    screenshot(&c, "details").await;
+
+    // The CSV export of the current view, fetched with the browser's session.
+    c.goto(&format!("{}/sites/shop.test?period=30d", server.base)).await.unwrap();
+    wait_for_text(&c, "Export CSV").await;
+    let href = js(&c, "return document.querySelector('a[download]').href;").await;
+    let cookies = c.get_all_cookies().await.unwrap();
+    let cookie = cookies.iter().map(|k| format!("{}={}", k.name(), k.value())).collect::<Vec<_>>().join("; ");
+    let res = reqwest::Client::new().get(href.as_str().unwrap()).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    let bytes = res.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut pages = String::new();
+    zip.by_name("pages.csv").unwrap().read_to_string(&mut pages).unwrap();
+    assert!(pages.starts_with("page,visitors,pageviews,"), "{pages}");
+    assert!(pages.contains("\r\n/pricing,2,2,"), "{pages}");
+    let mut visitors = String::new();
+    zip.by_name("visitors.csv").unwrap().read_to_string(&mut visitors).unwrap();
+    assert_eq!(visitors.lines().count(), 31, "a header and one row per day");
+    for name in ["sources.csv", "entry_pages.csv", "countries.csv", "browsers.csv", "custom_props.csv"] {
+        assert!(zip.by_name(name).is_ok(), "{name} missing");
+    }
+
+    // Realtime: the six visitors of the last minutes.
+    click(&c, "a[data-key=r]").await;
+    wait_for_text(&c, "Current visitors").await;
+    assert_eq!(js(&c, "return document.getElementById('current').textContent;").await, json!("6"));
+    screenshot(&c, "realtime").await;
+
+    // Language: Norwegian, saved for the user, with the numbers and words of the dashboard.
+    c.goto(&format!("{}/sites/shop.test", server.base)).await.unwrap();
+    wait_for_text(&c, "Unique visitors").await;
+    c.find(fantoccini::Locator::Css("footer select[name=lang]")).await.unwrap().select_by_value("nb").await.unwrap();
+    wait_for_text(&c, "Unike besøkende").await;
+    assert_eq!(js(&c, "return document.documentElement.lang;").await, json!("nb"));
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    wait_for_text(&c, "Nettsteder").await;
+    screenshot(&c, "sites-nb").await;
+    click(&c, "form[action='/logout'] button").await;
+    wait_for_text(&c, "Sign in").await;
+
+    // An owner adds a goal in the site settings; the dashboard's goals panel shows it.
+    submit_credentials(&c, "olga@shop.test", "owner password").await;
+    wait_for_text(&c, "shop.test").await;
+    c.goto(&format!("{}/sites/shop.test/settings", server.base)).await.unwrap();
+    wait_for_text(&c, "Installation check").await;
+    wait_for_text(&c, "Events are arriving").await;
+    c.find(fantoccini::Locator::Css("input[name=page_path]")).await.unwrap().send_keys("/pricing").await.unwrap();
+    click(&c, "form[action$='/settings/goals'] button").await;
+    wait_for_text(&c, "Saved.").await;
+    wait_for_text(&c, "Visit /pricing").await;
+    screenshot(&c, "settings").await;
+    c.goto(&format!("{}/sites/shop.test", server.base)).await.unwrap();
+    wait_for_text(&c, "Goals").await;
+    let goal_row = js(&c, "return document.querySelector('#goals tbody tr').innerText;").await;
+    assert!(goal_row.as_str().unwrap().contains("Visit /pricing"), "{goal_row}");
+    assert!(goal_row.as_str().unwrap().contains("33.3%"), "2 of 6 visitors converted: {goal_row}");
+
+    // A shared link shows the same numbers to someone not signed in, with no filter links.
+    c.find(fantoccini::Locator::LinkText("Settings")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "Shared links").await;
+    c.find(fantoccini::Locator::Css("form[action$='/settings/links'] input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Board")
+        .await
+        .unwrap();
+    click(&c, "form[action$='/settings/links'] button").await;
+    wait_for_text(&c, "/share/").await;
+    let link = js(
+        &c,
+        "return [...document.querySelectorAll('code')].map(e => e.textContent).find(t => t.includes('/share/'));",
+    )
+    .await;
+    click(&c, "form[action='/logout'] button").await;
+    wait_for_text(&c, "Sign in").await;
+    c.goto(link.as_str().unwrap()).await.unwrap();
+    wait_for_text(&c, "Unique visitors").await;
+    assert_eq!(first_card().await, 6);
+    assert_eq!(js(&c, "return document.querySelectorAll('.panel tbody a').length;").await, json!(0));
+    screenshot(&c, "shared").await;
     c.close().await.unwrap();
     server.stop();
 }
