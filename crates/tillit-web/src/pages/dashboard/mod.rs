@@ -385,9 +385,13 @@ async fn load_panel(
     })
 }
 
-/// Custom properties: one tab per key used in the period, values of the chosen key.
+/// Custom properties: one tab per key used in the period's last week, and the values of the key
+/// chosen. Values are fetched only once a key is chosen: breaking events down by a property scans
+/// every event of the period (properties are not rolled up), which would make every dashboard
+/// view wait for a panel most views don't look at.
 async fn load_props(l: &Loaded, shared: bool) -> Result<Panel, StatsError> {
-    let keys = l.state.stats.prop_keys(&l.site, l.span.range.start, l.span.range.end).await?;
+    let since = l.span.range.start.max(l.span.range.end - 7 * 86_400);
+    let keys = l.state.stats.prop_keys(&l.site, since, l.span.range.end).await?;
     let mut panel = Panel {
         id: "props",
         title: l.t.properties,
@@ -400,19 +404,22 @@ async fn load_props(l: &Loaded, shared: bool) -> Result<Panel, StatsError> {
         empty: l.t.no_props,
         note: "",
     };
-    let Some(chosen) = l.view.get("prop").filter(|k| keys.iter().any(|x| x == k)).or(keys.first().map(String::as_str))
-    else {
-        return Ok(panel);
-    };
-    panel.empty = l.t.nothing_yet;
+    let chosen = l.view.get("prop");
     panel.tabs = keys
         .iter()
         .map(|k| Tab {
             label: k.clone(),
             href: format!("{}#props", l.view.with(&[("prop", Some(k))])),
-            current: k == chosen,
+            current: Some(k.as_str()) == chosen,
         })
         .collect();
+    let Some(chosen) = chosen else {
+        if !keys.is_empty() {
+            panel.empty = l.t.choose_property;
+        }
+        return Ok(panel);
+    };
+    panel.empty = l.t.nothing_yet;
     let dim = reports::prop_dimension(chosen);
     let (rows, _) = l.rows(&[&dim], &["visitors", "events"], 9, 0, None, None).await?;
     panel.rows = rows
