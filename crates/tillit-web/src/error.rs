@@ -43,18 +43,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(detail) => {
-                error!(error = %detail, "request failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+        if let ApiError::Internal(detail) = &self {
+            error!(error = %detail, "request failed");
+        }
+        let status = self.status();
         let mut res = (status, Json(json!({ "error": self.to_string() }))).into_response();
         if matches!(self, ApiError::Overloaded) {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -61,11 +61,7 @@ pub async fn view(
     Path((_domain, key)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(site) = caller.site.clone() else {
-        return error_page(StatusCode::NOT_FOUND, "No such site.");
-    };
-    let base = format!("/sites/{}/details/{key}", site.domain);
-    let l = match Loaded::new(&state, &site.domain, &q, &base, caller.lang).await {
+    let l = match Loaded::for_route(&state, &caller, &q, &format!("/details/{key}")).await {
         Ok(l) => l,
         Err(res) => return res,
     };

@@ -137,11 +137,7 @@ pub async fn download(
     Path(_domain): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(site) = caller.site.clone() else {
-        return error_page(StatusCode::NOT_FOUND, "No such site.");
-    };
-    let base = format!("/sites/{}/export", site.domain);
-    let l = match Loaded::new(&state, &site.domain, &q, &base, caller.lang).await {
+    let l = match Loaded::for_route(&state, &caller, &q, "/export").await {
         Ok(l) => l,
         Err(res) => return res,
     };

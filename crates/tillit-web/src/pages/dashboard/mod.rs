@@ -88,6 +88,21 @@ impl Loaded {
         Ok(Loaded { state: state.clone(), site, view, span, t: Texts::of(lang), lang, now })
     }
 
+    /// [`Loaded::new`] for the site a route's access rule was checked against; `suffix` is the
+    /// page's path below `/sites/{domain}`.
+    pub async fn for_route(
+        state: &AppState,
+        caller: &Caller,
+        q: &HashMap<String, String>,
+        suffix: &str,
+    ) -> Result<Loaded, Response> {
+        let Some(site) = caller.site.as_ref() else {
+            return Err(error_page(StatusCode::NOT_FOUND, "No such site."));
+        };
+        let base = format!("/sites/{}{suffix}", site.domain);
+        Loaded::new(state, &site.domain, q, &base, caller.lang).await
+    }
+
     /// A v2 query document over this view's period and filters.
     pub fn body(&self, metrics: &[&str], dimensions: &[&str]) -> Map<String, Value> {
         let mut m = Map::new();

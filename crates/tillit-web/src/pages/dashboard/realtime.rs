@@ -16,7 +16,7 @@ use super::{Loaded, Panel, Row, graph, stats_error};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::i18n::Texts;
-use crate::pages::{Nav, error_page, render};
+use crate::pages::{Nav, render};
 
 #[derive(Template)]
 #[template(path = "realtime.html")]
@@ -40,13 +40,9 @@ pub async fn view(
     Path(_domain): Path<String>,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(site) = caller.site.clone() else {
-        return error_page(StatusCode::NOT_FOUND, "No such site.");
-    };
     let back_period = q.get("period").filter(|p| *p != "realtime").cloned();
     q.insert("period".into(), "realtime".into());
-    let base = format!("/sites/{}/realtime", site.domain);
-    let l = match Loaded::new(&state, &site.domain, &q, &base, caller.lang).await {
+    let l = match Loaded::for_route(&state, &caller, &q, "/realtime").await {
         Ok(l) => l,
         Err(res) => return res,
     };
