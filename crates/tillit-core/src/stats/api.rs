@@ -453,7 +453,7 @@ pub fn parse_v2(body: &Value, site: &SiteCtx, now: i64) -> Result<V2Query, Query
 
 /// The range compared against: the period just before (same length), the same dates a year
 /// earlier, or explicit dates.
-fn comparison_range(spec: &Value, range: &Range, tz: &TimeZone) -> Result<Range, QueryError> {
+pub fn comparison_range(spec: &Value, range: &Range, tz: &TimeZone) -> Result<Range, QueryError> {
     match spec.get("mode").and_then(Value::as_str) {
         Some("previous_period") => Ok(period::previous(tz, range)?),
         Some("year_over_year") => Ok(period::year_before(tz, range)?),

@@ -110,14 +110,6 @@ impl StatsService {
         Ok(api::render_v2(&q, &out, compared.as_ref()))
     }
 
-    /// The range a v2 document's `include.comparisons` compares against.
-    pub fn comparison_range(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<period::Range, StatsError> {
-        api::parse_v2(body, site, now)?
-            .comparison
-            .map(|(_, range)| range)
-            .ok_or_else(|| StatsError::BadRequest("no comparison asked for".into()))
-    }
-
     /// `GET /api/v1/stats/{aggregate,timeseries,breakdown}`.
     pub async fn v1(
         &self,

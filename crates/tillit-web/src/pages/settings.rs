@@ -140,84 +140,57 @@ pub async fn general(
     }
 }
 
-/// `POST /sites/{domain}/settings/goals`.
-pub async fn add_goal(
+/// `POST /sites/{domain}/settings/{section}`: adds a goal (an event name or a page path, and a
+/// display name), a funnel (a name and one goal per line) or a shared link.
+pub async fn add(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(_domain): Path<String>,
+    Path((_domain, section)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
     let f = form(&body);
     let opt = |k: &str| Some(field(&f, k).trim().to_owned()).filter(|v| !v.is_empty());
-    let spec =
-        GoalSpec { event_name: opt("event_name"), page_path: opt("page_path"), display_name: opt("display_name") };
-    let result = api::goals::add_goal(&state, &caller, spec).await.map(|_| ());
+    let result = match section.as_str() {
+        "goals" => {
+            let spec = GoalSpec {
+                event_name: opt("event_name"),
+                page_path: opt("page_path"),
+                display_name: opt("display_name"),
+            };
+            api::goals::add_goal(&state, &caller, spec).await.map(|_| ())
+        }
+        "funnels" => {
+            let steps: Vec<String> =
+                field(&f, "steps").lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            api::goals::add_funnel(&state, &caller, field(&f, "name"), &steps).await.map(|_| ())
+        }
+        "links" => {
+            let password = Some(field(&f, "password")).filter(|p| !p.is_empty());
+            let embed = field(&f, "allow_embed") == "on";
+            api::links::add_link(&state, &caller, field(&f, "name"), password, embed).await.map(|_| ())
+        }
+        _ => return error_page(StatusCode::NOT_FOUND, "No such setting."),
+    };
     done(&state, &caller, &current_domain(&caller), result).await
 }
 
-/// `POST /sites/{domain}/settings/goals/remove`.
-pub async fn remove_goal(
+/// `POST /sites/{domain}/settings/{section}/{action}`: removes a goal or a funnel (by name) or
+/// revokes a shared link (by id).
+pub async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(_domain): Path<String>,
+    Path((_domain, section, action)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
     let f = form(&body);
-    let result = api::goals::remove_goal(&state, &caller, field(&f, "name")).await;
-    done(&state, &caller, &current_domain(&caller), result).await
-}
-
-/// `POST /sites/{domain}/settings/funnels`: a name and one goal per line.
-pub async fn add_funnel(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(_domain): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let f = form(&body);
-    let steps: Vec<String> =
-        field(&f, "steps").lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let result = api::goals::add_funnel(&state, &caller, field(&f, "name"), &steps).await.map(|_| ());
-    done(&state, &caller, &current_domain(&caller), result).await
-}
-
-/// `POST /sites/{domain}/settings/funnels/remove`.
-pub async fn remove_funnel(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(_domain): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let f = form(&body);
-    let result = api::goals::remove_funnel_named(&state, &caller, field(&f, "name")).await;
-    done(&state, &caller, &current_domain(&caller), result).await
-}
-
-/// `POST /sites/{domain}/settings/links`.
-pub async fn add_link(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(_domain): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let f = form(&body);
-    let password = Some(field(&f, "password")).filter(|p| !p.is_empty());
-    let embed = field(&f, "allow_embed") == "on";
-    let result = api::links::add_link(&state, &caller, field(&f, "name"), password, embed).await.map(|_| ());
-    done(&state, &caller, &current_domain(&caller), result).await
-}
-
-/// `POST /sites/{domain}/settings/links/revoke`.
-pub async fn revoke_link(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(_domain): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let f = form(&body);
-    let result = match field(&f, "id").parse::<i64>() {
-        Ok(id) => api::links::revoke_link(&state, &caller, id).await,
-        Err(_) => Err(ApiError::BadRequest("no such link".into())),
+    let result = match (section.as_str(), action.as_str()) {
+        ("goals", "remove") => api::goals::remove_goal(&state, &caller, field(&f, "name")).await,
+        ("funnels", "remove") => api::goals::remove_funnel_named(&state, &caller, field(&f, "name")).await,
+        ("links", "revoke") => match field(&f, "id").parse::<i64>() {
+            Ok(id) => api::links::revoke_link(&state, &caller, id).await,
+            Err(_) => Err(ApiError::BadRequest("no such link".into())),
+        },
+        _ => return error_page(StatusCode::NOT_FOUND, "No such setting."),
     };
     done(&state, &caller, &current_domain(&caller), result).await
 }

@@ -13,7 +13,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tillit_core::stats::service::StatsError;
 use zip::write::SimpleFileOptions;
 
@@ -63,24 +63,13 @@ async fn files(l: &Loaded) -> Result<Vec<(String, String)>, StatsError> {
     // visitors.csv: the time series, every bucket of the period.
     let metrics = ["visitors", "pageviews", "visits", "views_per_visit", "bounce_rate", "visit_duration"];
     let interval = l.view.interval(&l.span);
-    let mut body = l.body(&metrics, &[&format!("time:{interval}")]);
-    body.insert("include".into(), json!({"time_labels": true}));
-    let out = l.query(body).await?;
-    let by_label: HashMap<String, &Value> =
-        out["results"].as_array().into_iter().flatten().map(|r| (text(&r["dimensions"][0]), &r["metrics"])).collect();
     let mut csv = String::new();
     line(
         &mut csv,
         &std::iter::once("date".to_owned()).chain(metrics.iter().map(|m| (*m).to_owned())).collect::<Vec<_>>(),
     );
-    for label in out["meta"]["time_labels"].as_array().into_iter().flatten() {
-        let label = text(label);
-        let mut row = vec![label.clone()];
-        match by_label.get(&label) {
-            Some(m) => row.extend((0..metrics.len()).map(|i| raw(&m[i]))),
-            None => row.extend(metrics.iter().map(|_| "0".to_owned())),
-        }
-        line(&mut csv, &row);
+    for (label, values) in l.series(&metrics, interval, None).await? {
+        line(&mut csv, &std::iter::once(label).chain(values.iter().map(raw)).collect::<Vec<_>>());
     }
     files.push(("visitors.csv".to_owned(), csv));
 

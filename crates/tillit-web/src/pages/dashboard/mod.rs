@@ -32,8 +32,9 @@ use serde_json::{Map, Value, json};
 
 use tillit_core::access::Permission;
 use tillit_core::i18n::Lang;
-use tillit_core::stats::api::SiteCtx;
+use tillit_core::stats::api::{SiteCtx, comparison_range};
 use tillit_core::stats::period;
+use tillit_core::stats::period::Range;
 use tillit_core::stats::service::StatsError;
 
 use self::reports::{PANELS, metric_label, report, show, text};
@@ -101,6 +102,39 @@ impl Loaded {
         };
         let base = format!("/sites/{}{suffix}", site.domain);
         Loaded::new(state, &site.domain, q, &base, caller.lang).await
+    }
+
+    /// `metrics` per `interval` bucket over the view's period (or over `other`, a comparison
+    /// range): every bucket's label, with zeros where nothing happened.
+    pub async fn series(
+        &self,
+        metrics: &[&str],
+        interval: &str,
+        other: Option<&Range>,
+    ) -> Result<Vec<(String, Vec<Value>)>, StatsError> {
+        let mut body = self.body(metrics, &[&format!("time:{interval}")]);
+        body.insert("include".into(), json!({"time_labels": true}));
+        if let Some(range) = other {
+            body.insert("date_range".into(), json!([range.first.to_string(), range.last.to_string()]));
+        }
+        let out = self.query(body).await?;
+        let by_label: HashMap<String, &Value> = out["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| (text(&r["dimensions"][0]), &r["metrics"]))
+            .collect();
+        let labels = out["meta"]["time_labels"].as_array().into_iter().flatten();
+        Ok(labels
+            .map(|lab| {
+                let lab = text(lab);
+                let values = match by_label.get(&lab) {
+                    Some(m) => (0..metrics.len()).map(|i| m[i].clone()).collect(),
+                    None => vec![json!(0); metrics.len()],
+                };
+                (lab, values)
+            })
+            .collect())
     }
 
     /// A v2 query document over this view's period and filters.
@@ -506,42 +540,6 @@ fn comparison(view: &View) -> Option<Value> {
     }
 }
 
-/// The time series of `metric` over the view (or over the comparison range), one value per bucket.
-async fn series(
-    l: &Loaded,
-    metric: &str,
-    interval: &str,
-    compared: Option<&Value>,
-) -> Result<Vec<(String, f64, Value)>, StatsError> {
-    let mut body = l.body(&[metric], &[&format!("time:{interval}")]);
-    body.insert("include".into(), json!({"time_labels": true}));
-    if let Some(spec) = compared {
-        // The comparison period's own series: swap the range for the one compared against.
-        let mut probe = l.body(&["visitors"], &[]);
-        probe.insert("include".into(), json!({"comparisons": spec}));
-        let range = l.state.stats.comparison_range(&l.site, &Value::Object(probe), l.now)?;
-        body.insert("date_range".into(), json!([range.first.to_string(), range.last.to_string()]));
-    }
-    let out = l.query(body).await?;
-    let by_label: HashMap<String, Value> = out["results"]
-        .as_array()
-        .map(|rows| rows.iter().map(|r| (text(&r["dimensions"][0]), r["metrics"][0].clone())).collect())
-        .unwrap_or_default();
-    Ok(out["meta"]["time_labels"]
-        .as_array()
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|lab| {
-                    let lab = text(lab);
-                    let v = by_label.get(&lab).cloned().unwrap_or(json!(0));
-                    (lab, v.as_f64().unwrap_or(0.0), v)
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
 /// Renders a site's dashboard (also what shared links show, with `shared`).
 pub async fn page(
     state: &AppState,
@@ -621,17 +619,21 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, manage: bool) -> Result<D
         .collect();
     let no_events = !shared && l.site.first_event.is_none() && l.state.stats.first_event(&l.site).await?.is_none();
 
-    let main = series(l, metric, interval, None).await?;
+    let main = l.series(&[metric], interval, None).await?;
     let other = match graph_compare {
-        Some(spec) => series(l, metric, interval, Some(spec)).await?.into_iter().map(|(_, v, _)| v).collect(),
+        Some(spec) => {
+            let range = comparison_range(spec, &l.span.range, &l.site.tz).map_err(|e| StatsError::BadRequest(e.0))?;
+            let values = l.series(&[metric], interval, Some(&range)).await?;
+            values.iter().map(|(_, v)| v[0].as_f64().unwrap_or(0.0)).collect()
+        }
         None => Vec::new(),
     };
     let points: Vec<graph::Point> = main
         .iter()
-        .map(|(lab, v, raw)| graph::Point {
+        .map(|(lab, v)| graph::Point {
             label: bucket_label(lang, interval, lab),
-            value: *v,
-            shown: show(lang, metric, raw),
+            value: v[0].as_f64().unwrap_or(0.0),
+            shown: show(lang, metric, &v[0]),
         })
         .collect();
     let g = graph::draw(&points, &other, |m| show(lang, metric, &json!(m)));
@@ -791,6 +793,7 @@ pub async fn summary(
     let out = l.query(l.body(&["visitors"], &[])).await.ok()?;
     let visitors = show(lang, "visitors", &out["results"][0]["metrics"][0]);
     let interval = l.view.interval(&l.span);
-    let values: Vec<f64> = series(&l, "visitors", interval, None).await.ok()?.into_iter().map(|(_, v, _)| v).collect();
+    let series = l.series(&["visitors"], interval, None).await.ok()?;
+    let values: Vec<f64> = series.iter().map(|(_, v)| v[0].as_f64().unwrap_or(0.0)).collect();
     Some((visitors, graph::sparkline(&values)))
 }

@@ -9,7 +9,6 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
 
 use super::reports::{report, show, text};
 use super::{Loaded, Panel, Row, graph, stats_error};
@@ -71,21 +70,13 @@ async fn load(
     back_period: Option<&str>,
 ) -> Result<(String, graph::Graph, Vec<Panel>, String), tillit_core::stats::service::StatsError> {
     let current = l.state.stats.realtime_visitors(&l.site, l.now).await?;
-    let mut body = l.body(&["visitors"], &["time:minute"]);
-    body.insert("include".into(), json!({"time_labels": true}));
-    let out = l.query(body).await?;
-    let mut by_label: HashMap<String, f64> = HashMap::new();
-    for r in out["results"].as_array().into_iter().flatten() {
-        by_label.insert(text(&r["dimensions"][0]), r["metrics"][0].as_f64().unwrap_or(0.0));
-    }
-    let points: Vec<graph::Point> = out["meta"]["time_labels"]
-        .as_array()
+    let points: Vec<graph::Point> = l
+        .series(&["visitors"], "minute", None)
+        .await?
         .into_iter()
-        .flatten()
-        .map(|lab| {
-            let lab = text(lab);
-            let v = by_label.get(&lab).copied().unwrap_or(0.0);
-            graph::Point { label: lab.get(11..16).unwrap_or(&lab).to_owned(), value: v, shown: l.lang.int(v as i64) }
+        .map(|(lab, v)| {
+            let value = v[0].as_f64().unwrap_or(0.0);
+            graph::Point { label: lab.get(11..16).unwrap_or(&lab).to_owned(), value, shown: l.lang.int(value as i64) }
         })
         .collect();
     let g = graph::draw(&points, &[], |m| l.lang.int(m as i64));
