@@ -18,6 +18,7 @@ use tillit_core::accounts::{AuthError, SESSION_TTL, TotpSetup};
 use super::{Nav, client, field, form, redirect_with_cookie, render, session_cookie};
 use crate::AppState;
 use crate::auth::Caller;
+use crate::i18n::{Lang, Texts};
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -84,19 +85,23 @@ pub(super) struct PasswordForm<'a> {
 
 /// The status for an account error, and the message to show (store failures are logged and
 /// shown as a generic message).
-fn failure(e: &AuthError) -> (StatusCode, String) {
-    let status = match e {
-        AuthError::InvalidCredentials | AuthError::InvalidCode => StatusCode::UNAUTHORIZED,
-        AuthError::InvalidToken | AuthError::Invalid(_) => StatusCode::BAD_REQUEST,
-        AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AuthError::Conflict(_) => StatusCode::CONFLICT,
-        AuthError::NotFound(_) => StatusCode::NOT_FOUND,
+fn failure(e: &AuthError, t: &Texts) -> (StatusCode, String) {
+    match e {
+        AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, t.err_credentials.into()),
+        AuthError::InvalidCode => (StatusCode::UNAUTHORIZED, t.err_code.into()),
+        AuthError::InvalidToken => (StatusCode::BAD_REQUEST, t.err_token.into()),
+        AuthError::Throttled { retry_after } => {
+            (StatusCode::TOO_MANY_REQUESTS, format!("{} {retry_after}", t.err_throttled))
+        }
+        // Validation details (password length…) are written by the domain, in English.
+        AuthError::Invalid(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+        AuthError::Conflict(_) => (StatusCode::CONFLICT, e.to_string()),
+        AuthError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
         AuthError::Store(detail) => {
             error!(error = %detail, "account operation failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; try again.".into());
+            (StatusCode::INTERNAL_SERVER_ERROR, t.err_internal.into())
         }
-    };
-    (status, e.to_string())
+    }
 }
 
 /// Adds `Retry-After` to a throttled answer.
@@ -114,18 +119,19 @@ fn local_path(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next } else { "/" }
 }
 
-pub async fn setup_form(State(state): State<AppState>) -> Response {
+pub async fn setup_form(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
+    let nav = Nav::in_lang(caller.lang);
     match state.accounts.needs_setup().await {
-        Ok(true) => render(
-            StatusCode::OK,
-            &Setup { title: "Set up", nav: Nav::none(), narrow: true, error: None, email: String::new() },
-        ),
+        Ok(true) => {
+            render(StatusCode::OK, &Setup { title: nav.t.set_up, nav, narrow: true, error: None, email: String::new() })
+        }
         _ => Redirect::to("/login").into_response(),
     }
 }
 
 pub async fn setup(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
@@ -141,9 +147,9 @@ pub async fn setup(
             if !state.accounts.needs_setup().await.unwrap_or(false) {
                 return Redirect::to("/login").into_response();
             }
-            let (status, msg) = failure(&e);
-            let page =
-                Setup { title: "Set up", nav: Nav::none(), narrow: true, error: Some(msg), email: email.to_owned() };
+            let nav = Nav::in_lang(caller.lang);
+            let (status, msg) = failure(&e, nav.t);
+            let page = Setup { title: nav.t.set_up, nav, narrow: true, error: Some(msg), email: email.to_owned() };
             render(status, &page)
         }
     }
@@ -160,14 +166,15 @@ pub async fn login_form(
     if state.accounts.needs_setup().await.unwrap_or(false) {
         return Redirect::to("/setup").into_response();
     }
+    let nav = Nav::in_lang(caller.lang);
     let notice = match q.get("done").map(String::as_str) {
-        Some("reset") => Some("Your password was changed. Sign in with the new one.".to_owned()),
-        Some("everywhere") => Some("You were signed out on every device.".to_owned()),
+        Some("reset") => Some(nav.t.reset_done.to_owned()),
+        Some("everywhere") => Some(nav.t.signed_out_everywhere.to_owned()),
         _ => None,
     };
     let page = Login {
-        title: "Sign in",
-        nav: Nav::none(),
+        title: nav.t.sign_in,
+        nav,
         narrow: true,
         notice,
         error: None,
@@ -179,6 +186,7 @@ pub async fn login_form(
 
 pub async fn login(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
@@ -192,10 +200,11 @@ pub async fn login(
         ),
         Ok(s) => redirect_with_cookie(next, session_cookie(&state, &s.token, SESSION_TTL)),
         Err(e) => {
-            let (status, msg) = failure(&e);
+            let nav = Nav::in_lang(caller.lang);
+            let (status, msg) = failure(&e, nav.t);
             let page = Login {
-                title: "Sign in",
-                nav: Nav::none(),
+                title: nav.t.sign_in,
+                nav,
                 narrow: true,
                 notice: None,
                 error: Some(msg),
@@ -211,10 +220,8 @@ pub async fn second_factor_form(Extension(caller): Extension<Caller>) -> Respons
     if !caller.second_factor_due {
         return Redirect::to("/login").into_response();
     }
-    render(
-        StatusCode::OK,
-        &SecondFactor { title: "Two-factor authentication", nav: Nav::none(), narrow: true, error: None },
-    )
+    let nav = Nav::in_lang(caller.lang);
+    render(StatusCode::OK, &SecondFactor { title: nav.t.two_factor, nav, narrow: true, error: None })
 }
 
 pub async fn second_factor(
@@ -231,9 +238,9 @@ pub async fn second_factor(
     match state.accounts.second_factor(&pending, field(&f, "code"), &client(&state, peer, &headers)).await {
         Ok(s) => redirect_with_cookie("/", session_cookie(&state, &s.token, SESSION_TTL)),
         Err(e) => {
-            let (status, msg) = failure(&e);
-            let page =
-                SecondFactor { title: "Two-factor authentication", nav: Nav::none(), narrow: true, error: Some(msg) };
+            let nav = Nav::in_lang(caller.lang);
+            let (status, msg) = failure(&e, nav.t);
+            let page = SecondFactor { title: nav.t.two_factor, nav, narrow: true, error: Some(msg) };
             with_retry(render(status, &page), &e)
         }
     }
@@ -251,7 +258,7 @@ pub async fn logout(State(state): State<AppState>, Extension(caller): Extension<
 pub async fn logout_everywhere(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     let Some(user) = &caller.user else { return Redirect::to("/login").into_response() };
     if let Err(e) = state.accounts.sign_out_everywhere(user).await {
-        let (status, msg) = failure(&e);
+        let (status, msg) = failure(&e, Texts::of(caller.lang));
         return super::error_page(status, &msg);
     }
     redirect_with_cookie("/login?done=everywhere", session_cookie(&state, "", 0))
@@ -260,7 +267,7 @@ pub async fn logout_everywhere(State(state): State<AppState>, Extension(caller):
 fn account(caller: &Caller) -> Account {
     let user = caller.user.as_ref();
     Account {
-        title: "Account",
+        title: Texts::of(caller.lang).your_account,
         nav: Nav::of(caller),
         narrow: false,
         notice: None,
@@ -286,7 +293,7 @@ fn account(caller: &Caller) -> Account {
 
 /// The account page again, with the error that stopped the action.
 fn refused_on(mut page: Account, e: &AuthError) -> Response {
-    let (status, msg) = failure(e);
+    let (status, msg) = failure(e, page.nav.t);
     page.error = Some(msg);
     render(status, &page)
 }
@@ -305,7 +312,7 @@ pub async fn change_password(
     let mut page = account(&caller);
     match state.accounts.change_password(user, field(&f, "current"), field(&f, "new")).await {
         Ok(token) => {
-            page.notice = Some("Password changed. Every other session was signed out.".into());
+            page.notice = Some(page.nav.t.password_changed.into());
             let mut res = render(StatusCode::OK, &page);
             res.headers_mut().append(header::SET_COOKIE, session_cookie(&state, &token, SESSION_TTL));
             res
@@ -319,7 +326,7 @@ pub async fn totp_setup(State(state): State<AppState>, Extension(caller): Extens
     let mut page = account(&caller);
     match state.accounts.begin_totp(user).await {
         Ok(setup) => page.totp = Some(setup),
-        Err(e) => page.error = Some(failure(&e).1),
+        Err(e) => page.error = Some(failure(&e, page.nav.t).1),
     }
     render(StatusCode::OK, &page)
 }
@@ -340,8 +347,8 @@ pub async fn totp_confirm(
             render(StatusCode::OK, &page)
         }
         Err(e) => {
-            let (status, msg) = failure(&e);
-            page.error = Some(format!("{msg}. Start the setup again."));
+            let (status, msg) = failure(&e, page.nav.t);
+            page.error = Some(format!("{msg}. {}", page.nav.t.start_setup_again));
             render(status, &page)
         }
     }
@@ -355,62 +362,71 @@ pub async fn totp_disable(
     let Some(user) = &caller.user else { return Redirect::to("/login").into_response() };
     let mut page = account(&caller);
     if state.accounts.two_factor_required().await.unwrap_or(true) {
-        page.error = Some("The owners require two-factor authentication; it cannot be turned off.".into());
+        page.error = Some(page.nav.t.two_factor_required_on.into());
         return render(StatusCode::FORBIDDEN, &page);
     }
     let f = form(&body);
     match state.accounts.disable_totp(user, field(&f, "password")).await {
         Ok(()) => {
             page.two_factor = false;
-            page.notice = Some("Two-factor authentication is off.".into());
+            page.notice = Some(page.nav.t.two_factor_now_off.into());
             render(StatusCode::OK, &page)
         }
         Err(e) => refused_on(page, &e),
     }
 }
 
-fn password_page<'a>(
-    heading: &'a str,
-    action: String,
-    ask_email: bool,
-    button: &'a str,
-    error: Option<String>,
-) -> PasswordForm<'a> {
+/// The one-field pages of the account flows, in `lang`.
+#[derive(Clone, Copy)]
+enum Flow {
+    Forgot,
+    Reset,
+    Invite,
+}
+
+fn password_page(lang: Lang, flow: Flow, action: String, error: Option<String>) -> PasswordForm<'static> {
+    let nav = Nav::in_lang(lang);
+    let t = nav.t;
+    let (heading, button) = match flow {
+        Flow::Forgot => (t.reset_password, t.send_link),
+        Flow::Reset => (t.choose_new_password, t.change_password),
+        Flow::Invite => (t.join_tillit, t.create_account),
+    };
     PasswordForm {
         title: heading,
-        nav: Nav::none(),
+        nav,
         narrow: true,
         heading,
         error,
         action,
-        ask_email,
-        label: "New password",
+        ask_email: matches!(flow, Flow::Forgot),
+        label: t.new_password,
         new_password: true,
         button,
     }
 }
 
-pub async fn forgot_form() -> Response {
-    render(
-        StatusCode::OK,
-        &password_page("Reset your password", "/password/forgot".into(), true, "Send me a link", None),
-    )
+pub async fn forgot_form(Extension(caller): Extension<Caller>) -> Response {
+    render(StatusCode::OK, &password_page(caller.lang, Flow::Forgot, "/password/forgot".into(), None))
 }
 
 pub async fn forgot(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let f = form(&body);
     let email = field(&f, "email").to_owned();
+    let t = Texts::of(caller.lang);
     let Some(mailer) = state.mailer.clone() else {
-        return super::message_page(
+        return super::message_page_in(
+            caller.lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Email is not set up",
-            "This server cannot send email. Ask an owner for a reset link (tillit user reset-link EMAIL).",
-            Some(("/login", "Back to sign-in")),
+            t.email_not_set_up,
+            t.email_not_set_up_help,
+            Some(("/login", t.back_to_sign_in)),
         );
     };
     match state.accounts.request_reset(&email, &client(&state, peer, &headers)).await {
@@ -430,53 +446,50 @@ pub async fn forgot(
         }
         Ok(None) => {}
         Err(e @ AuthError::Throttled { .. }) => {
-            let (status, msg) = failure(&e);
+            let (status, msg) = failure(&e, t);
             return with_retry(super::error_page(status, &msg), &e);
         }
         Err(e) => {
-            let (status, msg) = failure(&e);
+            let (status, msg) = failure(&e, t);
             return super::error_page(status, &msg);
         }
     }
-    super::message_page(
+    super::message_page_in(
+        caller.lang,
         StatusCode::OK,
-        "Check your email",
-        "If an account exists for that address, a link to choose a new password is on its way. It works once, for one hour.",
-        Some(("/login", "Back to sign-in")),
+        t.check_email,
+        t.check_email_help,
+        Some(("/login", t.back_to_sign_in)),
     )
 }
 
-pub async fn reset_form(Path(token): Path<String>) -> Response {
-    let page =
-        password_page("Choose a new password", format!("/password/reset/{token}"), false, "Change password", None);
-    render(StatusCode::OK, &page)
+pub async fn reset_form(Extension(caller): Extension<Caller>, Path(token): Path<String>) -> Response {
+    render(StatusCode::OK, &password_page(caller.lang, Flow::Reset, format!("/password/reset/{token}"), None))
 }
 
-pub async fn reset(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Response {
+pub async fn reset(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
     let f = form(&body);
     match state.accounts.reset_password(&token, field(&f, "password")).await {
         Ok(_) => Redirect::to("/login?done=reset").into_response(),
         Err(e) => {
-            let (status, msg) = failure(&e);
-            let page = password_page(
-                "Choose a new password",
-                format!("/password/reset/{token}"),
-                false,
-                "Change password",
-                Some(msg),
-            );
-            render(status, &page)
+            let (status, msg) = failure(&e, Texts::of(caller.lang));
+            render(status, &password_page(caller.lang, Flow::Reset, format!("/password/reset/{token}"), Some(msg)))
         }
     }
 }
 
-pub async fn invite_form(Path(token): Path<String>) -> Response {
-    let page = password_page("Join Tillit", format!("/invite/{token}"), false, "Create account", None);
-    render(StatusCode::OK, &page)
+pub async fn invite_form(Extension(caller): Extension<Caller>, Path(token): Path<String>) -> Response {
+    render(StatusCode::OK, &password_page(caller.lang, Flow::Invite, format!("/invite/{token}"), None))
 }
 
 pub async fn accept_invite(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
@@ -490,9 +503,8 @@ pub async fn accept_invite(
             Err(_) => Redirect::to("/login").into_response(),
         },
         Err(e) => {
-            let (status, msg) = failure(&e);
-            let page = password_page("Join Tillit", format!("/invite/{token}"), false, "Create account", Some(msg));
-            render(status, &page)
+            let (status, msg) = failure(&e, Texts::of(caller.lang));
+            render(status, &password_page(caller.lang, Flow::Invite, format!("/invite/{token}"), Some(msg)))
         }
     }
 }

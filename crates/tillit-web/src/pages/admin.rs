@@ -16,6 +16,7 @@ use tillit_store::app::accounts::User;
 use super::{Nav, field, form, render};
 use crate::AppState;
 use crate::auth::Caller;
+use crate::i18n::Texts;
 
 struct UserRow {
     id: i64,
@@ -68,7 +69,7 @@ async fn page(state: &AppState, caller: &Caller) -> Users {
         })
         .collect();
     Users {
-        title: "Users",
+        title: Texts::of(caller.lang).users,
         nav: Nav::of(caller),
         narrow: false,
         notice: None,
@@ -125,7 +126,7 @@ pub async fn invite(State(state): State<AppState>, Extension(caller): Extension<
                             warn!(error = %e, "invitation email not sent");
                         }
                     });
-                    p.notice = Some(format!("Invitation sent to {email}."));
+                    p.notice = Some(format!("{} {email}.", p.nav.t.invitation_sent));
                 }
                 None => p.invite_link = Some(link),
             }
@@ -246,5 +247,8 @@ pub async fn audit(State(state): State<AppState>, Extension(caller): Extension<C
             detail: e.detail,
         })
         .collect();
-    render(StatusCode::OK, &Audit { title: "Audit log", nav: Nav::of(&caller), narrow: false, entries })
+    render(
+        StatusCode::OK,
+        &Audit { title: Texts::of(caller.lang).audit_log, nav: Nav::of(&caller), narrow: false, entries },
+    )
 }

@@ -67,10 +67,6 @@ impl Nav {
         nav
     }
 
-    pub fn none() -> Nav {
-        Nav::in_lang(Lang::En)
-    }
-
     /// No one signed in, pages in `lang` (shared links).
     pub fn in_lang(lang: Lang) -> Nav {
         Nav {
@@ -129,8 +125,19 @@ struct Message<'a> {
 
 /// A page with one message.
 pub fn message_page(status: StatusCode, heading: &str, message: &str, link: Option<(&str, &str)>) -> Response {
+    message_page_in(Lang::En, status, heading, message, link)
+}
+
+/// [`message_page`] with the page's frame in `lang` (the caller translates the message).
+pub fn message_page_in(
+    lang: Lang,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
     let class = if status.is_success() { "ok" } else { "error" };
-    render(status, &Message { title: heading, nav: Nav::none(), narrow: true, heading, message, class, link })
+    render(status, &Message { title: heading, nav: Nav::in_lang(lang), narrow: true, heading, message, class, link })
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
@@ -289,4 +296,68 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::APP_CSS;
+    use std::collections::HashMap;
+
+    /// The custom properties of the light theme (`:root{…}`) and, over them, the dark one.
+    fn themes() -> [HashMap<String, String>; 2] {
+        let vars = |block: &str| -> HashMap<String, String> {
+            block
+                .split(';')
+                .filter_map(|d| d.trim().strip_prefix("--"))
+                .filter_map(|d| d.split_once(':'))
+                .map(|(k, v)| (k.to_owned(), v.trim_end_matches('}').to_owned()))
+                .collect()
+        };
+        let light_start = APP_CSS.find(":root{").unwrap();
+        let light = vars(&APP_CSS[light_start..light_start + APP_CSS[light_start..].find('}').unwrap()]);
+        let dark_start = APP_CSS.find("prefers-color-scheme:dark){:root{").unwrap();
+        let dark_block = &APP_CSS[dark_start..dark_start + APP_CSS[dark_start..].find('}').unwrap()];
+        let mut dark = light.clone();
+        dark.extend(vars(dark_block.split_once(":root{").unwrap().1));
+        [light, dark]
+    }
+
+    fn luminance(hex: &str) -> f64 {
+        let hex = hex.trim_start_matches('#');
+        let hex = if hex.len() == 3 { hex.chars().flat_map(|c| [c, c]).collect() } else { hex.to_owned() };
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.03928 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    /// WCAG 2.1 AA in both themes: 4.5:1 for text on every background it appears on, 3:1 for
+    /// the comparison line (a graphical object).
+    #[test]
+    fn theme_colours_meet_wcag_aa_contrast() {
+        for theme in themes() {
+            let c = |k: &str| theme.get(k).unwrap_or_else(|| panic!("--{k} missing")).as_str();
+            for (text, bg) in [
+                ("fg", "bg"),
+                ("fg", "panel"),
+                ("muted", "bg"),
+                ("muted", "panel"),
+                ("accent", "bg"),
+                ("accent", "panel"),
+                ("good", "panel"),
+                ("bad", "panel"),
+                ("on-accent", "accent"),
+            ] {
+                let ratio = contrast(c(text), c(bg));
+                assert!(ratio >= 4.5, "--{text} on --{bg}: {ratio:.2}:1 in {theme:?}");
+            }
+            assert!(contrast(c("compare"), c("bg")) >= 3.0);
+        }
+    }
 }

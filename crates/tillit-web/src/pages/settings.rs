@@ -205,7 +205,10 @@ pub async fn add_site(
     let tz = Some(field(&f, "timezone").trim()).filter(|z| !z.is_empty());
     match api::sites::add_site(&state, &caller, field(&f, "domain"), tz, None).await {
         Ok(site) => Redirect::to(&format!("/sites/{}", site.domain)).into_response(),
-        Err(e) => super::message_page(e.status(), Texts::of(caller.lang).add_site, &e.to_string(), Some(("/", "Back"))),
+        Err(e) => {
+            let t = Texts::of(caller.lang);
+            super::message_page_in(caller.lang, e.status(), t.add_site, &e.to_string(), Some(("/", t.sites)))
+        }
     }
 }
 

@@ -20,20 +20,23 @@ use super::{Nav, client, error_page, field, form, render};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::auth::cookie;
+use crate::i18n::{Lang, Texts};
 use crate::security::CSP_EMBEDDABLE;
 
-fn unlock_page(slug: &str, error: Option<String>) -> PasswordForm<'static> {
+fn unlock_page(lang: Lang, slug: &str, error: Option<&str>) -> PasswordForm<'static> {
+    let nav = Nav::in_lang(lang);
+    let t = nav.t;
     PasswordForm {
-        title: "Shared dashboard",
-        nav: Nav::none(),
+        title: t.shared_dashboard,
+        nav,
         narrow: true,
-        heading: "This dashboard is password protected",
-        error,
+        heading: t.password_protected,
+        error: error.map(str::to_owned),
         action: format!("/share/{slug}"),
         ask_email: false,
-        label: "Password",
+        label: t.password,
         new_password: false,
-        button: "View dashboard",
+        button: t.view_dashboard,
     }
 }
 
@@ -61,7 +64,7 @@ pub async fn view(
     if link.password_hash.is_some() {
         let (name, value) = unlock_cookie(&link);
         if cookie(&headers, &name).as_deref() != Some(value.as_str()) {
-            return render(StatusCode::UNAUTHORIZED, &unlock_page(&slug, None));
+            return render(StatusCode::UNAUTHORIZED, &unlock_page(caller.lang, &slug, None));
         }
     }
     let principal = Principal::shared_link(link.id, link.site_id);
@@ -82,11 +85,13 @@ pub async fn view(
 
 pub async fn unlock(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(slug): Path<String>,
     body: Bytes,
 ) -> Response {
+    let lang = caller.lang;
     let Some(link) = live_link(&state, &slug).await else {
         return error_page(StatusCode::NOT_FOUND, "This link does not exist or was revoked.");
     };
@@ -108,7 +113,7 @@ pub async fn unlock(
                 Err(_) => error_page(StatusCode::BAD_REQUEST, "Invalid link."),
             }
         }
-        Ok(false) => render(StatusCode::UNAUTHORIZED, &unlock_page(&slug, Some("Wrong password.".into()))),
-        Err(e) => render(StatusCode::TOO_MANY_REQUESTS, &unlock_page(&slug, Some(e.to_string()))),
+        Ok(false) => render(StatusCode::UNAUTHORIZED, &unlock_page(lang, &slug, Some(Texts::of(lang).wrong_password))),
+        Err(e) => render(StatusCode::TOO_MANY_REQUESTS, &unlock_page(lang, &slug, Some(&e.to_string()))),
     }
 }

@@ -330,8 +330,9 @@ async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
 /// its sparkline), see numbers that match the Stats API, filter by clicking a row and through the
 /// filter editor, remove filters, change the period from the date picker and by keyboard, switch
 /// tabs, open a report's details and search it, export the CSV zip and check its contents, open
-/// the realtime view, switch the language, add a goal in the settings (as an owner), and open a
-/// shared link. Screenshots of the main views are kept.
+/// the realtime view, switch the language, add a goal in the settings (as an owner), open a
+/// shared link (also at phone width), and see the sign-in page in Swedish. Screenshots of the main
+/// views are kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
     use std::io::{Read, Write};
@@ -538,6 +539,19 @@ async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
     assert_eq!(first_card().await, 6);
     assert_eq!(js(&c, "return document.querySelectorAll('.panel tbody a').length;").await, json!(0));
     screenshot(&c, "shared").await;
+
+    // At phone width nothing runs off the side of the page.
+    c.set_window_size(390, 844).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_for_text(&c, "Unique visitors").await;
+    let overflow = js(&c, "return document.documentElement.scrollWidth - window.innerWidth;").await;
+    assert!(overflow.as_i64().unwrap() <= 0, "the page is {overflow} px wider than a phone");
+    screenshot(&c, "shared-phone").await;
+
+    // The sign-in page speaks the visitor's language too.
+    c.goto(&format!("{}/login?lang=sv", server.base)).await.unwrap();
+    wait_for_text(&c, "Glömt lösenordet?").await;
+    assert_eq!(js(&c, "return document.documentElement.lang;").await, json!("sv"));
     c.close().await.unwrap();
     server.stop();
 }
