@@ -3,7 +3,8 @@
 //! The whole view lives in the query string so it can be bookmarked and shared: `period` (with
 //! `date` for named periods moved back or forward, `from`/`to` for custom ranges), `compare`
 //! (`previous_period`, `year_over_year`, `custom` with `compare_from`/`compare_to`), `interval`,
-//! `metric` (what the graph shows), `filters`, the chosen tab of each panel, and `lang`.
+//! `metric` (what the graph shows), `filters`, the chosen tab of each panel (`sources`, `pages`,
+//! `locations`, `devices`, `goals`, `prop`, `funnel`), and `lang`.
 //!
 //! Filters are `;`-separated `dimension OP value` terms, with `==` (is), `!=` (is not), `~=`
 //! (contains) and `!~=` (does not contain); `|` separates alternatives and `*` is a wildcard.
@@ -20,7 +21,7 @@ use tillit_core::stats::period::{self, Range, Rules};
 use crate::i18n::Texts;
 
 /// The query parameters a dashboard link carries (everything else is dropped).
-const KEPT: [&str; 16] = [
+const KEPT: [&str; 18] = [
     "period",
     "date",
     "from",
@@ -35,7 +36,9 @@ const KEPT: [&str; 16] = [
     "pages",
     "locations",
     "devices",
+    "goals",
     "prop",
+    "funnel",
     "lang",
 ];
 
@@ -374,6 +377,11 @@ mod tests {
         assert!(h.starts_with("/sites/a.test?filters=visit%3Asource%3D%3DGoogle&period=day"), "{h}");
         assert!(!h.contains("junk"));
         assert_eq!(v.with_terms(&[]), "/sites/a.test?period=7d");
+        // Every panel's tab choice survives other changes.
+        let q: HashMap<String, String> =
+            [("funnel", "Checkout"), ("goals", "events"), ("prop", "plan")].map(|(a, b)| (a.into(), b.into())).into();
+        let h = View::parse("/s", &q).with(&[("period", Some("day"))]);
+        assert_eq!(h, "/s?goals=events&prop=plan&funnel=Checkout&period=day");
     }
 
     #[test]
