@@ -6,6 +6,8 @@
 //!   log, then batched store writes on one thread).
 //! - [`access`]: roles, scopes and the one access decision ([`access::Principal::can`]).
 //! - [`accounts`]: users, passwords, sessions, two-factor sign-in, throttling and the audit log.
+//! - [`ledger`]: the consent ledger: purposes, notices, contacts, consent with proof, double
+//!   opt-in, the preference centre, signed receipts and the send gate.
 //! - [`secret`]: random tokens and the hashes they are stored as.
 //! - [`mail`]: outgoing email over SMTP.
 //! - [`i18n`]: the supported languages, choosing one, and numbers and dates per locale.
@@ -19,6 +21,7 @@ pub mod accounts;
 pub mod goals;
 pub mod i18n;
 pub mod ingest;
+pub mod ledger;
 pub mod mail;
 pub mod secret;
 pub mod sites;

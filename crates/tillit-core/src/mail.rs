@@ -1,9 +1,10 @@
-//! Outgoing email over SMTP (lettre): account links today, consent confirmations and campaigns
-//! later. Configured with one URL, e.g. `smtp://127.0.0.1:2525`,
+//! Outgoing email over SMTP (lettre): account links, consent confirmations and receipts, and
+//! marketing messages (which only `ledger::Ledger::send_marketing` sends, past the send gate).
+//! Configured with one URL, e.g. `smtp://127.0.0.1:2525`,
 //! `smtp://user:pass@mail.example.com:587?tls=required` or `smtps://user:pass@mail.example.com`.
 
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Sends plain-text email through one SMTP server.
@@ -30,14 +31,24 @@ impl Mailer {
     }
 
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        self.send_with_headers(to, subject, body, &[]).await
+    }
+
+    /// Sends with extra headers (`List-Unsubscribe`, …), given as ASCII names and values.
+    pub async fn send_with_headers(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        headers: &[(&str, String)],
+    ) -> Result<(), String> {
         let to = to.parse::<Mailbox>().map_err(|e| format!("invalid recipient: {e}"))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| e.to_string())?;
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
+        for (name, value) in headers {
+            let name = HeaderName::new_from_ascii((*name).to_owned()).map_err(|e| e.to_string())?;
+            builder = builder.raw_header(HeaderValue::new(name, value.clone()));
+        }
+        let message = builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| e.to_string())?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| describe(&e))
     }
 }

@@ -1,10 +1,12 @@
-//! The application store: sites, salts and job evidence (and, later, users and the ledger's
-//! configuration). Embedded SQLite by default; a PostgreSQL backend will be a second variant of
-//! [`AppStore`], chosen from the configured URL.
+//! The application store: sites, salts, job evidence, accounts and the consent ledger. Embedded
+//! SQLite by default; a PostgreSQL backend will be a second variant of [`AppStore`], chosen from
+//! the configured URL.
 
 pub mod accounts;
+pub mod ledger;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_ledger;
 
 use std::path::Path;
 

@@ -1,0 +1,206 @@
+//! The ledger's rules over a real SQLite store (the email paths are covered end to end in
+//! `crates/tillit/tests/it/ledger.rs`, against a real SMTP server).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ledger: Ledger,
+    site: Site,
+    clock: Clock,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let app = AppStore::open_sqlite(&dir.path().join("app.sqlite3")).await.unwrap();
+    let site = app.add_site("shop.test", "UTC", 30, 1_000).await.unwrap();
+    let keys = LedgerKeys::parse(&LedgerKeys::generate_file().unwrap()).unwrap();
+    let clock = Clock::fixed(1_700_000_000);
+    let controller = Controller { name: "Shop AS".into(), email: "dpo@shop.test".into(), jurisdiction: "NO".into() };
+    let ledger = Ledger::new(app, keys, clock.clone(), None, "http://tillit.test/", controller);
+    for (key, basis, lifetime) in [("news", "a", Some(30)), ("offers", "a", None), ("service", "f", None)] {
+        let input: PurposeInput = serde_json::from_value(json!({
+            "key": key, "legal_basis": basis, "lifetime_days": lifetime,
+            "texts": {"en": {"title": format!("{key} title"), "description": format!("What {key} is")},
+                      "nb": {"title": format!("{key} tittel"), "description": format!("Hva {key} er")}}
+        }))
+        .unwrap();
+        ledger.save_purpose(&site, input).await.unwrap();
+        ledger.publish_purpose(&site, key).await.unwrap();
+    }
+    let point: PointInput = serde_json::from_value(json!({
+        "key": "crm", "kind": "api", "purposes": ["news", "offers"], "double_opt_in": false,
+        "intro": {"en": "Keep in touch", "nb": "Hold kontakten"}
+    }))
+    .unwrap();
+    ledger.add_point(&site, point).await.unwrap();
+    Fixture { _dir: dir, ledger, site, clock }
+}
+
+fn evidence() -> Evidence {
+    Evidence {
+        page_url: "https://shop.test/signup".into(),
+        ip: Some("203.0.113.77".parse().unwrap()),
+        user_agent: "Mozilla/5.0 Test".into(),
+        lang: Lang::En,
+    }
+}
+
+async fn sign_up(f: &Fixture, email: &str, purposes: &[&str]) -> Result<SignupOutcome> {
+    let form = f.ledger.form(&f.site, "crm", Lang::En).await.unwrap();
+    let s = Signup {
+        email: email.into(),
+        name: Some("Ada".into()),
+        purposes: purposes.iter().map(|s| s.to_string()).collect(),
+        notice_sha256: form.notice_sha256,
+        fields: BTreeMap::new(),
+    };
+    f.ledger.signup(&f.site, "crm", s, &evidence()).await
+}
+
+#[tokio::test]
+async fn purposes_are_versioned_and_published_versions_are_frozen() {
+    let f = fixture().await;
+    let change: PurposeInput = serde_json::from_value(json!({
+        "key": "news", "legal_basis": "a",
+        "texts": {"en": {"title": "News v2", "description": "Weekly now"}}
+    }))
+    .unwrap();
+    let draft = f.ledger.save_purpose(&f.site, change).await.unwrap();
+    assert_eq!((draft.version, draft.published_at), (2, None));
+    let current = f.ledger.current_purposes(f.site.id).await.unwrap();
+    assert_eq!(current["news"].version, 1, "a draft does not replace the published version");
+    f.ledger.publish_purpose(&f.site, "news").await.unwrap();
+    assert_eq!(f.ledger.current_purposes(f.site.id).await.unwrap()["news"].version, 2);
+    assert!(matches!(f.ledger.publish_purpose(&f.site, "news").await, Err(LedgerError::NotFound(_))));
+    let all = f.ledger.purposes(&f.site).await.unwrap();
+    let v1 = all.iter().find(|p| p.key == "news" && p.version == 1).unwrap();
+    assert_eq!(v1.texts["en"].title, "news title", "version 1 kept its words");
+}
+
+#[tokio::test]
+async fn consent_is_per_purpose_with_the_notice_shown() {
+    let f = fixture().await;
+    let err = sign_up(&f, "ada@example.com", &[]).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Invalid(ref m) if m.contains("tick")), "{err}");
+    let err = sign_up(&f, "ada@example.com", &["service"]).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Invalid(_)), "a purpose the form does not ask for");
+    let mut stale = Signup { email: "ada@example.com".into(), purposes: vec!["news".into()], ..Signup::default() };
+    stale.notice_sha256 = "0".repeat(64);
+    assert!(matches!(f.ledger.signup(&f.site, "crm", stale, &evidence()).await, Err(LedgerError::Invalid(_))));
+
+    let SignupOutcome::Recorded(events) = sign_up(&f, " Ada@Example.com ", &["news"]).await.unwrap() else {
+        panic!("an API point records at once")
+    };
+    assert_eq!(events.len(), 1, "only the ticked purpose");
+    let e = &events[0];
+    assert_eq!((e.state.as_str(), e.method.as_str(), e.ip_trunc.as_str()), ("given", "checkbox", "203.0.113.0"));
+    let form = f.ledger.form(&f.site, "crm", Lang::En).await.unwrap();
+    assert_eq!(e.notice_sha256, form.notice_sha256);
+    let body = f.ledger.app().notice(f.site.id, &e.notice_sha256).await.unwrap().unwrap();
+    assert!(body.contains("Keep in touch") && body.contains("news title") && body.contains("What offers is"));
+    assert!(!e.ua_hash.contains("Mozilla"));
+
+    let view = f.ledger.lookup(&f.site, "ada@example.com").await.unwrap().unwrap();
+    assert_eq!((view.data.email.as_str(), view.data.name.as_str()), ("ada@example.com", "Ada"));
+    assert_eq!(view.states.len(), 1);
+    let (receipt, payload) = f.ledger.receipt(&receipt::receipt_id(e)).await.unwrap();
+    assert_eq!(payload["recordHash"], e.hash.as_str());
+    assert_eq!(payload["piiPrincipalId"], view.id.as_str());
+    assert!(!receipt.jws.contains("ada@"), "receipts carry no email");
+}
+
+#[tokio::test]
+async fn the_send_gate_follows_consent_withdrawal_expiry_and_objection() {
+    let f = fixture().await;
+    let allowed = |d: &Decision| matches!(d, Decision::Allowed(_));
+    assert!(!allowed(&f.ledger.may_send(&f.site, "ada@example.com", "news").await.unwrap()));
+    sign_up(&f, "ada@example.com", &["news", "offers"]).await.unwrap();
+    assert!(allowed(&f.ledger.may_send(&f.site, "ada@example.com", "news").await.unwrap()));
+    assert!(allowed(&f.ledger.may_send(&f.site, "ada@example.com", "service").await.unwrap()), "legitimate interests");
+
+    // Withdrawal through the link in an email.
+    let contact = f
+        .ledger
+        .app()
+        .contact_by_public_id(&f.ledger.lookup(&f.site, "ada@example.com").await.unwrap().unwrap().id)
+        .await
+        .unwrap()
+        .unwrap();
+    let link = f.ledger.unsubscribe_link(&contact.public_id, "offers");
+    let token = link.rsplit('/').next().unwrap();
+    f.ledger.unsubscribe(token, Method::ListUnsubscribePost, &evidence()).await.unwrap();
+    match f.ledger.may_send(&f.site, "ada@example.com", "offers").await.unwrap() {
+        Decision::Denied(r) => assert_eq!(r, "consent withdrawn"),
+        d => panic!("{d:?}"),
+    }
+    assert!(f.ledger.unsubscribe("x.y", Method::UnsubscribeLink, &evidence()).await.is_err());
+
+    // News lasts 30 days; after that it is expired, in the gate and in the ledger.
+    f.clock.set(1_700_000_000 + 31 * 86_400);
+    assert!(!allowed(&f.ledger.may_send(&f.site, "ada@example.com", "news").await.unwrap()));
+    assert_eq!(f.ledger.expire_lapsed().await.unwrap(), 1);
+    assert_eq!(f.ledger.expire_lapsed().await.unwrap(), 0);
+
+    // An objection withdraws everything and no admin can give consent over it.
+    sign_up(&f, "ada@example.com", &["news"]).await.unwrap();
+    f.ledger.object(&contact, &evidence()).await.unwrap();
+    for purpose in ["news", "service"] {
+        assert!(!allowed(&f.ledger.may_send(&f.site, "ada@example.com", purpose).await.unwrap()));
+    }
+    let err = f
+        .ledger
+        .admin_record(&f.site, "ada@example.com", "news", ConsentState::Given, "phone call 12 May", "user:1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::Refused(ref m) if m.contains("Art. 21")), "{err}");
+    // The person's own choice in the preference centre lifts it.
+    f.ledger.choose(&contact, "news", true, Method::PreferenceCentre, &evidence()).await.unwrap();
+    assert!(allowed(&f.ledger.may_send(&f.site, "ada@example.com", "news").await.unwrap()));
+
+    let report = f.ledger.verify().await.unwrap();
+    assert_eq!(report.first_broken, None);
+    assert!(report.events >= 6 && report.receipts >= 5, "{report:?}");
+}
+
+#[tokio::test]
+async fn preference_links_expire_and_rectification_guards_special_fields() {
+    let f = fixture().await;
+    f.ledger
+        .add_field(
+            &f.site,
+            FieldInput { key: "city".into(), data_category: "location".into(), special_category: false },
+        )
+        .await
+        .unwrap();
+    f.ledger
+        .add_field(&f.site, FieldInput { key: "health".into(), data_category: "health".into(), special_category: true })
+        .await
+        .unwrap();
+    sign_up(&f, "bo@example.com", &["news"]).await.unwrap();
+    let view = f.ledger.lookup(&f.site, "bo@example.com").await.unwrap().unwrap();
+    let contact = f.ledger.app().contact_by_public_id(&view.id).await.unwrap().unwrap();
+    let link = f.ledger.preference_link(&contact);
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(f.ledger.open_preferences(&token).await.unwrap().id, contact.id);
+
+    let fields = BTreeMap::from([("city".to_owned(), "Bergen".to_owned())]);
+    f.ledger.rectify(&contact, "Bo B.", &fields).await.unwrap();
+    let special = BTreeMap::from([("health".to_owned(), "asthma".to_owned())]);
+    assert!(matches!(f.ledger.rectify(&contact, "Bo B.", &special).await, Err(LedgerError::Refused(_))));
+    let export = f.ledger.export(&contact).await.unwrap();
+    assert_eq!(export["contact"]["name"], "Bo B.");
+    assert_eq!(export["contact"]["fields"]["city"], "Bergen");
+    assert_eq!(export["receipts"].as_array().unwrap().len(), 1);
+
+    let prefs = f.ledger.preferences(&contact, Lang::Nb).await.unwrap();
+    let news = prefs.choices.iter().find(|c| c.item.key == "news").unwrap();
+    assert_eq!((news.item.title.as_str(), news.state.as_deref()), ("news tittel", Some("given")));
+
+    f.clock.set(1_700_000_000 + PREFERENCE_LINK_TTL + 1);
+    assert!(matches!(f.ledger.open_preferences(&token).await, Err(LedgerError::InvalidLink)));
+}
