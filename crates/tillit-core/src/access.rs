@@ -187,6 +187,10 @@ pub enum Actor {
     },
     /// The operator's admin token (`TILLIT_ADMIN_TOKEN`), or the command line.
     Operator,
+    /// A person in the ledger acting on their own data (preference centre), by public id.
+    Contact {
+        public_id: String,
+    },
     Anonymous,
 }
 
@@ -197,6 +201,7 @@ impl fmt::Display for Actor {
             Actor::ApiKey { id, prefix } => write!(f, "key:{id}:{prefix}"),
             Actor::SharedLink { id } => write!(f, "shared-link:{id}"),
             Actor::Operator => f.write_str("operator"),
+            Actor::Contact { public_id } => write!(f, "contact:{public_id}"),
             Actor::Anonymous => f.write_str("anonymous"),
         }
     }

@@ -54,7 +54,7 @@ pub enum SiteFrom {
     Body,
 }
 
-use Permission::{ManageSite, ManageSites, ManageUsers, ReadAudit, ViewDashboard};
+use Permission::{ManageLedger, ManageSite, ManageSites, ManageUsers, ReadAudit, ReadPersonalData, ViewDashboard};
 use Rule::{Authenticated, Instance, Public, SignedIn};
 use SiteFrom::Path as InPath;
 
@@ -82,6 +82,9 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/sites/{domain}/realtime", Rule::Site(ViewDashboard, InPath)),
     ("GET", "/sites/{domain}/export", Rule::Site(ViewDashboard, InPath)),
     ("GET", "/sites/{domain}/utm", Rule::Site(ViewDashboard, InPath)),
+    ("GET", "/sites/{domain}/ledger", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/sites/{domain}/ledger/{section}", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/sites/{domain}/ledger/purposes/{key}/publish", Rule::Site(ManageLedger, InPath)),
     ("GET", "/sites/{domain}/settings", Rule::Site(ManageSite, InPath)),
     ("POST", "/sites/{domain}/settings", Rule::Site(ManageSite, InPath)),
     ("POST", "/sites/{domain}/settings/{section}", Rule::Site(ManageSite, InPath)),
@@ -103,6 +106,34 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/users/require-2fa", Instance(ManageUsers)),
     ("GET", "/audit", Instance(ReadAudit)),
     ("GET", "/assets/{file}", Public),
+    ("GET", "/api/admin/sites/{domain}/purposes", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/admin/sites/{domain}/purposes", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/admin/sites/{domain}/purposes/{key}/publish", Rule::Site(ManageLedger, InPath)),
+    ("GET", "/api/admin/sites/{domain}/collection-points", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/admin/sites/{domain}/collection-points", Rule::Site(ManageLedger, InPath)),
+    ("GET", "/api/admin/sites/{domain}/collection-points/{key}/snippet", Rule::Site(ManageLedger, InPath)),
+    ("GET", "/api/admin/sites/{domain}/contact-fields", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/admin/sites/{domain}/contact-fields", Rule::Site(ManageLedger, InPath)),
+    ("GET", "/api/admin/sites/{domain}/contacts", Rule::Site(ReadPersonalData, InPath)),
+    ("POST", "/api/admin/sites/{domain}/consents", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/admin/sites/{domain}/send-check", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/admin/sites/{domain}/messages", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/api/signup/{domain}/{point}", Public),
+    ("OPTIONS", "/api/signup/{domain}/{point}", Public),
+    ("GET", "/api/unsubscribe/{link}", Public),
+    ("POST", "/api/unsubscribe/{link}", Public),
+    ("GET", "/receipts/{id}", Public),
+    ("GET", "/.well-known/jwks.json", Public),
+    ("GET", "/f/{domain}/{point}", Public),
+    ("GET", "/confirm/{token}", Public),
+    ("POST", "/confirm/{token}", Public),
+    ("GET", "/preferences/site/{domain}", Public),
+    ("POST", "/preferences/site/{domain}", Public),
+    ("GET", "/preferences/{link}", Public),
+    ("POST", "/preferences/{link}", Public),
+    ("GET", "/preferences/{link}/data.json", Public),
+    ("GET", "/unsubscribe/{link}", Public),
+    ("POST", "/unsubscribe/{link}", Public),
     ("GET", "/js/{file}", Public),
     ("POST", "/api/event", Public),
     ("OPTIONS", "/api/event", Public),

@@ -19,8 +19,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("too many requests; try again in {0} s")]
+    TooManyRequests(i64),
     #[error("the server is busy; retry shortly")]
     Overloaded,
+    #[error("{0}")]
+    Unavailable(String),
     /// Details are logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -35,7 +39,8 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,8 +53,13 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let mut res = (status, Json(json!({ "error": self.to_string() }))).into_response();
-        if matches!(self, ApiError::Overloaded) {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let retry_after = match self {
+            ApiError::Overloaded => Some(1),
+            ApiError::TooManyRequests(s) => Some(s.max(1)),
+            _ => None,
+        };
+        if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         res
     }

@@ -22,6 +22,7 @@ use axum::routing::{delete, get, post};
 use tillit_core::accounts::Accounts;
 use tillit_core::accounts::keys::KeyBudgets;
 use tillit_core::ingest::Ingestor;
+use tillit_core::ledger::Ledger;
 use tillit_core::mail::Mailer;
 use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub budgets: Arc<KeyBudgets>,
     /// Outgoing email; `None` when no SMTP server is configured.
     pub mailer: Option<Mailer>,
+    /// The consent ledger.
+    pub ledger: Ledger,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
         config: WebConfig,
         stats: StatsService,
         mailer: Option<Mailer>,
+        ledger: Ledger,
     ) -> AppState {
         AppState {
             ingestor,
@@ -94,6 +98,7 @@ impl AppState {
             stats,
             budgets: Arc::default(),
             mailer,
+            ledger,
         }
     }
 }
@@ -108,7 +113,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn guarded(state: AppState) -> Router<AppState> {
-    use pages::{account, admin, settings, share};
+    use api::ledger as ledger_api;
+    use pages::{account, admin, consent, ledger, settings, share};
     Router::new()
         .route("/", get(pages::home))
         .route("/setup", get(account::setup_form).post(account::setup))
@@ -138,6 +144,9 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/sites/{domain}/realtime", get(pages::dashboard::realtime::view))
         .route("/sites/{domain}/export", get(pages::dashboard::export::download))
         .route("/sites/{domain}/utm", get(settings::utm))
+        .route("/sites/{domain}/ledger", get(ledger::view))
+        .route("/sites/{domain}/ledger/{section}", post(ledger::add))
+        .route("/sites/{domain}/ledger/purposes/{key}/publish", post(ledger::publish))
         .route("/sites/{domain}/settings", get(settings::view).post(settings::general))
         .route("/sites/{domain}/settings/{section}", post(settings::add))
         .route("/sites/{domain}/settings/{section}/{action}", post(settings::remove))
@@ -165,6 +174,25 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/api/v1/stats/funnel", get(api::stats::funnel))
         .route("/api/v2/query", post(api::stats::query_v2))
         .route("/js/{file}", get(tracker::get))
+        .route("/api/admin/sites/{domain}/purposes", get(ledger_api::purposes).post(ledger_api::save_purpose))
+        .route("/api/admin/sites/{domain}/purposes/{key}/publish", post(ledger_api::publish_purpose))
+        .route("/api/admin/sites/{domain}/collection-points", get(ledger_api::points).post(ledger_api::add_point))
+        .route("/api/admin/sites/{domain}/collection-points/{key}/snippet", get(ledger_api::snippet))
+        .route("/api/admin/sites/{domain}/contact-fields", get(ledger_api::fields).post(ledger_api::add_field))
+        .route("/api/admin/sites/{domain}/contacts", get(ledger_api::contact))
+        .route("/api/admin/sites/{domain}/consents", post(ledger_api::record_consent))
+        .route("/api/admin/sites/{domain}/send-check", post(ledger_api::send_check))
+        .route("/api/admin/sites/{domain}/messages", post(ledger_api::send_message))
+        .route("/api/signup/{domain}/{point}", post(ledger_api::signup).options(ledger_api::signup_preflight))
+        .route("/api/unsubscribe/{link}", get(ledger_api::one_click_page).post(ledger_api::one_click))
+        .route("/receipts/{id}", get(ledger_api::receipt))
+        .route("/.well-known/jwks.json", get(ledger_api::jwks))
+        .route("/f/{domain}/{point}", get(consent::hosted_form))
+        .route("/confirm/{token}", get(consent::confirm_page).post(consent::confirm))
+        .route("/preferences/site/{domain}", get(consent::request_page).post(consent::request_link))
+        .route("/preferences/{link}", get(consent::preferences).post(consent::change))
+        .route("/preferences/{link}/data.json", get(consent::download))
+        .route("/unsubscribe/{link}", get(consent::unsubscribe_page).post(consent::unsubscribe))
         .route_layer(from_fn_with_state(state.clone(), auth::guard))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, security::headers))

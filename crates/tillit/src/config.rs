@@ -32,6 +32,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of Tillit's emails.
     pub mail_from: String,
+    /// The data controller named on consent receipts (default: the public URL's host).
+    pub controller_name: String,
+    /// The controller's privacy contact on receipts (default: the sender address).
+    pub controller_email: String,
+    /// The jurisdiction on receipts: an ISO 3166-1 country code, or EU (the default).
+    pub jurisdiction: String,
 }
 
 /// The file/env layer: every field optional, names as in the TOML file.
@@ -51,9 +57,12 @@ struct Layer {
     public_url: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    controller_name: Option<String>,
+    controller_email: Option<String>,
+    jurisdiction: Option<String>,
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 16] = [
     "listen",
     "data_dir",
     "trusted_proxies",
@@ -67,6 +76,9 @@ const KEYS: [&str; 13] = [
     "public_url",
     "smtp_url",
     "mail_from",
+    "controller_name",
+    "controller_email",
+    "jurisdiction",
 ];
 
 /// Flags given on the command line (highest precedence).
@@ -97,7 +109,7 @@ impl Config {
             listen.parse().with_context(|| format!("invalid listen address {listen:?}: use HOST:PORT"))?;
         let data_dir =
             flags.data_dir.or(from_env.data_dir).or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
-        let config = Config {
+        let mut config = Config {
             listen,
             data_dir,
             trusted_proxies: from_env.trusted_proxies.or(from_file.trusted_proxies).unwrap_or_default(),
@@ -119,7 +131,29 @@ impl Config {
                 .to_owned(),
             smtp_url: from_env.smtp_url.or(from_file.smtp_url).filter(|u| !u.trim().is_empty()),
             mail_from: from_env.mail_from.or(from_file.mail_from).unwrap_or_else(|| "Tillit <tillit@localhost>".into()),
+            controller_name: String::new(),
+            controller_email: from_env.controller_email.or(from_file.controller_email).unwrap_or_default(),
+            jurisdiction: from_env
+                .jurisdiction
+                .or(from_file.jurisdiction)
+                .unwrap_or_else(|| "EU".into())
+                .trim()
+                .to_ascii_uppercase(),
         };
+        config.controller_name = from_env.controller_name.or(from_file.controller_name).unwrap_or_else(|| {
+            let host = config.public_url.split_once("://").map_or("", |(_, rest)| rest);
+            host.split(['/', ':']).next().unwrap_or("").to_owned()
+        });
+        if config.controller_email.is_empty() {
+            let from = &config.mail_from;
+            config.controller_email =
+                from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>')).trim().to_owned();
+        }
+        if !(config.jurisdiction == "EU"
+            || (config.jurisdiction.len() == 2 && config.jurisdiction.bytes().all(|b| b.is_ascii_uppercase())))
+        {
+            bail!("jurisdiction must be an ISO 3166-1 country code (NO, SE, DK, …) or EU");
+        }
         if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://")) {
             bail!("public_url must start with http:// or https://");
         }
@@ -133,6 +167,11 @@ impl Config {
 
     pub fn app_db(&self) -> PathBuf {
         self.data_dir.join("app.sqlite3")
+    }
+
+    /// The ledger's master and receipt-signing keys (created on first start; back it up).
+    pub fn ledger_keys(&self) -> PathBuf {
+        self.data_dir.join("ledger-keys")
     }
 
     pub fn events_db(&self) -> PathBuf {

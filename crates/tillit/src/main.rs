@@ -53,6 +53,12 @@ enum Command {
     /// Verify or export the audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCmd),
+    /// Manage the purposes a site asks consent for.
+    #[command(subcommand)]
+    Purpose(commands::purpose::PurposeCmd),
+    /// Verify the consent ledger.
+    #[command(subcommand)]
+    Ledger(commands::ledger::LedgerCmd),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
             Command::Funnel(cmd) => commands::funnel::run(&config, cmd).await,
             Command::User(cmd) => commands::user::run(&config, cmd).await,
             Command::Audit(cmd) => commands::audit::run(&config, cmd).await,
+            Command::Purpose(cmd) => commands::purpose::run(&config, cmd).await,
+            Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         }
     });
     match res {

@@ -183,6 +183,8 @@ pub struct Choice {
     pub state: Option<String>,
     pub since: Option<i64>,
     pub expires_at: Option<i64>,
+    /// Whether the person can give it here (it rests on consent).
+    pub consent_based: bool,
 }
 
 /// The preference centre's page for one contact.
@@ -265,7 +267,7 @@ struct Inner {
 }
 
 /// The text of `map` in `lang`, else English.
-fn pick<'a, T>(map: &'a BTreeMap<String, T>, lang: Lang) -> Option<&'a T> {
+fn pick<T>(map: &BTreeMap<String, T>, lang: Lang) -> Option<&T> {
     map.get(lang.code()).or_else(|| map.get("en"))
 }
 
@@ -390,8 +392,8 @@ impl Ledger {
         Ok(field)
     }
 
-    pub async fn fields(&self, site: &Site) -> Result<Vec<ContactFieldRow>> {
-        Ok(self.app().contact_fields(site.id).await?)
+    pub async fn fields(&self, site_id: u32) -> Result<Vec<ContactFieldRow>> {
+        Ok(self.app().contact_fields(site_id).await?)
     }
 
     // ---- capture ----
@@ -663,6 +665,7 @@ impl Ledger {
                     state: state.map(|s| s.state.clone()),
                     since: state.map(|s| s.since),
                     expires_at: state.and_then(|s| s.expires_at),
+                    consent_based: p.legal_basis == LegalBasis::Consent.as_str(),
                 }
             })
             .collect();
@@ -961,12 +964,15 @@ impl Ledger {
             .filter(|c| c.site_id == permit.site_id)
             .ok_or_else(|| LedgerError::NotFound("contact".into()))?;
         let unsubscribe = self.unsubscribe_link(&permit.public_id, &permit.purpose_key);
+        // Mail clients POST to the header's URL without a browser (RFC 8058): that endpoint
+        // takes the one-click form; people who open the visible link get a page with a button.
+        let one_click = unsubscribe.replacen("/unsubscribe/", "/api/unsubscribe/", 1);
         let footer = fill(
             mails(permit.lang).marketing_footer,
             &[("unsubscribe", &unsubscribe), ("preferences", &self.preference_link(&contact))],
         );
         let headers = [
-            ("List-Unsubscribe", format!("<{unsubscribe}>")),
+            ("List-Unsubscribe", format!("<{one_click}>")),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
         ];
         self.mail(&permit.email, subject, format!("{}\n\n-- \n{footer}", body.trim_end()), &headers).await
@@ -1056,10 +1062,10 @@ impl Ledger {
     /// existing contact's fields are not touched: a signup proves no one's identity.
     async fn find_or_create_contact(&self, site_id: u32, data: &ContactData, lang: Lang) -> Result<ContactRow> {
         let hmac = self.inner.keys.email_lookup(site_id, &data.email);
-        if let Some(c) = self.app().contact_by_email(site_id, &hmac).await? {
-            if c.sealed_key.is_some() {
-                return Ok(c);
-            }
+        if let Some(c) = self.app().contact_by_email(site_id, &hmac).await?
+            && c.sealed_key.is_some()
+        {
+            return Ok(c);
         }
         let now = self.now();
         let public_id = random_hex(16);

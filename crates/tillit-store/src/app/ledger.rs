@@ -189,6 +189,9 @@ pub struct Suppression {
     pub created_at: i64,
 }
 
+/// Signs a sealed consent event into a receipt (`None`: its state gets none).
+pub type Signer<'a> = dyn Fn(&ConsentEvent) -> Option<ReceiptRow> + Send + Sync + 'a;
+
 /// Everything one ledger change writes, applied in one transaction: consent events (chained,
 /// with receipts and state), the use of an opt-in token, suppressions added or lifted.
 #[derive(Default)]
@@ -196,7 +199,7 @@ pub struct LedgerWrite<'a> {
     pub events: Vec<NewConsentEvent>,
     /// Signs an appended event; `None` for states that get no receipt. Runs inside the
     /// transaction, so an event and its receipt are stored together or not at all.
-    pub sign: Option<&'a (dyn Fn(&ConsentEvent) -> Option<ReceiptRow> + Send + Sync)>,
+    pub sign: Option<&'a Signer<'a>>,
     /// An opt-in token hash that must be unused and unexpired at `now`; it is marked used.
     pub use_optin: Option<(String, i64)>,
     /// `(site, email_hmac, scope, reason)` to add.
@@ -439,8 +442,8 @@ impl AppStore {
 mod tests {
     use super::*;
 
-    fn event() -> ConsentEvent {
-        let new = NewConsentEvent {
+    fn new_event() -> NewConsentEvent {
+        NewConsentEvent {
             event_id: "e1".into(),
             site_id: 1,
             contact_id: 2,
@@ -460,8 +463,11 @@ mod tests {
             occurred_at: 10,
             recorded_at: 11,
             expires_at: None,
-        };
-        ConsentEvent::sealed(&new, 1, LEDGER_GENESIS.into())
+        }
+    }
+
+    fn event() -> ConsentEvent {
+        ConsentEvent::sealed(&new_event(), 1, LEDGER_GENESIS.into())
     }
 
     #[test]
@@ -495,6 +501,55 @@ mod tests {
             change(&mut altered);
             assert!(!altered.is_sealed(), "{altered:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn unconfirmed_signups_are_purged_with_their_people_and_the_ledger_refuses_edits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let app = AppStore::open_sqlite(&tmp.path().join("app.sqlite3")).await.unwrap();
+        let contact = |public_id: &str, hmac: &str| ContactRow {
+            id: 0,
+            site_id: 1,
+            public_id: public_id.into(),
+            email_hmac: hmac.into(),
+            sealed_key: Some(vec![1]),
+            sealed: Some(vec![2]),
+            locale: "en".into(),
+            restricted: false,
+            created_at: 10,
+            updated_at: 10,
+        };
+        let (pending, created) = app.insert_contact(&contact("p1", "h1")).await.unwrap();
+        assert!(created);
+        assert!(!app.insert_contact(&contact("p1b", "h1")).await.unwrap().1, "one contact per email hash");
+        let (consented, _) = app.insert_contact(&contact("p2", "h2")).await.unwrap();
+        for (token, id) in [("t1", pending.id), ("t2", consented.id)] {
+            let r = OptinRequest {
+                token_hash: token.into(),
+                site_id: 1,
+                contact_id: id,
+                purpose_ids: vec![1],
+                evidence: "{}".into(),
+                created_at: 10,
+                expires_at: 100,
+                used_at: None,
+            };
+            app.add_optin(&r).await.unwrap();
+        }
+        let new = NewConsentEvent { contact_id: consented.id, ..new_event() };
+        let w = LedgerWrite { events: vec![new], use_optin: Some(("t2".into(), 50)), ..LedgerWrite::default() };
+        app.write_ledger(w, 50).await.unwrap();
+        let again = LedgerWrite { use_optin: Some(("t2".into(), 60)), ..LedgerWrite::default() };
+        assert!(matches!(app.write_ledger(again, 60).await, Err(AppStoreError::NotFound(_))), "single use");
+        assert_eq!(app.purge_optins(50).await.unwrap(), (1, 0), "used requests go; pending ones wait");
+        assert_eq!(app.purge_optins(100).await.unwrap(), (1, 1), "expired: the person who never confirmed goes too");
+        assert!(app.contact(pending.id).await.unwrap().is_none());
+        assert!(app.contact(consented.id).await.unwrap().is_some());
+        let AppStore::Sqlite(db) = &app;
+        let edit = sqlx::query("UPDATE consent_events SET state = 'withdrawn'").execute(&db.pool).await;
+        assert!(edit.is_err(), "append-only");
+        let delete = sqlx::query("DELETE FROM consent_events").execute(&db.pool).await;
+        assert!(delete.is_err(), "append-only");
     }
 
     #[test]

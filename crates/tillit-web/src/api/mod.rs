@@ -1,10 +1,11 @@
 //! JSON endpoints: the Events API, the Stats API, health, and the admin API (sites, goals,
-//! funnels, keys, shared links, users, settings, audit log).
+//! funnels, keys, shared links, users, settings, audit log), and the consent ledger's API.
 
 pub mod event;
 pub mod goals;
 pub mod health;
 pub mod keys;
+pub mod ledger;
 pub mod links;
 pub mod sites;
 pub mod stats;

@@ -8,11 +8,16 @@
 //! - [`admin`]: users, invitations and the instance's security settings (owners);
 //! - [`dashboard`]: a site's analytics (also what shared links show);
 //! - [`settings`]: a site's settings, the campaign URL builder, adding a site;
-//! - [`share`]: shared dashboard links.
+//! - [`ledger`]: a site's consent-ledger page (purposes, collection points, fields, contacts);
+//! - [`share`]: shared dashboard links;
+//! - [`consent`]: the ledger's public pages (signup form, confirmation, preference centre,
+//!   unsubscribe).
 
 pub mod account;
 pub mod admin;
+pub mod consent;
 pub mod dashboard;
+pub mod ledger;
 pub mod settings;
 pub mod share;
 
@@ -280,12 +285,14 @@ pub async fn set_language(
 
 const APP_CSS: &str = include_str!("../assets/app.css");
 const APP_JS: &str = include_str!("../assets/app.js");
+const CONSENT_FORM_JS: &str = include_str!("../assets/consent-form.js");
 
 /// `/assets/{file}`: the stylesheet and the pages' one small script.
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (kind, body) = match file.as_str() {
         "app.css" => ("text/css; charset=utf-8", APP_CSS),
         "app.js" => ("text/javascript; charset=utf-8", APP_JS),
+        "consent-form.js" => ("text/javascript; charset=utf-8", CONSENT_FORM_JS),
         _ => return error_page(StatusCode::NOT_FOUND, "No such file."),
     };
     (

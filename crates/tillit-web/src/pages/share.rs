@@ -76,7 +76,9 @@ pub async fn view(
         return error_page(StatusCode::NOT_FOUND, "This site no longer exists.");
     };
     let base = format!("/share/{slug}");
-    let mut res = super::dashboard::page(&state, Nav::in_lang(caller.lang), &site.domain, true, false, &q, &base).await;
+    let mut res =
+        super::dashboard::page(&state, Nav::in_lang(caller.lang), &site.domain, true, Default::default(), &q, &base)
+            .await;
     if link.allow_embed && res.status().is_success() {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP_EMBEDDABLE));
     }

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod funnel;
 pub mod goal;
 pub mod import;
+pub mod ledger;
+pub mod purpose;
 pub mod serve;
 pub mod site;
 pub mod user;

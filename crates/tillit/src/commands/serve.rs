@@ -16,6 +16,9 @@ use tillit_core::ingest::geo::GeoDb;
 use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{DailySalt, SALT_MAX_AGE_SECS, needs_rotation, random_salt};
+use tillit_core::ledger::Ledger;
+use tillit_core::ledger::keys::LedgerKeys;
+use tillit_core::ledger::receipt::Controller;
 use tillit_core::mail::Mailer;
 use tillit_core::sites;
 use tillit_core::stats::service::StatsService;
@@ -79,13 +82,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Some(url) => Some(Mailer::new(url, &config.mail_from).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let state =
-        AppState::new(ingestor.clone(), sink, store.clone(), app.clone(), clock.clone(), web, stats.clone(), mailer);
+    let ledger = open_ledger(&config, &app, &clock, mailer.clone())?;
+    let state = AppState::new(
+        ingestor.clone(),
+        sink,
+        store.clone(),
+        app.clone(),
+        clock.clone(),
+        web,
+        stats.clone(),
+        mailer,
+        ledger.clone(),
+    );
     let router = tillit_web::router(state);
 
     let mut jobs = JoinSet::new();
     jobs.spawn(jobs_loop(app.clone(), ingestor.clone(), store.clone(), clock.clone()));
     jobs.spawn(rollups_loop(stats, clock.clone()));
+    jobs.spawn(ledger_loop(ledger));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -104,6 +118,36 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || writer.join()).await.context("writer did not stop cleanly")?;
     info!("stopped");
     Ok(())
+}
+
+/// The consent ledger, with its keys from `<data-dir>/ledger-keys` (created on first start).
+pub fn open_ledger(config: &Config, app: &AppStore, clock: &Clock, mailer: Option<Mailer>) -> anyhow::Result<Ledger> {
+    let keys = LedgerKeys::load_or_create(&config.ledger_keys()).map_err(anyhow::Error::msg)?;
+    let controller = Controller {
+        name: config.controller_name.clone(),
+        email: config.controller_email.clone(),
+        jurisdiction: config.jurisdiction.clone(),
+    };
+    Ok(Ledger::new(app.clone(), keys, clock.clone(), mailer, &config.public_url, controller))
+}
+
+/// Every ten minutes: consents past their purpose's lifetime become `expired`, and unconfirmed
+/// signups past their link's life are deleted with the people who never confirmed.
+async fn ledger_loop(ledger: Ledger) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match ledger.expire_lapsed().await {
+            Ok(0) => {}
+            Ok(n) => info!(consents = n, "consents expired"),
+            Err(e) => warn!(error = %e, "expiring consents failed"),
+        }
+        match ledger.purge_unconfirmed().await {
+            Ok((0, 0)) => {}
+            Ok((requests, contacts)) => info!(requests, contacts, "purged unconfirmed signups"),
+            Err(e) => warn!(error = %e, "purging unconfirmed signups failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

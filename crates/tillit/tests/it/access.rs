@@ -142,6 +142,9 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/sites/{site}/realtime", None),
     ("GET", "/sites/{site}/export", None),
     ("GET", "/sites/{site}/utm", None),
+    ("GET", "/sites/{site}/ledger?email=nobody%40x.test", None),
+    ("POST", "/sites/{site}/ledger/fields", Some("key=")),
+    ("POST", "/sites/{site}/ledger/purposes/no-such-purpose/publish", Some("")),
     ("GET", "/sites/{site}/settings", None),
     ("POST", "/sites/{site}/settings", Some("domain=&timezone=Nowhere&retention_days=0")),
     ("POST", "/sites/{site}/settings/goals", Some("")),
@@ -197,6 +200,34 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("DELETE", "/api/admin/users/999999", None),
     ("PUT", "/api/admin/settings", Some("{}")),
     ("GET", "/api/admin/audit?limit=1", None),
+    ("GET", "/api/admin/sites/{site}/purposes", None),
+    ("POST", "/api/admin/sites/{site}/purposes", Some("{}")),
+    ("POST", "/api/admin/sites/{site}/purposes/no-such-purpose/publish", None),
+    ("GET", "/api/admin/sites/{site}/collection-points", None),
+    ("POST", "/api/admin/sites/{site}/collection-points", Some("{}")),
+    ("GET", "/api/admin/sites/{site}/collection-points/nope/snippet", None),
+    ("GET", "/api/admin/sites/{site}/contact-fields", None),
+    ("POST", "/api/admin/sites/{site}/contact-fields", Some("{}")),
+    ("GET", "/api/admin/sites/{site}/contacts?email=nobody%40x.test", None),
+    ("POST", "/api/admin/sites/{site}/consents", Some("{}")),
+    ("POST", "/api/admin/sites/{site}/send-check", Some("{}")),
+    ("POST", "/api/admin/sites/{site}/messages", Some("{}")),
+    ("POST", "/api/signup/{site}/nope", Some("{}")),
+    ("OPTIONS", "/api/signup/{site}/nope", None),
+    ("GET", "/api/unsubscribe/nope", None),
+    ("POST", "/api/unsubscribe/nope", Some("")),
+    ("GET", "/receipts/nope", None),
+    ("GET", "/.well-known/jwks.json", None),
+    ("GET", "/f/{site}/nope", None),
+    ("GET", "/confirm/nope", None),
+    ("POST", "/confirm/nope", Some("lang=en")),
+    ("GET", "/preferences/site/{site}", None),
+    ("POST", "/preferences/site/{site}", Some("email=not-an-email")),
+    ("GET", "/preferences/nope", None),
+    ("POST", "/preferences/nope", Some("action=object")),
+    ("GET", "/preferences/nope/data.json", None),
+    ("GET", "/unsubscribe/nope", None),
+    ("POST", "/unsubscribe/nope", Some("")),
     // Last: these end the caller's session.
     ("POST", "/account/logout-everywhere", Some("")),
     ("POST", "/logout", Some("")),
@@ -229,6 +260,9 @@ fn expected(caller: &str, rule: Rule, site: &str) -> bool {
             everywhere || (on_a && matches!(caller, "admin" | "marketer" | "analyst" | "viewer" | "read-key"))
         }
         Rule::Site(ManageSite, _) => everywhere || (on_a && caller == "admin"),
+        Rule::Site(ManageLedger | ReadPersonalData, _) => {
+            everywhere || (on_a && matches!(caller, "admin" | "marketer" | "ledger-key"))
+        }
         other => panic!("no expectation written for {other:?}"),
     }
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::support::{Server, add_site, free_port, stored_events};
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -23,7 +23,7 @@ impl Drop for Driver {
     }
 }
 
-fn chromedriver() -> Option<(Driver, u16)> {
+pub(crate) fn chromedriver() -> Option<(Driver, u16)> {
     let path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
@@ -150,7 +150,7 @@ window.trackSignup = () => track("Signup", {{ props: {{ plan: "team" }} }});
 }
 
 /// Serves `page` at every path but `/plausible.js`, which serves `script`. Returns the port.
-async fn serve_site(page: String, script: String) -> u16 {
+pub(crate) async fn serve_site(page: String, script: String) -> u16 {
     let port = free_port();
     let app = Router::new()
         .route(
@@ -170,7 +170,7 @@ async fn serve_site(page: String, script: String) -> u16 {
 }
 
 /// A headless Chromium session through chromedriver.
-async fn browser(driver_port: u16) -> fantoccini::Client {
+pub(crate) async fn browser(driver_port: u16) -> fantoccini::Client {
     // The test build enables two rustls providers (ring for Tillit, aws-lc-rs for fantoccini).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let profile = std::env::temp_dir().join(format!("tillit-chromium-{}-{driver_port}", std::process::id()));
@@ -179,6 +179,7 @@ async fn browser(driver_port: u16) -> fantoccini::Client {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--host-resolver-rules=MAP shop.test 127.0.0.1",
                      "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
                      format!("--user-data-dir={}", profile.display())]
         }
@@ -286,13 +287,13 @@ async fn pages_work_and_injected_payloads_stay_text() {
 }
 
 /// Fills the email and password fields of the current page's form and submits it.
-async fn submit_credentials(c: &fantoccini::Client, email: &str, password: &str) {
+pub(crate) async fn submit_credentials(c: &fantoccini::Client, email: &str, password: &str) {
     c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys(email).await.unwrap();
     c.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
     c.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
 }
 
-async fn wait_for_text(c: &fantoccini::Client, needle: &str) {
+pub(crate) async fn wait_for_text(c: &fantoccini::Client, needle: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let text: serde_json::Value =
@@ -312,17 +313,17 @@ fn screenshot_dir() -> std::path::PathBuf {
     dir
 }
 
-async fn screenshot(c: &fantoccini::Client, name: &str) {
+pub(crate) async fn screenshot(c: &fantoccini::Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn click(c: &fantoccini::Client, css: &str) {
+pub(crate) async fn click(c: &fantoccini::Client, css: &str) {
     c.find(fantoccini::Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
-async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
+pub(crate) async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.unwrap()
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::support::{Server, free_port, tillit};
 
-struct Smtp(Child);
+pub(crate) struct Smtp(Child);
 
 impl Drop for Smtp {
     fn drop(&mut self) {
@@ -21,7 +21,7 @@ impl Drop for Smtp {
     }
 }
 
-fn smtp_server(maildir: &Path) -> Option<(Smtp, u16)> {
+pub(crate) fn smtp_server(maildir: &Path) -> Option<(Smtp, u16)> {
     let available = Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
     if !available {
         assert!(std::env::var("TILLIT_REQUIRE_SMTP").is_err(), "aiosmtpd is required but not installed");
@@ -45,7 +45,7 @@ fn smtp_server(maildir: &Path) -> Option<(Smtp, u16)> {
 }
 
 /// Waits for the `n`th message in the Maildir and returns it.
-async fn nth_mail(maildir: &Path, n: usize) -> String {
+pub(crate) async fn nth_mail(maildir: &Path, n: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let mut files: Vec<PathBuf> = std::fs::read_dir(maildir.join("new"))
@@ -62,7 +62,7 @@ async fn nth_mail(maildir: &Path, n: usize) -> String {
     }
 }
 
-fn link_in(mail: &str, marker: &str) -> String {
+pub(crate) fn link_in(mail: &str, marker: &str) -> String {
     let start = mail.find(marker).unwrap_or_else(|| panic!("no {marker} link in {mail}"));
     mail[start..].split_whitespace().next().unwrap().to_owned()
 }

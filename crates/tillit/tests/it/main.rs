@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod durability;
 mod ingest;
+mod ledger;
 mod mail;
 mod stats;
 mod support;

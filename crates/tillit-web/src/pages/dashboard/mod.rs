@@ -293,6 +293,7 @@ struct DashboardPage {
     domain: String,
     shared: bool,
     manage: bool,
+    ledger: bool,
     period_label: String,
     presets: Vec<Choice>,
     custom_fields: Vec<(String, String)>,
@@ -323,6 +324,7 @@ struct DashboardPage {
     export_href: String,
     realtime_href: String,
     settings_href: String,
+    ledger_href: String,
     utm_href: String,
 }
 
@@ -540,13 +542,20 @@ fn comparison(view: &View) -> Option<Value> {
     }
 }
 
+/// The links to other pages of the site the viewer may follow.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Abilities {
+    pub manage_site: bool,
+    pub manage_ledger: bool,
+}
+
 /// Renders a site's dashboard (also what shared links show, with `shared`).
 pub async fn page(
     state: &AppState,
     nav: Nav,
     domain: &str,
     shared: bool,
-    manage: bool,
+    can: Abilities,
     q: &HashMap<String, String>,
     base: &str,
 ) -> Response {
@@ -559,13 +568,13 @@ pub async fn page(
         return Redirect::to(&l.view.at(&format!("/sites/{}/realtime", l.site.domain), &[("period", None)]))
             .into_response();
     }
-    match dashboard(&l, nav, shared, manage).await {
+    match dashboard(&l, nav, shared, can).await {
         Ok(page) => render(StatusCode::OK, &page),
         Err(e) => stats_error(e),
     }
 }
 
-async fn dashboard(l: &Loaded, nav: Nav, shared: bool, manage: bool) -> Result<DashboardPage, StatsError> {
+async fn dashboard(l: &Loaded, nav: Nav, shared: bool, can: Abilities) -> Result<DashboardPage, StatsError> {
     let (t, view, lang) = (l.t, &l.view, l.lang);
     let metric = view.get("metric").filter(|m| GRAPH_METRICS.contains(m)).unwrap_or("visitors");
     let interval = view.interval(&l.span);
@@ -730,7 +739,8 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, manage: bool) -> Result<D
         narrow: false,
         t,
         shared,
-        manage,
+        manage: can.manage_site,
+        ledger: can.manage_ledger,
         period_label: period_label(l),
         presets,
         custom_fields: view.hidden_fields(&["period", "date", "from", "to", "interval"]),
@@ -761,6 +771,7 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, manage: bool) -> Result<D
         export_href: view.at(&format!("/sites/{domain}/export"), &[]),
         realtime_href: view.at(&format!("/sites/{domain}/realtime"), &[]),
         settings_href: format!("/sites/{domain}/settings"),
+        ledger_href: format!("/sites/{domain}/ledger"),
         utm_href: format!("/sites/{domain}/utm"),
         domain,
     })
@@ -777,9 +788,12 @@ pub async fn view(
         return error_page(StatusCode::NOT_FOUND, "No such site.");
     };
     let base = format!("/sites/{}", site.domain);
-    let manage = caller.principal.can(Permission::ManageSite, Some(site.id));
+    let can = Abilities {
+        manage_site: caller.principal.can(Permission::ManageSite, Some(site.id)),
+        manage_ledger: caller.principal.can(Permission::ManageLedger, Some(site.id)),
+    };
     let nav = Nav::with_sites(&state, &caller).await;
-    page(&state, nav, &site.domain, false, manage, &q, &base).await
+    page(&state, nav, &site.domain, false, can, &q, &base).await
 }
 
 /// The start page's summary of a site: its visitors over the view's period, and a sparkline.
