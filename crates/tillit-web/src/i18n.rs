@@ -323,6 +323,20 @@ texts! {
     find_contact: "Find a contact", "Finn en kontakt", "Hitta en kontakt", "Find en kontakt";
     find: "Find", "Finn", "Sök", "Find";
     no_contact: "No contact with this email.", "Ingen kontakt med denne e-postadressen.", "Ingen kontakt med den e-postadressen.", "Ingen kontakt med denne e-mailadresse.";
+    st_given: "given", "gitt", "lämnat", "givet";
+    st_refused: "refused", "avslått", "avböjt", "afslået";
+    st_withdrawn: "withdrawn", "trukket tilbake", "återkallat", "trukket tilbage";
+    st_expired: "expired", "utløpt", "upphört", "udløbet";
+    st_renewed: "renewed", "fornyet", "förnyat", "fornyet";
+    how_form: "by the form and its email confirmation", "via skjemaet og bekreftelsen på e-post", "via formuläret och bekräftelsen via e-post", "via formularen og bekræftelsen på e-mail";
+    how_preferences: "in the preference centre", "i personverninnstillingene", "i inställningarna", "i indstillingerne";
+    how_unsubscribe: "by an unsubscribe link", "via en avmeldingslenke", "via en avregistreringslänk", "via et afmeldingslink";
+    how_admin: "recorded by the sender, with evidence", "registrert av avsenderen, med dokumentasjon", "registrerat av avsändaren, med bevis", "registreret af afsenderen, med dokumentation";
+    how_lifetime: "when its time ran out", "da tiden gikk ut", "när tiden gick ut", "da tiden udløb";
+    how_other: "through a form", "via et skjema", "via ett formulär", "via en formular";
+    err_tick: "Tick the box of each thing you want to receive.", "Kryss av for hvert av det du vil ha.", "Kryssa i rutan för varje sak du vill få.", "Sæt kryds ved hver ting, du vil modtage.";
+    err_form_changed: "The form changed since it was shown. Reload the page and choose again.", "Skjemaet er endret siden det ble vist. Last inn siden på nytt og velg igjen.", "Formuläret har ändrats sedan det visades. Ladda om sidan och välj igen.", "Formularen er ændret, siden den blev vist. Genindlæs siden, og vælg igen.";
+    err_email: "Enter a valid email address.", "Skriv inn en gyldig e-postadresse.", "Ange en giltig e-postadress.", "Skriv en gyldig e-mailadresse.";
     objected_short: "Objected to direct marketing (Art. 21)", "Har protestert mot direkte markedsføring (art. 21)", "Har invänt mot direktmarknadsföring (art. 21)", "Har gjort indsigelse mod direkte markedsføring (art. 21)";
 }
 

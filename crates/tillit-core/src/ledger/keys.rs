@@ -45,8 +45,16 @@ impl LedgerKeys {
             Ok(text) => LedgerKeys::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let text = LedgerKeys::generate_file()?;
-                write_private(path, &text).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                LedgerKeys::parse(&text)
+                match write_private(path, &text) {
+                    Ok(()) => LedgerKeys::parse(&text),
+                    // Another process (the server, a CLI command) created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let theirs = std::fs::read_to_string(path)
+                            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                        LedgerKeys::parse(&theirs)
+                    }
+                    Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+                }
             }
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }

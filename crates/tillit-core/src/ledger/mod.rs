@@ -85,6 +85,13 @@ impl From<AppStoreError> for LedgerError {
 
 type Result<T> = std::result::Result<T, LedgerError>;
 
+/// Messages the public pages translate (compared by the web layer; the rest stay in English).
+pub mod msg {
+    pub const TICK_A_BOX: &str = "tick the box of each thing you want to receive";
+    pub const FORM_CHANGED: &str = "the form changed since it was shown; reload the page and choose again";
+    pub const BAD_EMAIL: &str = super::model::BAD_EMAIL;
+}
+
 /// The circumstances of a request, as evidence. The IP address is truncated and the user agent
 /// hashed before anything is stored.
 #[derive(Clone, Debug, Default)]
@@ -420,20 +427,35 @@ impl Ledger {
     }
 
     /// Takes a signup. Each ticked purpose is consented to separately; nothing is recorded for
-    /// purposes not ticked. Through a form, consent waits for the emailed confirmation.
-    pub async fn signup(&self, site: &Site, point_key: &str, s: Signup, ev: &Evidence) -> Result<SignupOutcome> {
+    /// purposes not ticked. Through a form, consent waits for the emailed confirmation. `trusted`
+    /// says the caller holds the site's ledger rights (an API key, a marketer): only they may use
+    /// a point without confirmation, and they are not rate-limited.
+    pub async fn signup(
+        &self,
+        site: &Site,
+        point_key: &str,
+        s: Signup,
+        ev: &Evidence,
+        trusted: bool,
+    ) -> Result<SignupOutcome> {
         let now = self.now();
         let network = ev.ip.map(truncate_ip).unwrap_or_default();
-        self.inner
-            .limiter
-            .hit(format!("signup:{network}"), SIGNUPS_PER_NETWORK, now)
-            .map_err(LedgerError::Throttled)?;
+        if !trusted {
+            self.inner
+                .limiter
+                .hit(format!("signup:{network}"), SIGNUPS_PER_NETWORK, now)
+                .map_err(LedgerError::Throttled)?;
+        }
         let point = self.point(site.id, point_key).await?;
+        if !point.double_opt_in && !trusted {
+            return Err(LedgerError::Refused(format!(
+                "collection point {point_key} records consent without an emailed confirmation, so only the site's \
+                 ledger API keys may use it"
+            )));
+        }
         let form = self.form(site, point_key, ev.lang).await?;
         if s.notice_sha256 != form.notice_sha256 {
-            return Err(LedgerError::Invalid(
-                "the form changed since it was shown; reload the page and choose again".into(),
-            ));
+            return Err(LedgerError::Invalid(msg::FORM_CHANGED.into()));
         }
         let mut chosen: Vec<String> = Vec::new();
         for key in s.purposes {
@@ -445,7 +467,7 @@ impl Ledger {
             }
         }
         if chosen.is_empty() {
-            return Err(LedgerError::Invalid("tick the box of each thing you want to receive".into()));
+            return Err(LedgerError::Invalid(msg::TICK_A_BOX.into()));
         }
         let email = normalise_email(&s.email).map_err(LedgerError::Invalid)?;
         let name = s.name.unwrap_or_default().trim().to_owned();
@@ -997,6 +1019,7 @@ impl Ledger {
             if lapsed.is_empty() {
                 return Ok(total);
             }
+            let before = total;
             for s in lapsed {
                 let contact =
                     self.app().contact(s.contact_id).await?.ok_or_else(|| LedgerError::NotFound("contact".into()))?;
@@ -1017,6 +1040,11 @@ impl Ledger {
                 e.collection_point = "lifetime".into();
                 self.write(&site, &contact, vec![e], LedgerWrite::default()).await?;
                 total += 1;
+            }
+            if total == before {
+                // Nothing in this batch could be expired (its purpose version is gone): stop
+                // rather than read the same batch again.
+                return Ok(total);
             }
         }
     }

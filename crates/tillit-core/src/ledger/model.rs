@@ -298,11 +298,13 @@ impl FieldInput {
     }
 }
 
+pub const BAD_EMAIL: &str = "enter a valid email address";
+
 /// An email address as stored and looked up: trimmed and lowercased, and checked.
 pub fn normalise_email(raw: &str) -> Result<String, String> {
     let email = raw.trim().to_lowercase();
     if email.len() > 254 || email.parse::<lettre::Address>().is_err() {
-        return Err("enter a valid email address".into());
+        return Err(BAD_EMAIL.into());
     }
     Ok(email)
 }

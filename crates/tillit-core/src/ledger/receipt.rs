@@ -84,7 +84,7 @@ pub fn payload(event: &ConsentEvent, purpose: &PurposeRow, ctx: &ReceiptContext<
         "purposeVersion": purpose.version,
         "lawfulBasis": basis,
         "noticeHash": event.notice_sha256,
-        "withdrawalMethod": format!("{public_url}/preferences"),
+        "withdrawalMethod": format!("{public_url}/preferences/site/{site_domain}"),
     })
 }
 

@@ -59,7 +59,7 @@ async fn sign_up(f: &Fixture, email: &str, purposes: &[&str]) -> Result<SignupOu
         notice_sha256: form.notice_sha256,
         fields: BTreeMap::new(),
     };
-    f.ledger.signup(&f.site, "crm", s, &evidence()).await
+    f.ledger.signup(&f.site, "crm", s, &evidence(), true).await
 }
 
 #[tokio::test]
@@ -85,13 +85,22 @@ async fn purposes_are_versioned_and_published_versions_are_frozen() {
 #[tokio::test]
 async fn consent_is_per_purpose_with_the_notice_shown() {
     let f = fixture().await;
+    let form = f.ledger.form(&f.site, "crm", Lang::En).await.unwrap();
+    let anyone = Signup {
+        email: "x@example.com".into(),
+        purposes: vec!["news".into()],
+        notice_sha256: form.notice_sha256,
+        ..Signup::default()
+    };
+    let err = f.ledger.signup(&f.site, "crm", anyone, &evidence(), false).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Refused(_)), "a point without confirmation is only for trusted callers: {err}");
     let err = sign_up(&f, "ada@example.com", &[]).await.unwrap_err();
     assert!(matches!(err, LedgerError::Invalid(ref m) if m.contains("tick")), "{err}");
     let err = sign_up(&f, "ada@example.com", &["service"]).await.unwrap_err();
     assert!(matches!(err, LedgerError::Invalid(_)), "a purpose the form does not ask for");
     let mut stale = Signup { email: "ada@example.com".into(), purposes: vec!["news".into()], ..Signup::default() };
     stale.notice_sha256 = "0".repeat(64);
-    assert!(matches!(f.ledger.signup(&f.site, "crm", stale, &evidence()).await, Err(LedgerError::Invalid(_))));
+    assert!(matches!(f.ledger.signup(&f.site, "crm", stale, &evidence(), true).await, Err(LedgerError::Invalid(_))));
 
     let SignupOutcome::Recorded(events) = sign_up(&f, " Ada@Example.com ", &["news"]).await.unwrap() else {
         panic!("an API point records at once")

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use tillit_core::access::Permission;
 use tillit_core::i18n::Lang;
 use tillit_core::ledger::model::{ConsentState, FieldInput, Method, PointInput, PurposeInput};
 use tillit_core::ledger::{ContactView, Decision, Evidence, Form, LedgerError, Signup, SignupOutcome};
@@ -427,6 +428,7 @@ fn signup_from_form(body: &[u8]) -> SignupWire {
 /// gets a page.
 pub async fn signup(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((domain, point)): Path<(String, String)>,
     headers: HeaderMap,
@@ -467,13 +469,28 @@ pub async fn signup(
             notice_sha256: wire.notice_sha256,
             fields: wire.fields,
         };
-        match state.ledger.signup(&site, &point, s, &ev).await {
+        let trusted = caller.principal.can(Permission::ManageLedger, Some(site.id));
+        match state.ledger.signup(&site, &point, s, &ev, trusted).await {
             Ok(SignupOutcome::ConfirmationSent) => Ok((StatusCode::ACCEPTED, "confirmation_sent", t.check_email_text)),
             Ok(SignupOutcome::Recorded(_)) => Ok((StatusCode::CREATED, "recorded", t.recorded)),
-            Err(e) => Err(ledger_error(e)),
+            Err(e) => Err(match ledger_error(e) {
+                ApiError::BadRequest(m) => ApiError::BadRequest(translated(t, &m)),
+                other => other,
+            }),
         }
     };
     answer(wants_json, lang, outcome, origin)
+}
+
+/// The person's language for the ledger's messages people meet most; others stay English.
+pub(crate) fn translated(t: &Texts, message: &str) -> String {
+    use tillit_core::ledger::msg;
+    match message {
+        m if m == msg::TICK_A_BOX => t.err_tick.to_owned(),
+        m if m == msg::FORM_CHANGED => t.err_form_changed.to_owned(),
+        m if m == msg::BAD_EMAIL => t.err_email.to_owned(),
+        m => m.to_owned(),
+    }
 }
 
 fn answer(
@@ -487,7 +504,10 @@ fn answer(
         (Ok((status, code, message)), true) => {
             (status, Json(json!({"status": code, "message": message}))).into_response()
         }
-        (Ok((status, _, message)), false) => crate::pages::message_page_in(lang, status, t.check_email, message, None),
+        (Ok((status, code, message)), false) => {
+            let heading = if code == "recorded" { t.subscribe } else { t.check_email };
+            crate::pages::message_page_in(lang, status, heading, message, None)
+        }
         (Err(e), true) => e.into_response(),
         (Err(e), false) => crate::pages::message_page_in(lang, e.status(), t.subscribe, &e.to_string(), None),
     };

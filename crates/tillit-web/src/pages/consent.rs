@@ -31,7 +31,7 @@ fn failure(lang: Lang, e: LedgerError) -> Response {
     let t = Texts::of(lang);
     let message = match &e {
         LedgerError::InvalidLink => t.link_invalid.to_owned(),
-        other => other.to_string(),
+        other => crate::api::ledger::translated(t, &other.to_string()),
     };
     let err = ledger_error(e);
     message_page_in(lang, err.status(), t.preferences, &message, None)
@@ -269,14 +269,10 @@ pub async fn preferences(
         .iter()
         .rev()
         .map(|e| {
-            format!(
-                "{} · {} v{} · {} · {}",
-                date(lang, e.occurred_at),
-                e.purpose_key,
-                e.purpose_version,
-                e.state,
-                e.method
-            )
+            let title =
+                prefs.choices.iter().find(|c| c.item.key == e.purpose_key).map_or(&e.purpose_key, |c| &c.item.title);
+            let (state, how) = history_words(t, &e.state, &e.method);
+            format!("{} · {title} (v{}): {state}, {how}", date(lang, e.occurred_at), e.purpose_version)
         })
         .collect();
     let saved = query.0.as_deref().is_some_and(|q| q.split('&').any(|p| p == "saved=1"));
@@ -293,6 +289,26 @@ pub async fn preferences(
         t,
     };
     private(render(StatusCode::OK, &page))
+}
+
+/// A ledger row's state and method in the person's words.
+fn history_words(t: &'static Texts, state: &str, method: &str) -> (&'static str, &'static str) {
+    let state = match state {
+        "given" => t.st_given,
+        "refused" => t.st_refused,
+        "withdrawn" => t.st_withdrawn,
+        "expired" => t.st_expired,
+        _ => t.st_renewed,
+    };
+    let how = match method {
+        "double-opt-in" => t.how_form,
+        "preference-centre" => t.how_preferences,
+        "unsubscribe-link" | "list-unsubscribe-post" => t.how_unsubscribe,
+        "admin-with-evidence" | "import-with-evidence" => t.how_admin,
+        "expiry" => t.how_lifetime,
+        _ => t.how_other,
+    };
+    (state, how)
 }
 
 /// `POST /preferences/{link}`: give, withdraw, object or correct; then back to the page.

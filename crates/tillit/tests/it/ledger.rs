@@ -1,13 +1,13 @@
 //! The consent ledger end to end, with the real binary, a real SMTP server on loopback (PyPI
 //! `aiosmtpd`) and, for the pages people see, a real headless Chromium.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 
 use crate::browser::{browser, chromedriver, click, js, screenshot, serve_site, submit_credentials, wait_for_text};
-use crate::mail::{link_in, nth_mail, smtp_server};
+use crate::mail::{Smtp, link_in, nth_mail, smtp_server};
 use crate::support::{Server, add_site, tillit};
 
 const ADMIN: &str = "Bearer test-admin-token";
@@ -76,6 +76,36 @@ async fn register(dir: &Path, server: &Server, client: &Client) {
     }
 }
 
+/// A site with purposes and collection points (see [`register`]), served with a loopback SMTP
+/// server; `None` when the SMTP server is not installed (and not required).
+struct World {
+    _smtp: Smtp,
+    maildir: PathBuf,
+    dir: PathBuf,
+    env: [(&'static str, String); 2],
+    server: Server,
+    client: Client,
+}
+
+async fn world(tmp: &Path) -> Option<World> {
+    let maildir = tmp.join("maildir");
+    let (smtp, port) = smtp_server(&maildir)?;
+    let dir = tmp.join("data");
+    add_site(&dir, "shop.test");
+    let env = mail_env(port);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start(&dir, &pairs).await;
+    let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
+    register(&dir, &server, &client).await;
+    Some(World { _smtp: smtp, maildir, dir, env, server, client })
+}
+
+/// A collection point's snippet, from the admin API.
+async fn snippet_of(client: &Client, server: &Server, point: &str) -> String {
+    let url = format!("{}/api/admin/sites/shop.test/collection-points/{point}/snippet", server.base);
+    client.get(url).header("authorization", ADMIN).send().await.unwrap().text().await.unwrap()
+}
+
 /// The notice hash a form carries.
 fn notice_of(html: &str) -> String {
     let at = html.find("name=\"notice\" value=\"").expect("notice field") + 21;
@@ -89,25 +119,10 @@ fn header_of<'a>(mail: &'a str, name: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
     let tmp = tempfile::tempdir().unwrap();
-    let maildir = tmp.path().join("maildir");
-    let Some((_smtp, port)) = smtp_server(&maildir) else { return };
-    let dir = tmp.path().join("data");
-    add_site(&dir, "shop.test");
-    let env = mail_env(port);
+    let Some(World { _smtp, maildir, dir, env, server, client }) = world(tmp.path()).await else { return };
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = Server::start(&dir, &env).await;
-    let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    register(&dir, &server, &client).await;
 
-    let snippet = client
-        .get(format!("{}/api/admin/sites/shop.test/collection-points/footer/snippet", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let snippet = snippet_of(&client, &server, "footer").await;
     assert!(snippet.contains("consent-form.js") && snippet.contains("Monthly newsletter"), "{snippet}");
     assert!(!snippet.contains("checked"), "no box is ticked in advance");
     let notice = notice_of(&snippet);
@@ -124,7 +139,9 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
     let body = json!({"email": "ada@example.com", "purposes": ["news"], "notice": notice});
     assert_eq!(signup("https://evil.test", body.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
     let none = json!({"email": "ada@example.com", "purposes": [], "notice": notice});
-    assert_eq!(signup("https://shop.test", none).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let res = signup("https://shop.test", none).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("Tick the box"), "a reason people can act on");
     let stale = json!({"email": "ada@example.com", "purposes": ["news"], "notice": "0".repeat(64)});
     assert_eq!(signup("https://shop.test", stale).await.unwrap().status(), StatusCode::BAD_REQUEST);
     let bot = json!({"email": "bot@example.com", "purposes": ["news"], "notice": notice, "website": "x"});
@@ -253,21 +270,12 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
     assert_eq!(record("signed paper form #12").await.unwrap().status(), StatusCode::CREATED);
 
     // Accepted is durable: a consent answered 201 survives SIGKILL right after.
-    let crm = client
-        .get(format!("{}/api/admin/sites/shop.test/collection-points/crm/snippet", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = client
-        .post(format!("{}/api/signup/shop.test/crm", server.base))
-        .json(&json!({"email": "cy@example.com", "purposes": ["news"], "notice": notice_of(&crm)}))
-        .send()
-        .await
-        .unwrap();
+    let crm = snippet_of(&client, &server, "crm").await;
+    let cy = json!({"email": "cy@example.com", "purposes": ["news"], "notice": notice_of(&crm)});
+    let url = format!("{}/api/signup/shop.test/crm", server.base);
+    let anyone = client.post(&url).json(&cy).send().await.unwrap();
+    assert_eq!(anyone.status(), StatusCode::FORBIDDEN, "no confirmation, so only ledger keys may record");
+    let res = client.post(&url).header("authorization", ADMIN).json(&cy).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     server.kill();
     let server = Server::start(&dir, &env).await;
@@ -311,32 +319,23 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
 async fn signup_confirmation_and_preference_centre_in_a_browser() {
     let Some((_driver, driver_port)) = chromedriver() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let maildir = tmp.path().join("maildir");
-    let Some((_smtp, port)) = smtp_server(&maildir) else { return };
-    let dir = tmp.path().join("data");
-    add_site(&dir, "shop.test");
-    let env = mail_env(port);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = Server::start(&dir, &env).await;
-    let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    register(&dir, &server, &client).await;
+    let Some(World { _smtp, maildir, dir, server, client, .. }) = world(tmp.path()).await else { return };
 
     // The shop's page (another origin, allowed as the site itself would be) embeds the snippet.
-    let snippet = client
-        .get(format!("{}/api/admin/sites/shop.test/collection-points/footer/snippet", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let snippet = snippet_of(&client, &server, "footer").await;
     let c = browser(driver_port).await;
 
     // Tillit's hosted form, in Norwegian, works without any script.
     c.goto(&format!("{}/f/shop.test/footer?lang=nb", server.base)).await.unwrap();
     wait_for_text(&c, "Månedlig nyhetsbrev").await;
     c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("eva@example.com").await.unwrap();
+    click(&c, "button[type=submit]").await;
+    wait_for_text(&c, "Kryss av for hvert").await;
+    c.back().await.unwrap();
+    wait_for_text(&c, "Månedlig nyhetsbrev").await;
+    let email = c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap();
+    email.clear().await.unwrap();
+    email.send_keys("eva@example.com").await.unwrap();
     click(&c, "input[value=news]").await;
     screenshot(&c, "consent-form-nb").await;
     click(&c, "button[type=submit]").await;
