@@ -5,6 +5,8 @@
 # N synthetic events, signed in as an analyst.
 #
 # usage: bench/dashboard.sh [EVENTS=10000000] [RUNS=10]
+# env:   GOALS=1  give the site three goals first (a custom event and two pageview wildcards), as a
+#                 site with conversions has; they stay in the store for later runs.
 # Reuses (or generates, through bench/query.sh's layout) /tmp/tillit-query-bench-v2-EVENTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,11 @@ EVENTS=${1:-10000000}
 RUNS=${2:-10}
 PORT=${PORT:-8094}
 . bench/store.sh
+if [ "${GOALS:-0}" = 1 ] && ! "$BIN/tillit" --data-dir "$DATA" goal list --site shop.test | grep -q Signup; then
+  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --event Signup >/dev/null
+  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --page '/products/**' >/dev/null
+  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --page '/docs/**' >/dev/null
+fi
 EMAIL=bench-analyst@shop.test
 PASS=bench-analyst-password
 "$BIN/tillit" --data-dir "$DATA" user list --json | grep -q "$EMAIL" \

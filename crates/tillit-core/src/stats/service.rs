@@ -223,11 +223,18 @@ impl StatsService {
             let Some(first) = blocking(move || reader.first_event(site.id)).await? else { continue };
             let (first_day, last_day) = (first.div_euclid(DAY), now.div_euclid(DAY));
             let local = period::local_time(&period::zone(&site.timezone), first_day * DAY, last_day * DAY);
+            let goals: Vec<_> = self
+                .app
+                .goals(site.id)
+                .await?
+                .iter()
+                .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
+                .collect();
             for day in first_day..last_day {
                 // One permit: queries keep the other.
                 let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;
-                let (reader, local) = (self.reader.clone(), local.clone());
-                built += blocking(move || reader.build_rollups(site.id, day, day + 1, &local, now)).await?;
+                let (reader, local, goals) = (self.reader.clone(), local.clone(), goals.clone());
+                built += blocking(move || reader.build_rollups(site.id, day, day + 1, &local, &goals, now)).await?;
             }
         }
         Ok(built)

@@ -482,8 +482,10 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
         Metric::BounceRate,
         Metric::VisitDuration,
         Metric::Percentage,
+        Metric::ConversionRate,
     ];
     let other = prop::option::of(prop_oneof![
+        Just(Dimension::Goal),
         Just(Dimension::Page),
         Just(Dimension::Hostname),
         Just(Dimension::Name),
@@ -516,6 +518,8 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
                 dims.retain(|d| !d.is_event_only());
             }
             match (time, time_first) {
+                // Goal cells are by whole day only.
+                _ if dims.contains(&Dimension::Goal) => {}
                 (Some(t), true) => dims.insert(0, t),
                 (Some(t), false) => dims.push(t),
                 (None, _) => {}
@@ -530,7 +534,7 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
                 metrics,
                 dimensions: dims,
                 filter: None,
-                goals: Vec::new(),
+                goals: goals(),
                 order_by,
                 limit,
                 offset,
@@ -558,11 +562,25 @@ proptest! {
         let mut n = 0;
         for (i, b) in built.iter().enumerate() {
             if *b {
-                n += reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, now).unwrap();
+                n += reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, &q.goals, now).unwrap();
             }
         }
         prop_assert_eq!(n, built.iter().filter(|b| **b).count(), "every finished day builds");
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
+
+        // The site's goals change: days built for the old set are read raw until their goal
+        // cells are rebuilt, and then from the new cells.
+        if q.dimensions.contains(&Dimension::Goal) {
+            let changed = StatsQuery { goals: goals()[1..].to_vec(), ..q.clone() };
+            prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, &events), "stale goals");
+            for (i, b) in built.iter().enumerate() {
+                if *b {
+                    let day = first + i as i64;
+                    reader.build_rollups(1, day, day + 1, &q.local, &changed.goals, now).unwrap();
+                }
+            }
+            prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, &events), "rebuilt goals");
+        }
 
         // A back-fill into built days: their roll-ups must give way to the new truth.
         let offset = specs.len() as u64 + 100;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::rollup::{self, DAY};
 use super::sql::DuckDbDialect;
-use crate::query::{DimValue, Dimension, FunnelQuery, LocalTime, QueryOutput, ResultRow, StatsQuery};
+use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
     ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder, UInt32Builder, UInt64Builder,
@@ -109,7 +109,11 @@ impl DuckDbReader {
         let (rows, total) = self.with_conn(|conn| {
             // One snapshot for choosing the built days and reading them.
             let tx = conn.unchecked_transaction()?;
-            let days = if use_rollups { built_days(&tx, q.site_id, first, last, &q.local)? } else { Vec::new() };
+            let mut days = if use_rollups { built_days(&tx, q.site_id, first, last, &q.local)? } else { Vec::new() };
+            if use_rollups && q.dimensions.contains(&Dimension::Goal) {
+                let marked = goal_days(&tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
+                days.retain(|d| marked.contains(d));
+            }
             let sql = if days.is_empty() {
                 super::sql::compile(q, &DuckDbDialect)
             } else {
@@ -156,6 +160,7 @@ impl DuckDbReader {
         first_day: i64,
         last_day: i64,
         local: &LocalTime,
+        goals: &[Goal],
         now: i64,
     ) -> Result<usize, EventStoreError> {
         let _one = self.building.lock().unwrap_or_else(|e| e.into_inner());
@@ -163,22 +168,44 @@ impl DuckDbReader {
         if first_day >= last_day {
             return Ok(0);
         }
-        let built = self.with_conn(|conn| built_days(conn, site_id, first_day, last_day, local))?;
+        let signature = rollup::goals_signature(goals);
+        let (built, goals_built) = self.with_conn(|conn| {
+            Ok((
+                built_days(conn, site_id, first_day, last_day, local)?,
+                goal_days(conn, site_id, first_day, last_day, &signature)?,
+            ))
+        })?;
         let dims = rollup::rolled_up_dimensions();
         let mut count = 0;
-        for day in (first_day..last_day).filter(|d| !built.contains(d)) {
+        for day in first_day..last_day {
+            let whole = !built.contains(&day);
+            if !whole && goals_built.contains(&day) {
+                continue;
+            }
             let seen = *self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
             let committed = self.with_conn(|conn| {
                 let tx = conn.unchecked_transaction()?;
-                tx.execute("DELETE FROM day_cells WHERE site_id = ? AND day = ?", params![site_id, day])?;
-                tx.execute("DELETE FROM day_rollups WHERE site_id = ? AND day = ?", params![site_id, day])?;
-                for (key, dim, grain) in &dims {
-                    tx.execute_batch(&rollup::build_statement(site_id, day, key, dim.as_ref(), *grain, local))?;
+                if whole {
+                    tx.execute("DELETE FROM day_cells WHERE site_id = ? AND day = ?", params![site_id, day])?;
+                    tx.execute("DELETE FROM day_rollups WHERE site_id = ? AND day = ?", params![site_id, day])?;
+                    for (key, dim, grain) in &dims {
+                        let sql = rollup::build_statement(site_id, day, key, dim.as_ref(), *grain, local, &[]);
+                        tx.execute_batch(&sql)?;
+                    }
+                    tx.execute(
+                        "INSERT INTO day_rollups VALUES (?, ?, ?, ?)",
+                        params![site_id, day, rollup::day_signature(local, day), now],
+                    )?;
+                } else {
+                    // Only the goals changed: replace the day's goal cells, keep the rest.
+                    tx.execute(
+                        "DELETE FROM day_cells WHERE site_id = ? AND day = ? AND dim IN (?, ?)",
+                        params![site_id, day, rollup::GOAL_KEY, rollup::GOALS_MARKER],
+                    )?;
                 }
-                tx.execute(
-                    "INSERT INTO day_rollups VALUES (?, ?, ?, ?)",
-                    params![site_id, day, rollup::day_signature(local, day), now],
-                )?;
+                for sql in rollup::goal_statements(site_id, day, goals, local) {
+                    tx.execute_batch(&sql)?;
+                }
                 let guard = self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
                 if *guard != seen {
                     // A write into a finished day committed meanwhile; this build may have missed it.
@@ -253,6 +280,21 @@ fn built_days(
     }
     days.sort_unstable();
     Ok(days)
+}
+
+/// The days in `[first, last)` whose goal cells were built for the goal set with `signature`.
+fn goal_days(
+    conn: &Connection,
+    site_id: u32,
+    first: i64,
+    last: i64,
+    signature: &str,
+) -> Result<Vec<i64>, duckdb::Error> {
+    let mut stmt =
+        conn.prepare("SELECT day FROM day_cells WHERE site_id = ? AND dim = ? AND value = ? AND day >= ? AND day < ?")?;
+    let rows =
+        stmt.query_map(params![site_id, rollup::GOALS_MARKER, signature, first, last], |r| r.get::<_, i64>(0))?;
+    rows.collect()
 }
 
 /// Stores made by builds before 2026-11-25 kept `ts` as a TIMESTAMP; convert them in place, once.

@@ -17,7 +17,7 @@ use crate::record::EventRecord;
 pub use self::duckdb::{DuckDbEvents, DuckDbReader};
 pub use self::sql::goal_name_selected;
 
-use crate::query::{FunnelQuery, LocalTime, QueryOutput, StatsQuery};
+use crate::query::{FunnelQuery, Goal, LocalTime, QueryOutput, StatsQuery};
 
 /// Errors from an event-store backend.
 #[derive(Debug, thiserror::Error)]
@@ -156,17 +156,19 @@ impl EventReader {
 
     /// Summarises the site's finished UTC days in `[first_day, last_day)` (day numbers since the
     /// epoch) that have no valid roll-up yet, so later queries over them need not scan events.
-    /// `local` must cover those days. Returns the number of days built.
+    /// `local` must cover those days. `goals` are the site's goals: days whose goal cells were
+    /// built for other goals get theirs rebuilt. Returns the number of days (re)built.
     pub fn build_rollups(
         &self,
         site_id: u32,
         first_day: i64,
         last_day: i64,
         local: &LocalTime,
+        goals: &[Goal],
         now: i64,
     ) -> Result<usize, EventStoreError> {
         match self {
-            EventReader::DuckDb(r) => r.build_rollups(site_id, first_day, last_day, local, now),
+            EventReader::DuckDb(r) => r.build_rollups(site_id, first_day, last_day, local, goals, now),
         }
     }
 

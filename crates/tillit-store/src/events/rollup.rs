@@ -16,6 +16,12 @@
 //! are valid only for the UTC offsets they were built with ([`day_signature`]); a site whose time
 //! zone changes gets its days rebuilt.
 //!
+//! Goals: a day also holds one cell per goal of the site (`event:goal`, whole day) and a marker
+//! cell (`goals`) whose value is the [`goals_signature`] of the goal set they were built for. A
+//! goal breakdown reads only days whose marker matches the site's current goals; the build job
+//! rebuilds the goal cells of days whose marker does not (a goal was added, changed or removed),
+//! without touching the rest of the day.
+//!
 //! Freshness: a day is built once it is [`BUILD_DELAY_SECS`] past its end. Any later write into a
 //! day that may be built (imports, an ingest-log replay after a long outage, retention) deletes its
 //! cells in the same transaction, and a build that overlapped such a write is discarded (see
@@ -23,8 +29,10 @@
 
 use std::fmt::Write;
 
+use sha2::{Digest, Sha256};
+
 use super::sql::{Dialect, PART_COLUMNS, compile_parts, lit};
-use crate::query::{Dimension, LocalTime, Metric, StatsQuery, TimeGrain};
+use crate::query::{Dimension, Goal, GoalKind, LocalTime, Metric, StatsQuery, TimeGrain};
 
 pub const DAY: i64 = 86_400;
 
@@ -107,6 +115,7 @@ pub fn eligible(q: &StatsQuery) -> bool {
                 | Metric::BounceRate
                 | Metric::VisitDuration
                 | Metric::Percentage
+                | Metric::ConversionRate
         )
     });
     let times: Vec<TimeGrain> =
@@ -114,6 +123,8 @@ pub fn eligible(q: &StatsQuery) -> bool {
     let others: Vec<&Dimension> = q.dimensions.iter().filter(|d| !matches!(d, Dimension::Time(_))).collect();
     let grouping_ok = match (times.as_slice(), others.as_slice()) {
         ([] | [TimeGrain::Day | TimeGrain::Week | TimeGrain::Month], []) => true,
+        // Goal cells exist for whole days only, and hold no visit metrics.
+        ([], [Dimension::Goal]) => !q.metrics.iter().any(|m| m.is_session_metric()),
         ([] | [TimeGrain::Day], [d]) => {
             matches!(d, Dimension::Page | Dimension::Hostname | Dimension::Name | Dimension::Visit(_))
         }
@@ -141,7 +152,7 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
 
 /// What a day's cells hold. Bump it when the cells change (a dimension added, a column's meaning):
 /// days built under another version are rebuilt rather than read without the new cells.
-const CELLS_VERSION: u32 = 1;
+const CELLS_VERSION: u32 = 2;
 
 /// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
 /// another version or other offsets are stale.
@@ -156,7 +167,41 @@ pub fn day_signature(local: &LocalTime, day: i64) -> String {
     sig
 }
 
-/// The statement that fills one day's cells for one dimension and grain.
+/// The goal set's identity: the same for the same goals in any order, different when any goal's
+/// name or definition differs.
+pub fn goals_signature(goals: &[Goal]) -> String {
+    let mut defs: Vec<String> = goals
+        .iter()
+        .map(|g| match &g.kind {
+            GoalKind::Event(name) => format!("{}\u{1f}event\u{1f}{name}", g.name),
+            GoalKind::Page(re) => format!("{}\u{1f}page\u{1f}{re}", g.name),
+        })
+        .collect();
+    defs.sort();
+    let digest = Sha256::digest(defs.join("\u{1e}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The roll-up key of goal cells, and of the marker naming the goal set they were built for.
+pub const GOAL_KEY: &str = "event:goal";
+pub const GOALS_MARKER: &str = "goals";
+
+/// The statements that fill one day's goal cells and its goal-set marker.
+pub fn goal_statements(site_id: u32, day: i64, goals: &[Goal], local: &LocalTime) -> Vec<String> {
+    let mut out: Vec<String> = goals
+        .iter()
+        .map(|g| build_statement(site_id, day, GOAL_KEY, Some(&Dimension::Goal), None, local, std::slice::from_ref(g)))
+        .collect();
+    out.push(format!(
+        "INSERT INTO day_cells (site_id, day, dim, grain, bucket, value) VALUES ({site_id}, {day}, {}, 0, 0, {})",
+        lit(GOALS_MARKER),
+        lit(&goals_signature(goals))
+    ));
+    out
+}
+
+/// The statement that fills one day's cells for one dimension and grain (`goals`: the goals a
+/// goal dimension groups by).
 pub fn build_statement(
     site_id: u32,
     day: i64,
@@ -164,17 +209,23 @@ pub fn build_statement(
     dim: Option<&Dimension>,
     grain: Option<TimeGrain>,
     local: &LocalTime,
+    goals: &[Goal],
 ) -> String {
     let dimensions: Vec<Dimension> = dim.cloned().into_iter().chain(grain.map(Dimension::Time)).collect();
+    let mut metrics = vec![Metric::Visitors, Metric::Visits, Metric::Pageviews, Metric::Events];
+    // Visit metrics (bounces, durations) belong to visits, which goals do not group.
+    if dim != Some(&Dimension::Goal) {
+        metrics.push(Metric::BounceRate);
+    }
     let q = StatsQuery {
         site_id,
         start: day * DAY,
         end: (day + 1) * DAY,
         local: local.clone(),
-        metrics: vec![Metric::Visitors, Metric::Visits, Metric::Pageviews, Metric::Events, Metric::BounceRate],
+        metrics,
         dimensions,
         filter: None,
-        goals: Vec::new(),
+        goals: goals.to_vec(),
         order_by: Vec::new(),
         limit: 0,
         offset: 0,
@@ -238,13 +289,19 @@ pub fn compile(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
         sums.join(", ")
     );
     let mut from = "agg".to_owned();
-    if q.metrics.contains(&Metric::Percentage) {
+    // Without a filter, a conversion rate's denominator is every visitor of the range: the same
+    // total a percentage divides by.
+    if q.metrics.contains(&Metric::Percentage) || q.metrics.contains(&Metric::ConversionRate) {
         let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false))];
         if !raw.is_empty() {
-            let whole = StatsQuery { dimensions: Vec::new(), ..q.clone() };
+            let whole = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
             totals.push(format!("SELECT visitors FROM ({})", compile_parts(&whole, &raw, d)));
         }
-        let _ = write!(sql, ", tot AS (SELECT sum(visitors) AS tot_visitors FROM ({}))", totals.join(" UNION ALL "));
+        let _ = write!(
+            sql,
+            ", tot AS (SELECT sum(visitors) AS tot_visitors, sum(visitors) AS conv_visitors FROM ({}))",
+            totals.join(" UNION ALL ")
+        );
         from.push_str(" CROSS JOIN tot");
     }
     let metric_exprs: Vec<String> =
@@ -311,9 +368,9 @@ mod tests {
     #[test]
     fn signatures_follow_offset_changes_within_the_day() {
         let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
-        assert_eq!(day_signature(&local, 9), "v1 3600");
-        assert_eq!(day_signature(&local, 10), format!("v1 3600 {}:7200", 10 * DAY + 3600));
-        assert_eq!(day_signature(&local, 11), "v1 7200");
-        assert_eq!(day_signature(&LocalTime::utc(), 11), "v1 0");
+        assert_eq!(day_signature(&local, 9), "v2 3600");
+        assert_eq!(day_signature(&local, 10), format!("v2 3600 {}:7200", 10 * DAY + 3600));
+        assert_eq!(day_signature(&local, 11), "v2 7200");
+        assert_eq!(day_signature(&LocalTime::utc(), 11), "v2 0");
     }
 }

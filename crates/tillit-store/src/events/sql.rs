@@ -69,7 +69,8 @@ pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], d: &dyn Dialect) -> 
     let c = Compiler { q: &q, d, ranges: Some(ranges) };
     let (mut sql, from) = c.body();
     let n = q.dimensions.len();
-    let needs_visitors = q.metrics.iter().any(|m| matches!(m, Metric::Visitors | Metric::Percentage));
+    let needs_visitors =
+        q.metrics.iter().any(|m| matches!(m, Metric::Visitors | Metric::Percentage | Metric::ConversionRate));
     let session = q.metrics.iter().any(|m| m.is_session_metric());
     let present =
         [needs_visitors, c.has(Metric::Visits), c.has(Metric::Pageviews), true, session, session, session, session];
