@@ -115,6 +115,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/admin/sites/{domain}/contact-fields", Rule::Site(ManageLedger, InPath)),
     ("POST", "/api/admin/sites/{domain}/contact-fields", Rule::Site(ManageLedger, InPath)),
     ("GET", "/api/admin/sites/{domain}/contacts", Rule::Site(ReadPersonalData, InPath)),
+    ("POST", "/api/admin/sites/{domain}/contacts/erase", Rule::Site(ManageLedger, InPath)),
     ("POST", "/api/admin/sites/{domain}/consents", Rule::Site(ManageLedger, InPath)),
     ("POST", "/api/admin/sites/{domain}/send-check", Rule::Site(ManageLedger, InPath)),
     ("POST", "/api/admin/sites/{domain}/messages", Rule::Site(ManageLedger, InPath)),

@@ -180,6 +180,7 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/api/admin/sites/{domain}/collection-points/{key}/snippet", get(ledger_api::snippet))
         .route("/api/admin/sites/{domain}/contact-fields", get(ledger_api::fields).post(ledger_api::add_field))
         .route("/api/admin/sites/{domain}/contacts", get(ledger_api::contact))
+        .route("/api/admin/sites/{domain}/contacts/erase", post(ledger_api::erase))
         .route("/api/admin/sites/{domain}/consents", post(ledger_api::record_consent))
         .route("/api/admin/sites/{domain}/send-check", post(ledger_api::send_check))
         .route("/api/admin/sites/{domain}/messages", post(ledger_api::send_message))

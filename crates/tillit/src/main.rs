@@ -59,6 +59,9 @@ enum Command {
     /// Verify the consent ledger.
     #[command(subcommand)]
     Ledger(commands::ledger::LedgerCmd),
+    /// Export or erase a person's data.
+    #[command(subcommand)]
+    Contact(commands::contact::ContactCmd),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => commands::audit::run(&config, cmd).await,
             Command::Purpose(cmd) => commands::purpose::run(&config, cmd).await,
             Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
+            Command::Contact(cmd) => commands::contact::run(&config, cmd).await,
         }
     });
     match res {

@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use tracing::warn;
 
 use tillit_store::app::ledger::{
-    CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, LedgerWrite, NewConsentEvent,
-    OptinRequest, PurposeRow, ReceiptRow,
+    CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LedgerWrite,
+    NewConsentEvent, OptinRequest, PurposeRow, ReceiptRow,
 };
 use tillit_store::app::{AppStore, AppStoreError, Site};
 
@@ -220,6 +220,9 @@ pub struct SendPermit {
     lang: Lang,
     pub reason: String,
 }
+
+/// Why an erased address is not added again.
+pub const ERASED: &str = "this address was erased at its owner's request and cannot be added again here";
 
 /// What `tillit ledger verify` found.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -858,6 +861,89 @@ impl Ledger {
         }))
     }
 
+    /// Erases a person (Art. 17): their valid consents are withdrawn in the ledger, their key and
+    /// sealed fields destroyed (the ledger rows stay for the chain, unreadable), their pending
+    /// requests dropped, and their email's keyed hash kept as a suppression so no form, import
+    /// or API call adds them again. Returns the signed erasure receipt. Works for an address that
+    /// was never a contact too: it is then only suppressed.
+    pub async fn erase(&self, site: &Site, email: &str, actor: &str) -> Result<ErasureRow> {
+        let email = normalise_email(email).map_err(LedgerError::Invalid)?;
+        let hmac = self.inner.keys.email_lookup(site.id, &email);
+        let contact = self.app().contact_by_email(site.id, &hmac).await?;
+        self.erase_contact(site, &hmac, contact.as_ref(), actor).await
+    }
+
+    /// [`Ledger::erase`] for a contact the caller already holds (the preference centre).
+    pub async fn erase_self(&self, contact: &ContactRow) -> Result<ErasureRow> {
+        let site = self.site(contact.site_id).await?;
+        let actor = format!("contact:{}", contact.public_id);
+        self.erase_contact(&site, &contact.email_hmac, Some(contact), &actor).await
+    }
+
+    async fn erase_contact(
+        &self,
+        site: &Site,
+        hmac: &str,
+        contact: Option<&ContactRow>,
+        actor: &str,
+    ) -> Result<ErasureRow> {
+        let now = self.now();
+        let mut events = Vec::new();
+        if let Some(c) = contact {
+            let purposes = self.app().purposes(site.id).await?;
+            for s in self.app().consent_states(c.id).await?.iter().filter(|s| is_valid(s, now)) {
+                if let Some(p) = purposes.iter().find(|p| p.key == s.purpose_key && p.version == s.purpose_version) {
+                    let mut e = self.new_event(
+                        site,
+                        c,
+                        p,
+                        ConsentState::Withdrawn,
+                        Method::Erasure,
+                        &json!({"erasure": "Art. 17 GDPR"}),
+                        actor,
+                    );
+                    e.collection_point = "erasure".into();
+                    events.push(e);
+                }
+            }
+        }
+        let receipt_id = format!("er-{}", random_hex(16));
+        let public_id = contact.map(|c| c.public_id.clone());
+        let jws = self.inner.keys.sign_jws(&json!({
+            "type": "erasure-receipt",
+            "receiptId": receipt_id,
+            "jurisdiction": self.inner.controller.jurisdiction,
+            "piiControllers": [{"piiController": self.inner.controller.name, "email": self.inner.controller.email}],
+            "service": site.domain,
+            "piiPrincipalId": public_id,
+            "erasedAt": now,
+            "erased": ["contact fields (encryption key destroyed)", "pending confirmations", "current consent states"],
+            "kept": ["ledger rows without personal data (proof of past consent)", "a keyed hash of the email address, so it is not added again"],
+            "iat": now,
+        }));
+        let row = ErasureRow {
+            receipt_id,
+            site_id: site.id,
+            email_hmac: hmac.to_owned(),
+            public_id,
+            erased_at: now,
+            actor: actor.to_owned(),
+            jws,
+        };
+        let extras = LedgerWrite {
+            // Erasure outranks an earlier objection: the suppression's reason becomes erasure.
+            suppress: vec![(site.id, hmac.to_owned(), "all".into(), "erasure".into())],
+            erase: Some((contact.map(|c| c.id), row.clone())),
+            ..LedgerWrite::default()
+        };
+        match contact {
+            Some(c) => self.write(site, c, events, extras).await?,
+            // Never a contact: only the suppression and the record.
+            None => self.app().write_ledger(extras, now).await?,
+        };
+        Ok(row)
+    }
+
     // ---- admin ----
 
     /// The contact with this email on a site, opened (for people allowed to read personal data).
@@ -1004,6 +1090,15 @@ impl Ledger {
 
     /// A receipt and its verified payload.
     pub async fn receipt(&self, receipt_id: &str) -> Result<(ReceiptRow, Value)> {
+        if receipt_id.starts_with("er-") {
+            let e = self.app().erasure(receipt_id).await?.ok_or_else(|| LedgerError::NotFound("receipt".into()))?;
+            let payload = self
+                .inner
+                .keys
+                .verify_jws(&e.jws)
+                .ok_or_else(|| LedgerError::Store("a receipt does not verify".into()))?;
+            return Ok((ReceiptRow { seq: 0, receipt_id: e.receipt_id, jws: e.jws }, payload));
+        }
         let r = self.app().receipt(receipt_id).await?.ok_or_else(|| LedgerError::NotFound("receipt".into()))?;
         let payload =
             self.inner.keys.verify_jws(&r.jws).ok_or_else(|| LedgerError::Store("a receipt does not verify".into()))?;
@@ -1090,6 +1185,10 @@ impl Ledger {
     /// existing contact's fields are not touched: a signup proves no one's identity.
     async fn find_or_create_contact(&self, site_id: u32, data: &ContactData, lang: Lang) -> Result<ContactRow> {
         let hmac = self.inner.keys.email_lookup(site_id, &data.email);
+        let suppressions = self.app().suppressions(site_id, &hmac).await?;
+        if suppressions.iter().any(|s| s.reason == "erasure") {
+            return Err(LedgerError::Refused(ERASED.into()));
+        }
         if let Some(c) = self.app().contact_by_email(site_id, &hmac).await?
             && c.sealed_key.is_some()
         {
@@ -1114,7 +1213,7 @@ impl Ledger {
         };
         let (contact, _) = self.app().insert_contact(&row).await?;
         if contact.sealed_key.is_none() {
-            return Err(LedgerError::Refused("this address was erased and cannot be added again here".into()));
+            return Err(LedgerError::Refused(ERASED.into()));
         }
         Ok(contact)
     }

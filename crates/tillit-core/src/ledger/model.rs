@@ -87,6 +87,7 @@ vocabulary!(
         AdminWithEvidence = "admin-with-evidence",
         ImportWithEvidence = "import-with-evidence",
         Expiry = "expiry",
+        Erasure = "erasure",
     }
 );
 

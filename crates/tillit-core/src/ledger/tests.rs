@@ -213,3 +213,39 @@ async fn preference_links_expire_and_rectification_guards_special_fields() {
     f.clock.set(1_700_000_000 + PREFERENCE_LINK_TTL + 1);
     assert!(matches!(f.ledger.open_preferences(&token).await, Err(LedgerError::InvalidLink)));
 }
+
+#[tokio::test]
+async fn erasure_destroys_the_person_keeps_the_chain_and_stays_erased() {
+    let f = fixture().await;
+    sign_up(&f, "eve@example.com", &["news", "offers"]).await.unwrap();
+    let before = f.ledger.lookup(&f.site, "eve@example.com").await.unwrap().unwrap();
+    let contact = f.ledger.app().contact_by_public_id(&before.id).await.unwrap().unwrap();
+    let link = f.ledger.preference_link(&contact);
+    let token = link.rsplit('/').next().unwrap().to_owned();
+
+    let erasure = f.ledger.erase(&f.site, "Eve@Example.com", "user:1").await.unwrap();
+    assert_eq!(erasure.public_id.as_deref(), Some(before.id.as_str()));
+    let (_, receipt) = f.ledger.receipt(&erasure.receipt_id).await.unwrap();
+    assert_eq!(receipt["type"], "erasure-receipt");
+    assert!(!erasure.jws.contains("eve@"), "the receipt names no email");
+
+    let after = f.ledger.app().contact(contact.id).await.unwrap().unwrap();
+    assert_eq!((after.sealed_key, after.sealed), (None, None), "key and fields destroyed");
+    assert!(f.ledger.lookup(&f.site, "eve@example.com").await.unwrap().is_none());
+    assert!(matches!(f.ledger.open_preferences(&token).await, Err(LedgerError::InvalidLink)));
+    assert!(matches!(f.ledger.may_send(&f.site, "eve@example.com", "news").await.unwrap(), Decision::Denied(_)));
+    let history = f.ledger.app().consent_history(contact.id).await.unwrap();
+    assert_eq!(history.iter().filter(|e| e.method == "erasure" && e.state == "withdrawn").count(), 2);
+
+    // Stays erased: a new signup, an admin record, a preference-centre request add nothing.
+    assert!(matches!(sign_up(&f, "eve@example.com", &["news"]).await, Err(LedgerError::Refused(_))));
+    let admin =
+        f.ledger.admin_record(&f.site, "eve@example.com", "news", ConsentState::Given, "paper form", "user:1").await;
+    assert!(matches!(admin, Err(LedgerError::Refused(_))));
+    // An address that was never a contact can be erased too (suppressed before it arrives).
+    f.ledger.erase(&f.site, "never@example.com", "user:1").await.unwrap();
+    assert!(matches!(sign_up(&f, "never@example.com", &["news"]).await, Err(LedgerError::Refused(_))));
+
+    let report = f.ledger.verify().await.unwrap();
+    assert_eq!(report.first_broken, None, "the chain still verifies");
+}

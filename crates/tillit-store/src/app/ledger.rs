@@ -204,8 +204,25 @@ pub struct LedgerWrite<'a> {
     pub use_optin: Option<(String, i64)>,
     /// `(site, email_hmac, scope, reason)` to add.
     pub suppress: Vec<(u32, String, String, String)>,
-    /// `(site, email_hmac, scope)` to lift.
+    /// `(site, email_hmac, scope)` to lift (never an erasure's).
     pub unsuppress: Vec<(u32, String, String)>,
+    /// Records an erasure; with a contact, also destroys their key and sealed fields and drops
+    /// their pending requests and current states. Their ledger rows stay, unreadable.
+    pub erase: Option<(Option<i64>, ErasureRow)>,
+}
+
+/// The record of an erasure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErasureRow {
+    pub receipt_id: String,
+    #[serde(skip)]
+    pub site_id: u32,
+    #[serde(skip)]
+    pub email_hmac: String,
+    pub public_id: Option<String>,
+    pub erased_at: i64,
+    pub actor: String,
+    pub jws: String,
 }
 
 /// The `prev_hash` of the first ledger row.
@@ -405,6 +422,10 @@ impl AppStore {
     /// Up to `limit` receipts with `seq > after`, in order.
     pub async fn receipts(&self, after: i64, limit: u32) -> Result<Vec<ReceiptRow>, AppStoreError> {
         ledger_backend!(self, db => db.receipts(None, after, limit).await)
+    }
+
+    pub async fn erasure(&self, receipt_id: &str) -> Result<Option<ErasureRow>, AppStoreError> {
+        ledger_backend!(self, db => db.erasure(receipt_id).await)
     }
 
     pub async fn add_optin(&self, r: &OptinRequest) -> Result<(), AppStoreError> {

@@ -5,8 +5,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::AppStoreError;
 use super::ledger::{
-    CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, LEDGER_GENESIS, LedgerWrite,
-    NewPurpose, OptinRequest, PurposeRow, ReceiptRow, Suppression,
+    CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LEDGER_GENESIS,
+    LedgerWrite, NewPurpose, OptinRequest, PurposeRow, ReceiptRow, Suppression,
 };
 use super::sqlite::{SqliteApp, backend};
 
@@ -471,7 +471,9 @@ impl SqliteApp {
         }
         for (site, hmac, scope, reason) in &w.suppress {
             sqlx::query(
-                "INSERT OR IGNORE INTO suppressions (site_id, email_hmac, scope, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO suppressions (site_id, email_hmac, scope, reason, created_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (site_id, email_hmac, scope) DO UPDATE SET reason = excluded.reason,
+                   created_at = excluded.created_at WHERE suppressions.reason <> 'erasure'",
             )
             .bind(site)
             .bind(hmac)
@@ -483,16 +485,72 @@ impl SqliteApp {
             .map_err(backend)?;
         }
         for (site, hmac, scope) in &w.unsuppress {
-            sqlx::query("DELETE FROM suppressions WHERE site_id = ? AND email_hmac = ? AND scope = ?")
-                .bind(site)
-                .bind(hmac)
-                .bind(scope)
+            sqlx::query(
+                "DELETE FROM suppressions WHERE site_id = ? AND email_hmac = ? AND scope = ? AND reason <> 'erasure'",
+            )
+            .bind(site)
+            .bind(hmac)
+            .bind(scope)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        if let Some((contact, e)) = &w.erase {
+            if let Some(contact_id) = contact {
+                sqlx::query(
+                    "UPDATE contacts SET sealed_key = NULL, sealed = NULL, locale = '', updated_at = ? WHERE id = ?",
+                )
+                .bind(now)
+                .bind(contact_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+                for sql in [
+                    "DELETE FROM optin_requests WHERE contact_id = ?",
+                    "DELETE FROM consent_state WHERE contact_id = ?",
+                ] {
+                    sqlx::query(sql).bind(contact_id).execute(&mut *tx).await.map_err(backend)?;
+                }
+            }
+            sqlx::query(
+                "INSERT INTO erasures (receipt_id, site_id, email_hmac, public_id, erased_at, actor, jws)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&e.receipt_id)
+            .bind(e.site_id)
+            .bind(&e.email_hmac)
+            .bind(&e.public_id)
+            .bind(e.erased_at)
+            .bind(&e.actor)
+            .bind(&e.jws)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(appended)
+    }
+
+    pub(super) async fn erasure(&self, receipt_id: &str) -> Result<Option<ErasureRow>, AppStoreError> {
+        let row = sqlx::query(
+            "SELECT receipt_id, site_id, email_hmac, public_id, erased_at, actor, jws FROM erasures WHERE receipt_id = ?",
+        )
+        .bind(receipt_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|r| {
+            Ok(ErasureRow {
+                receipt_id: r.try_get(0).map_err(backend)?,
+                site_id: r.try_get(1).map_err(backend)?,
+                email_hmac: r.try_get(2).map_err(backend)?,
+                public_id: r.try_get(3).map_err(backend)?,
+                erased_at: r.try_get(4).map_err(backend)?,
+                actor: r.try_get(5).map_err(backend)?,
+                jws: r.try_get(6).map_err(backend)?,
+            })
+        })
+        .transpose()
     }
 
     pub(super) async fn consent_events(

@@ -240,6 +240,28 @@ pub(crate) async fn lookup_as(state: &AppState, caller: &Caller, email: &str) ->
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    email: String,
+}
+
+/// Erases a person (Art. 17) and answers with the signed erasure receipt.
+pub async fn erase(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: EraseRequest = json_body(&body)?;
+    let site = site(&caller)?;
+    let actor = caller.principal.actor.to_string();
+    let erasure = state.ledger.erase(site, &req.email, &actor).await.map_err(ledger_error)?;
+    let target = format!("contact:{}", erasure.public_id.as_deref().unwrap_or("-"));
+    audit(&state, &caller, "contact.erase", &target, json!({"receipt": erasure.receipt_id})).await?;
+    let url = format!("{}/receipts/{}", state.config.public_url.trim_end_matches('/'), erasure.receipt_id);
+    Ok(Json(json!({"erasure": erasure, "receipt_url": url})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordConsent {
     email: String,
     purpose: String,

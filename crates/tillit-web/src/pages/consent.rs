@@ -328,6 +328,19 @@ pub async fn change(
     };
     let ev = evidence(&state, peer, &headers, lang, &format!("{}/preferences", state.config.public_url));
     let purpose = field(&fields, "purpose");
+    if field(&fields, "action") == "erase" {
+        let t = Texts::of(lang);
+        return match state.ledger.erase_self(&contact).await {
+            Ok(erasure) => {
+                let actor = tillit_core::access::Actor::Contact { public_id: contact.public_id.clone() };
+                let target = format!("contact:{}", contact.public_id);
+                let _ = state.accounts.audit(&actor, "contact.erase", &target, json!({"by": "the person"})).await;
+                let receipt = format!("/receipts/{}", erasure.receipt_id);
+                message_page_in(lang, StatusCode::OK, t.erase_heading, t.erased, Some((&receipt, &erasure.receipt_id)))
+            }
+            Err(e) => failure(lang, e),
+        };
+    }
     let done = match field(&fields, "action") {
         "give" => state.ledger.choose(&contact, purpose, true, Method::PreferenceCentre, &ev).await.map(|_| ()),
         "withdraw" => state.ledger.choose(&contact, purpose, false, Method::PreferenceCentre, &ev).await.map(|_| ()),

@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod audit;
+pub mod contact;
 pub mod funnel;
 pub mod goal;
 pub mod import;

@@ -209,6 +209,7 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/api/admin/sites/{site}/contact-fields", None),
     ("POST", "/api/admin/sites/{site}/contact-fields", Some("{}")),
     ("GET", "/api/admin/sites/{site}/contacts?email=nobody%40x.test", None),
+    ("POST", "/api/admin/sites/{site}/contacts/erase", Some("{}")),
     ("POST", "/api/admin/sites/{site}/consents", Some("{}")),
     ("POST", "/api/admin/sites/{site}/send-check", Some("{}")),
     ("POST", "/api/admin/sites/{site}/messages", Some("{}")),

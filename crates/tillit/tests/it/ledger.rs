@@ -289,6 +289,47 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
         .await
         .unwrap();
     assert_eq!(cy["states"][0]["state"], "given", "{cy}");
+
+    // Access from the command line (while the server runs), then erasure that stays erased.
+    let export = tillit(&dir, &["contact", "export", "--site", "shop.test", "ada@example.com"]);
+    let export: Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(export["contact"]["email"], "ada@example.com");
+    assert!(export["contact"]["history"].as_array().unwrap().len() >= 2);
+    let erased: Value = client
+        .post(format!("{}/api/admin/sites/shop.test/contacts/erase", server.base))
+        .header("authorization", ADMIN)
+        .json(&json!({"email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let receipt: Value =
+        client.get(erased["receipt_url"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(receipt["payload"]["type"], "erasure-receipt");
+    let gone = client
+        .get(format!("{}/api/admin/sites/shop.test/contacts?email=ada@example.com", server.base))
+        .header("authorization", ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let again = json!({"email": "ada@example.com", "purposes": ["news"], "notice": notice});
+    let refused = client
+        .post(format!("{}/api/signup/shop.test/footer", server.base))
+        .header("origin", "https://shop.test")
+        .json(&again)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "stays erased");
+    let cli = tillit(&dir, &["contact", "erase", "--site", "shop.test", "cy@example.com"]);
+    assert!(cli.status.success() && String::from_utf8_lossy(&cli.stdout).contains("erased; receipt er-"));
+    for file in ["app.sqlite3", "app.sqlite3-wal"] {
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_default();
+        assert!(!bytes.windows(15).any(|w| w == b"ada@example.com"), "an email in plain text in {file}");
+    }
     server.stop();
 
     // The chain verifies; an altered row is found and named.
@@ -453,10 +494,25 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     wait_for_text(&c, "double-opt-in").await;
     screenshot(&c, "ledger-page").await;
     c.close().await.unwrap();
-    server.stop();
+
+    // The person deletes everything from the preference centre.
+    let c = browser(driver_port).await;
+    c.goto(&preferences).await.unwrap();
+    wait_for_text(&c, "dag@example.com").await;
+    click(&c, "button[value=erase]").await;
+    wait_for_text(&c, "Your data was deleted").await;
+    let receipt =
+        js(&c, "return fetch(document.querySelector('main a').href).then(r => r.json()).then(d => d.payload.type);")
+            .await;
+    assert_eq!(receipt, json!("erasure-receipt"));
+    c.goto(&preferences).await.unwrap();
+    wait_for_text(&c, "invalid, used or expired").await;
+    c.close().await.unwrap();
 
     // Every change and every look at personal data is in the audit log.
     let audit = tillit(&dir, &["audit", "export"]);
     let audit = String::from_utf8_lossy(&audit.stdout);
     assert!(audit.contains("purpose.publish") && audit.contains("contact.view"), "{audit}");
+    assert!(audit.contains("contact.erase"), "{audit}");
+    server.stop();
 }
