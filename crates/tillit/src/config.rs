@@ -38,6 +38,10 @@ pub struct Config {
     pub controller_email: String,
     /// The jurisdiction on receipts: an ISO 3166-1 country code, or EU (the default).
     pub jurisdiction: String,
+    /// Days a contact without any valid consent is kept before being retired.
+    pub contact_retention_days: u32,
+    /// Days the send gate's decisions are kept.
+    pub send_log_retention_days: u32,
 }
 
 /// The file/env layer: every field optional, names as in the TOML file.
@@ -60,9 +64,11 @@ struct Layer {
     controller_name: Option<String>,
     controller_email: Option<String>,
     jurisdiction: Option<String>,
+    contact_retention_days: Option<u32>,
+    send_log_retention_days: Option<u32>,
 }
 
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 18] = [
     "listen",
     "data_dir",
     "trusted_proxies",
@@ -79,6 +85,8 @@ const KEYS: [&str; 16] = [
     "controller_name",
     "controller_email",
     "jurisdiction",
+    "contact_retention_days",
+    "send_log_retention_days",
 ];
 
 /// Flags given on the command line (highest precedence).
@@ -139,6 +147,11 @@ impl Config {
                 .unwrap_or_else(|| "EU".into())
                 .trim()
                 .to_ascii_uppercase(),
+            contact_retention_days: from_env.contact_retention_days.or(from_file.contact_retention_days).unwrap_or(30),
+            send_log_retention_days: from_env
+                .send_log_retention_days
+                .or(from_file.send_log_retention_days)
+                .unwrap_or(730),
         };
         config.controller_name = from_env.controller_name.or(from_file.controller_name).unwrap_or_else(|| {
             let host = config.public_url.split_once("://").map_or("", |(_, rest)| rest);
@@ -157,6 +170,9 @@ impl Config {
         if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://")) {
             bail!("public_url must start with http:// or https://");
         }
+        if config.contact_retention_days == 0 || config.send_log_retention_days == 0 {
+            bail!("contact_retention_days and send_log_retention_days must be at least 1");
+        }
         if config.duckdb_memory_limit_mb < 64 {
             bail!("duckdb_memory_limit_mb must be at least 64");
         }
@@ -167,6 +183,14 @@ impl Config {
 
     pub fn app_db(&self) -> PathBuf {
         self.data_dir.join("app.sqlite3")
+    }
+
+    /// The ledger's retention rules.
+    pub fn retention_rules(&self) -> tillit_core::ledger::RetentionRules {
+        tillit_core::ledger::RetentionRules {
+            contact_days: self.contact_retention_days,
+            send_log_days: self.send_log_retention_days,
+        }
     }
 
     /// The ledger's master and receipt-signing keys (created on first start; back it up).
@@ -189,7 +213,11 @@ fn env_layer(env: &HashMap<String, String>) -> anyhow::Result<Layer> {
         let var = format!("TILLIT_{}", key.to_ascii_uppercase());
         if let Some(value) = env.get(&var) {
             let v = match key {
-                "duckdb_memory_limit_mb" | "duckdb_threads" | "default_retention_days" => {
+                "duckdb_memory_limit_mb"
+                | "duckdb_threads"
+                | "default_retention_days"
+                | "contact_retention_days"
+                | "send_log_retention_days" => {
                     toml::Value::Integer(value.trim().parse().with_context(|| format!("{var} must be a whole number"))?)
                 }
                 _ => toml::Value::String(value.clone()),

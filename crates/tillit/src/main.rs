@@ -62,6 +62,9 @@ enum Command {
     /// Export or erase a person's data.
     #[command(subcommand)]
     Contact(commands::contact::ContactCmd),
+    /// Apply the ledger's retention rules, or list what they would remove.
+    #[command(subcommand)]
+    Retention(commands::retention::RetentionCmd),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
             Command::Purpose(cmd) => commands::purpose::run(&config, cmd).await,
             Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
             Command::Contact(cmd) => commands::contact::run(&config, cmd).await,
+            Command::Retention(cmd) => commands::retention::run(&config, cmd).await,
         }
     });
     match res {

@@ -221,6 +221,16 @@ pub struct SendPermit {
     pub reason: String,
 }
 
+/// How long the ledger keeps what it no longer needs.
+#[derive(Clone, Copy, Debug)]
+pub struct RetentionRules {
+    /// A contact without any valid consent (and no change to their consents) for this long is
+    /// retired: fields, key and email hash removed, ledger rows kept.
+    pub contact_days: u32,
+    /// Send-gate decisions are kept this long.
+    pub send_log_days: u32,
+}
+
 /// Why an erased address is not added again.
 pub const ERASED: &str = "this address was erased at its owner's request and cannot be added again here";
 
@@ -1142,6 +1152,30 @@ impl Ledger {
                 return Ok(total);
             }
         }
+    }
+
+    /// The ledger's retention rules at `now`: what each removes (`dry_run`) or removed. Applied
+    /// deletions leave an evidence row each (rule, count, time; nothing personal).
+    pub async fn retention(&self, rules: &RetentionRules, dry_run: bool) -> Result<Vec<(String, u64)>> {
+        let now = self.now();
+        let contact_cutoff = now - i64::from(rules.contact_days) * 86_400;
+        let decision_cutoff = now - i64::from(rules.send_log_days) * 86_400;
+        let (requests, contacts, decisions) = if dry_run {
+            self.app().ledger_retention_counts(now, contact_cutoff, decision_cutoff).await?
+        } else {
+            self.app().apply_ledger_retention(now, contact_cutoff, decision_cutoff).await?
+        };
+        let out = vec![
+            (format!("unconfirmed signups after {} days", OPTIN_TTL / 86_400), requests),
+            (format!("contacts without valid consent for {} days", rules.contact_days), contacts),
+            (format!("send-gate decisions after {} days", rules.send_log_days), decisions),
+        ];
+        if !dry_run {
+            for (rule, n) in out.iter().filter(|(_, n)| *n > 0) {
+                self.app().record_retention(rule, None, *n, now).await?;
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes expired confirmation requests and the people who never confirmed.

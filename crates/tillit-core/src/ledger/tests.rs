@@ -249,3 +249,28 @@ async fn erasure_destroys_the_person_keeps_the_chain_and_stays_erased() {
     let report = f.ledger.verify().await.unwrap();
     assert_eq!(report.first_broken, None, "the chain still verifies");
 }
+
+#[tokio::test]
+async fn retention_retires_contacts_without_consent_and_leaves_evidence() {
+    let f = fixture().await;
+    let rules = RetentionRules { contact_days: 30, send_log_days: 365 };
+    sign_up(&f, "keep@example.com", &["offers"]).await.unwrap(); // no lifetime: valid until withdrawn
+    sign_up(&f, "gone@example.com", &["news"]).await.unwrap(); // 30-day lifetime
+    f.ledger.may_send(&f.site, "gone@example.com", "news").await.unwrap();
+    assert_eq!(f.ledger.retention(&rules, true).await.unwrap().iter().map(|r| r.1).sum::<u64>(), 0);
+
+    // 61 days on: news expired after 30 days, then 30 more days without valid consent.
+    f.clock.set(1_700_000_000 + 61 * 86_400);
+    f.ledger.expire_lapsed().await.unwrap();
+    f.clock.set(1_700_000_000 + 92 * 86_400);
+    let dry = f.ledger.retention(&RetentionRules { send_log_days: 30, ..rules }, true).await.unwrap();
+    assert_eq!(dry.iter().map(|r| r.1).collect::<Vec<_>>(), [0, 1, 1], "{dry:?}");
+    assert!(f.ledger.lookup(&f.site, "gone@example.com").await.unwrap().is_some(), "a dry run changes nothing");
+    let done = f.ledger.retention(&RetentionRules { send_log_days: 30, ..rules }, false).await.unwrap();
+    assert_eq!(done, dry);
+    assert!(f.ledger.lookup(&f.site, "gone@example.com").await.unwrap().is_none());
+    assert!(f.ledger.lookup(&f.site, "keep@example.com").await.unwrap().is_some(), "valid consent stays");
+    // Retired is not erased: the address may sign up again.
+    sign_up(&f, "gone@example.com", &["news"]).await.unwrap();
+    assert_eq!(f.ledger.verify().await.unwrap().first_broken, None);
+}

@@ -442,6 +442,31 @@ impl AppStore {
         ledger_backend!(self, db => db.purge_optins(now).await)
     }
 
+    /// What the ledger's retention rules would remove at `now`: `(expired confirmation requests,
+    /// contacts without valid consent since before contact_cutoff, send decisions before
+    /// decision_cutoff)`.
+    pub async fn ledger_retention_counts(
+        &self,
+        now: i64,
+        contact_cutoff: i64,
+        decision_cutoff: i64,
+    ) -> Result<(u64, u64, u64), AppStoreError> {
+        ledger_backend!(self, db => db.ledger_retention(now, contact_cutoff, decision_cutoff, false).await)
+    }
+
+    /// Applies the ledger's retention rules (see [`AppStore::ledger_retention_counts`]): expired
+    /// requests deleted; contacts without valid consent retired (key, fields and email hash
+    /// removed, so the address may sign up afresh; their ledger rows stay); old send decisions
+    /// deleted. Returns the counts.
+    pub async fn apply_ledger_retention(
+        &self,
+        now: i64,
+        contact_cutoff: i64,
+        decision_cutoff: i64,
+    ) -> Result<(u64, u64, u64), AppStoreError> {
+        ledger_backend!(self, db => db.ledger_retention(now, contact_cutoff, decision_cutoff, true).await)
+    }
+
     pub async fn suppressions(&self, site_id: u32, email_hmac: &str) -> Result<Vec<Suppression>, AppStoreError> {
         ledger_backend!(self, db => db.suppressions(site_id, email_hmac).await)
     }

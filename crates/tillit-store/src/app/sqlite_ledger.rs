@@ -681,6 +681,67 @@ impl SqliteApp {
         Ok((requests, contacts))
     }
 
+    pub(super) async fn ledger_retention(
+        &self,
+        now: i64,
+        contact_cutoff: i64,
+        decision_cutoff: i64,
+        apply: bool,
+    ) -> Result<(u64, u64, u64), AppStoreError> {
+        // Contacts still readable, with no pending confirmation, no consent that is valid now, and
+        // no change to any consent (nor their creation) since the cutoff.
+        macro_rules! stale_contacts {
+            () => {
+                "FROM contacts c WHERE c.sealed_key IS NOT NULL AND c.created_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM optin_requests o WHERE o.contact_id = c.id)
+                   AND NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.contact_id = c.id AND (s.since >= ?1
+                       OR (s.state IN ('given', 'renewed') AND (s.expires_at IS NULL OR s.expires_at > ?2))))"
+            };
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let count = |n: i64| n.max(0) as u64;
+        let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM optin_requests WHERE expires_at <= ?")
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let contacts: i64 = sqlx::query_scalar(concat!("SELECT count(*) ", stale_contacts!()))
+            .bind(contact_cutoff)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let decisions: i64 = sqlx::query_scalar("SELECT count(*) FROM send_decisions WHERE at < ?")
+            .bind(decision_cutoff)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if apply {
+            sqlx::query(concat!(
+                "UPDATE contacts SET sealed_key = NULL, sealed = NULL, locale = '', email_hmac = 'retired:' || id,
+                   updated_at = ?2 WHERE id IN (SELECT c.id ",
+                stale_contacts!(),
+                ")"
+            ))
+            .bind(contact_cutoff)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query("DELETE FROM send_decisions WHERE at < ?")
+                .bind(decision_cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        if apply {
+            // Expired requests and the people who never confirmed: the same purge the ledger job runs.
+            self.purge_optins(now).await?;
+        }
+        Ok((count(requests), count(contacts), count(decisions)))
+    }
+
     pub(super) async fn suppressions(&self, site_id: u32, email_hmac: &str) -> Result<Vec<Suppression>, AppStoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT scope, reason, created_at FROM suppressions WHERE site_id = ? AND email_hmac = ? ORDER BY scope",

@@ -8,6 +8,7 @@ pub mod goal;
 pub mod import;
 pub mod ledger;
 pub mod purpose;
+pub mod retention;
 pub mod serve;
 pub mod site;
 pub mod user;

@@ -16,9 +16,9 @@ use tillit_core::ingest::geo::GeoDb;
 use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{DailySalt, SALT_MAX_AGE_SECS, needs_rotation, random_salt};
-use tillit_core::ledger::Ledger;
 use tillit_core::ledger::keys::LedgerKeys;
 use tillit_core::ledger::receipt::Controller;
+use tillit_core::ledger::{Ledger, RetentionRules};
 use tillit_core::mail::Mailer;
 use tillit_core::sites;
 use tillit_core::stats::service::StatsService;
@@ -99,7 +99,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut jobs = JoinSet::new();
     jobs.spawn(jobs_loop(app.clone(), ingestor.clone(), store.clone(), clock.clone()));
     jobs.spawn(rollups_loop(stats, clock.clone()));
-    jobs.spawn(ledger_loop(ledger));
+    jobs.spawn(ledger_loop(ledger, config.retention_rules()));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -132,11 +132,25 @@ pub fn open_ledger(config: &Config, app: &AppStore, clock: &Clock, mailer: Optio
 }
 
 /// Every ten minutes: consents past their purpose's lifetime become `expired`, and unconfirmed
-/// signups past their link's life are deleted with the people who never confirmed.
-async fn ledger_loop(ledger: Ledger) {
+/// signups past their link's life are deleted with the people who never confirmed; every six
+/// hours the ledger's retention rules.
+async fn ledger_loop(ledger: Ledger, rules: RetentionRules) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
+        n += 1;
+        // Retention: at start and every 6 hours (its rules count in days).
+        if n % 36 == 1 {
+            match ledger.retention(&rules, false).await {
+                Ok(done) => {
+                    for (rule, count) in done.iter().filter(|(_, c)| *c > 0) {
+                        info!(rule = %rule, count, "ledger retention");
+                    }
+                }
+                Err(e) => warn!(error = %e, "ledger retention failed"),
+            }
+        }
         match ledger.expire_lapsed().await {
             Ok(0) => {}
             Ok(n) => info!(consents = n, "consents expired"),

@@ -324,6 +324,12 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "stays erased");
+    let dry = tillit(&dir, &["retention", "run", "--dry-run"]);
+    let said = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success() && said.contains("contacts without valid consent for 30 days: would remove 0"),
+        "{said}"
+    );
     let cli = tillit(&dir, &["contact", "erase", "--site", "shop.test", "cy@example.com"]);
     assert!(cli.status.success() && String::from_utf8_lossy(&cli.stdout).contains("erased; receipt er-"));
     for file in ["app.sqlite3", "app.sqlite3-wal"] {
