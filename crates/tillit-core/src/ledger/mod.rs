@@ -6,12 +6,14 @@
 //! - [`keys`]: sealing personal fields, lookup hashes, signed links, receipt signatures.
 //! - [`receipt`]: the signed consent receipt.
 //! - [`messages`]: the emails' words in every language.
+//! - [`deadline`]: Art. 12(3) deadlines of data-subject requests.
 //!
 //! Rules kept here, whatever the caller: consent is recorded per purpose and only for what was
 //! ticked; a form's consent counts only once the emailed link is confirmed by a POST; the notice
 //! a person saw is stored and its hash recorded with their consent; an objection to direct
 //! marketing (Art. 21) cannot be overridden by an admin; withdrawing takes one step.
 
+pub mod deadline;
 pub mod keys;
 pub mod messages;
 pub mod model;

@@ -319,6 +319,11 @@ pub(crate) async fn screenshot(c: &fantoccini::Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Types `text` into the element matching `css`.
+pub(crate) async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(fantoccini::Locator::Css(css)).await.unwrap().send_keys(text).await.unwrap();
+}
+
 pub(crate) async fn click(c: &fantoccini::Client, css: &str) {
     c.find(fantoccini::Locator::Css(css)).await.unwrap().click().await.unwrap();
 }

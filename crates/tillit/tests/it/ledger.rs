@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 
-use crate::browser::{browser, chromedriver, click, js, screenshot, serve_site, submit_credentials, wait_for_text};
+use crate::browser::{
+    browser, chromedriver, click, js, screenshot, serve_site, submit_credentials, type_into, wait_for_text,
+};
 use crate::mail::{Smtp, link_in, nth_mail, smtp_server};
 use crate::support::{Server, add_site, tillit};
 
@@ -375,7 +377,7 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     // Tillit's hosted form, in Norwegian, works without any script.
     c.goto(&format!("{}/f/shop.test/footer?lang=nb", server.base)).await.unwrap();
     wait_for_text(&c, "Månedlig nyhetsbrev").await;
-    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("eva@example.com").await.unwrap();
+    type_into(&c, "input[name=email]", "eva@example.com").await;
     click(&c, "button[type=submit]").await;
     wait_for_text(&c, "Kryss av for hvert").await;
     c.back().await.unwrap();
@@ -397,8 +399,8 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     let shop_port = serve_site(page, String::new()).await;
     c.goto(&format!("http://shop.test:{shop_port}/signup?utm=x")).await.unwrap();
     wait_for_text(&c, "Monthly newsletter").await;
-    c.find(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys("dag@example.com").await.unwrap();
-    c.find(fantoccini::Locator::Css("input[name=name]")).await.unwrap().send_keys("Dag").await.unwrap();
+    type_into(&c, "input[name=email]", "dag@example.com").await;
+    type_into(&c, "input[name=name]", "Dag").await;
     click(&c, "input[value=news]").await;
     click(&c, "input[value=offers]").await;
     screenshot(&c, "consent-form-embedded").await;
@@ -466,36 +468,16 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     wait_for_text(&c, "Monthly newsletter").await;
     // A new version of a purpose: a draft until published.
     js(&c, "document.querySelector('#purposes details').open = true; return 0;").await;
-    c.find(fantoccini::Locator::Css("input[name=key][placeholder=newsletter]"))
-        .await
-        .unwrap()
-        .send_keys("news")
-        .await
-        .unwrap();
-    c.find(fantoccini::Locator::Css("input[name=title_en]"))
-        .await
-        .unwrap()
-        .send_keys("Weekly newsletter")
-        .await
-        .unwrap();
-    c.find(fantoccini::Locator::Css("textarea[name=description_en]"))
-        .await
-        .unwrap()
-        .send_keys("News every week")
-        .await
-        .unwrap();
+    type_into(&c, "input[name=key][placeholder=newsletter]", "news").await;
+    type_into(&c, "input[name=title_en]", "Weekly newsletter").await;
+    type_into(&c, "textarea[name=description_en]", "News every week").await;
     click(&c, "#purposes form.stack button[type=submit]").await;
     wait_for_text(&c, "Saved.").await;
     click(&c, "form[action='/sites/shop.test/ledger/purposes/news/publish'] button").await;
     wait_for_text(&c, "Saved.").await;
     let published = js(&c, "return document.querySelectorAll('#purposes tbody tr').length;").await;
     assert_eq!(published, json!(3), "news v1, news v2, offers v1");
-    c.find(fantoccini::Locator::Css("input[name=email][type=email]"))
-        .await
-        .unwrap()
-        .send_keys("dag@example.com")
-        .await
-        .unwrap();
+    type_into(&c, "input[name=email][type=email]", "dag@example.com").await;
     click(&c, "#contact button[type=submit]").await;
     wait_for_text(&c, "double-opt-in").await;
     screenshot(&c, "ledger-page").await;
