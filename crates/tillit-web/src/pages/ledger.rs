@@ -52,6 +52,8 @@ struct LedgerPage {
     email: String,
     contact: Option<ContactView>,
     searched: bool,
+    /// Whether email can be sent (double opt-in needs it).
+    mail_ready: bool,
 }
 
 async fn page(
@@ -120,6 +122,7 @@ async fn page(
         email: email.to_owned(),
         contact,
         searched,
+        mail_ready: state.mailer.is_some(),
     };
     render(status, &page)
 }
