@@ -137,6 +137,16 @@ impl LedgerKeys {
         Ok(sealed)
     }
 
+    /// Seals a short secret under the ledger key itself (the address of an open request, kept
+    /// only until the request closes); `context` is authenticated with it.
+    pub fn seal_secret(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, String> {
+        self.seal(&self.master, plaintext, context.as_bytes())
+    }
+
+    pub fn open_secret(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, String> {
+        open(&self.master, sealed, context.as_bytes())
+    }
+
     /// The lookup hash of a (normalised) email on a site.
     pub fn email_lookup(&self, site_id: u32, email: &str) -> String {
         let mut ctx = hmac::Context::with_key(&self.lookup);

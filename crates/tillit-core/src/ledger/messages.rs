@@ -18,6 +18,12 @@ pub struct Mails {
     pub link_body: &'static str,
     /// `{unsubscribe}`, `{preferences}`.
     pub marketing_footer: &'static str,
+    pub code_subject: &'static str,
+    /// `{site}`, `{code}`, `{minutes}`.
+    pub code_body: &'static str,
+    pub extension_subject: &'static str,
+    /// `{site}`, `{due}`, `{reason}`.
+    pub extension_body: &'static str,
 }
 
 const EN: Mails = Mails {
@@ -30,6 +36,10 @@ const EN: Mails = Mails {
     link_subject: "Your preference centre link",
     link_body: "Hello,\n\nHere is your link to see and change what {site} may send you, and to download the data held about you:\n{link}\n\nThe link works for {days} days. If you did not ask for it, ignore this email.\n",
     marketing_footer: "You receive this because you agreed to it.\nUnsubscribe with one click: {unsubscribe}\nManage your preferences: {preferences}\n",
+    code_subject: "Your code to confirm your request",
+    code_body: "Hello,\n\nTo confirm that the request you made to {site} is yours, enter this code:\n\n{code}\n\nIt works for {minutes} minutes. If you made no request, ignore this email: nothing happens without the code.\n",
+    extension_subject: "Your request needs more time",
+    extension_body: "Hello,\n\n{site} needs more time to answer your request, as the law allows. You will have the answer by {due}.\n\nWhy: {reason}\n",
 };
 
 const NB: Mails = Mails {
@@ -42,6 +52,10 @@ const NB: Mails = Mails {
     link_subject: "Lenken til personverninnstillingene dine",
     link_body: "Hei,\n\nHer er lenken der du ser og endrer hva {site} kan sende deg, og laster ned opplysningene som er lagret om deg:\n{link}\n\nLenken virker i {days} dager. Ba du ikke om den, kan du se bort fra denne e-posten.\n",
     marketing_footer: "Du får denne fordi du har sagt ja til det.\nMeld deg av med ett klikk: {unsubscribe}\nEndre innstillingene dine: {preferences}\n",
+    code_subject: "Koden som bekrefter forespørselen din",
+    code_body: "Hei,\n\nFor å bekrefte at forespørselen til {site} er din, skriv inn denne koden:\n\n{code}\n\nDen virker i {minutes} minutter. Har du ikke sendt noen forespørsel, kan du se bort fra denne e-posten: ingenting skjer uten koden.\n",
+    extension_subject: "Forespørselen din trenger mer tid",
+    extension_body: "Hei,\n\n{site} trenger mer tid til å svare på forespørselen din, slik loven tillater. Du får svar innen {due}.\n\nHvorfor: {reason}\n",
 };
 
 const SV: Mails = Mails {
@@ -54,6 +68,10 @@ const SV: Mails = Mails {
     link_subject: "Länken till dina inställningar",
     link_body: "Hej,\n\nHär är länken där du ser och ändrar vad {site} får skicka till dig, och laddar ner uppgifterna som sparats om dig:\n{link}\n\nLänken fungerar i {days} dagar. Bad du inte om den kan du bortse från det här mejlet.\n",
     marketing_footer: "Du får detta eftersom du har sagt ja till det.\nAvregistrera dig med ett klick: {unsubscribe}\nÄndra dina inställningar: {preferences}\n",
+    code_subject: "Koden som bekräftar din begäran",
+    code_body: "Hej,\n\nFör att bekräfta att begäran till {site} är din, ange den här koden:\n\n{code}\n\nDen gäller i {minutes} minuter. Har du inte gjort någon begäran kan du bortse från det här mejlet: inget händer utan koden.\n",
+    extension_subject: "Din begäran behöver mer tid",
+    extension_body: "Hej,\n\n{site} behöver mer tid för att besvara din begäran, som lagen tillåter. Du får svar senast {due}.\n\nVarför: {reason}\n",
 };
 
 const DA: Mails = Mails {
@@ -66,6 +84,10 @@ const DA: Mails = Mails {
     link_subject: "Linket til dine indstillinger",
     link_body: "Hej,\n\nHer er linket, hvor du ser og ændrer, hvad {site} må sende dig, og henter de oplysninger, der er gemt om dig:\n{link}\n\nLinket virker i {days} dage. Bad du ikke om det, kan du se bort fra denne e-mail.\n",
     marketing_footer: "Du får dette, fordi du har sagt ja til det.\nAfmeld med ét klik: {unsubscribe}\nSkift dine indstillinger: {preferences}\n",
+    code_subject: "Koden, der bekræfter din anmodning",
+    code_body: "Hej,\n\nFor at bekræfte, at anmodningen til {site} er din, skal du indtaste denne kode:\n\n{code}\n\nDen virker i {minutes} minutter. Har du ikke sendt nogen anmodning, kan du se bort fra denne e-mail: intet sker uden koden.\n",
+    extension_subject: "Din anmodning kræver mere tid",
+    extension_body: "Hej,\n\n{site} har brug for mere tid til at besvare din anmodning, som loven tillader. Du får svar senest {due}.\n\nHvorfor: {reason}\n",
 };
 
 pub fn mails(lang: Lang) -> &'static Mails {
@@ -95,6 +117,8 @@ mod tests {
                 (m.receipt_body, &["{site}", "{events}", "{receipts}", "{preferences}"][..]),
                 (m.link_body, &["{site}", "{link}", "{days}"][..]),
                 (m.marketing_footer, &["{unsubscribe}", "{preferences}"][..]),
+                (m.code_body, &["{site}", "{code}", "{minutes}"][..]),
+                (m.extension_body, &["{site}", "{due}", "{reason}"][..]),
             ] {
                 for name in names {
                     assert!(text.contains(name), "{lang:?} misses {name}");

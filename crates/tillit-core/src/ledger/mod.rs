@@ -6,7 +6,7 @@
 //! - [`keys`]: sealing personal fields, lookup hashes, signed links, receipt signatures.
 //! - [`receipt`]: the signed consent receipt.
 //! - [`messages`]: the emails' words in every language.
-//! - [`deadline`]: Art. 12(3) deadlines of data-subject requests.
+//! - [`deadline`]: Art. 12(3) deadlines of data-subject requests; [`requests`]: the requests.
 //!
 //! Rules kept here, whatever the caller: consent is recorded per purpose and only for what was
 //! ticked; a form's consent counts only once the emailed link is confirmed by a POST; the notice
@@ -18,6 +18,7 @@ pub mod keys;
 pub mod messages;
 pub mod model;
 pub mod receipt;
+pub mod requests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv6Addr};

@@ -211,6 +211,38 @@ pub struct LedgerWrite<'a> {
     pub erase: Option<(Option<i64>, ErasureRow)>,
 }
 
+/// A data-subject request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestRow {
+    pub id: String,
+    #[serde(skip)]
+    pub site_id: u32,
+    pub kind: String,
+    pub channel: String,
+    #[serde(skip)]
+    pub email_hmac: String,
+    /// The address, sealed under the ledger key; `None` once the request is closed.
+    #[serde(skip)]
+    pub sealed_email: Option<Vec<u8>>,
+    pub details: String,
+    pub language: String,
+    pub received_at: i64,
+    pub due_at: i64,
+    pub extended_months: u8,
+    pub extension_reason: Option<String>,
+    /// `unverified`, `open`, `completed` or `rejected`.
+    pub status: String,
+    #[serde(skip)]
+    pub code_hash: Option<String>,
+    #[serde(skip)]
+    pub code_expires_at: Option<i64>,
+    #[serde(skip)]
+    pub code_attempts: u8,
+    pub verified_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub outcome: Option<String>,
+}
+
 /// The record of an erasure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ErasureRow {
@@ -422,6 +454,25 @@ impl AppStore {
     /// Up to `limit` receipts with `seq > after`, in order.
     pub async fn receipts(&self, after: i64, limit: u32) -> Result<Vec<ReceiptRow>, AppStoreError> {
         ledger_backend!(self, db => db.receipts(None, after, limit).await)
+    }
+
+    /// Restricts processing for a contact (Art. 18), or lifts it.
+    pub async fn set_restricted(&self, contact_id: i64, restricted: bool, now: i64) -> Result<(), AppStoreError> {
+        ledger_backend!(self, db => db.set_restricted(contact_id, restricted, now).await)
+    }
+
+    /// Stores a request (new or changed).
+    pub async fn save_request(&self, r: &RequestRow) -> Result<(), AppStoreError> {
+        ledger_backend!(self, db => db.save_request(r).await)
+    }
+
+    pub async fn request(&self, id: &str) -> Result<Option<RequestRow>, AppStoreError> {
+        ledger_backend!(self, db => db.requests(None, Some(id)).await.map(|mut r| r.pop()))
+    }
+
+    /// A site's requests, by due date.
+    pub async fn requests(&self, site_id: u32) -> Result<Vec<RequestRow>, AppStoreError> {
+        ledger_backend!(self, db => db.requests(Some(site_id), None).await)
     }
 
     pub async fn erasure(&self, receipt_id: &str) -> Result<Option<ErasureRow>, AppStoreError> {

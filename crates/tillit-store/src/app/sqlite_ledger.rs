@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use super::AppStoreError;
 use super::ledger::{
     CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LEDGER_GENESIS,
-    LedgerWrite, NewPurpose, OptinRequest, PurposeRow, ReceiptRow, Suppression,
+    LedgerWrite, NewPurpose, OptinRequest, PurposeRow, ReceiptRow, RequestRow, Suppression,
 };
 use super::sqlite::{SqliteApp, backend};
 
@@ -529,6 +529,97 @@ impl SqliteApp {
         }
         tx.commit().await.map_err(backend)?;
         Ok(appended)
+    }
+
+    pub(super) async fn set_restricted(
+        &self,
+        contact_id: i64,
+        restricted: bool,
+        now: i64,
+    ) -> Result<(), AppStoreError> {
+        sqlx::query("UPDATE contacts SET restricted = ?, updated_at = ? WHERE id = ?")
+            .bind(restricted)
+            .bind(now)
+            .bind(contact_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) async fn save_request(&self, r: &RequestRow) -> Result<(), AppStoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO dsr_requests (id, site_id, kind, channel, email_hmac, sealed_email, details, language,
+               received_at, due_at, extended_months, extension_reason, status, code_hash, code_expires_at,
+               code_attempts, verified_at, closed_at, outcome)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.id)
+        .bind(r.site_id)
+        .bind(&r.kind)
+        .bind(&r.channel)
+        .bind(&r.email_hmac)
+        .bind(&r.sealed_email)
+        .bind(&r.details)
+        .bind(&r.language)
+        .bind(r.received_at)
+        .bind(r.due_at)
+        .bind(r.extended_months)
+        .bind(&r.extension_reason)
+        .bind(&r.status)
+        .bind(&r.code_hash)
+        .bind(r.code_expires_at)
+        .bind(r.code_attempts)
+        .bind(r.verified_at)
+        .bind(r.closed_at)
+        .bind(&r.outcome)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) async fn requests(
+        &self,
+        site_id: Option<u32>,
+        id: Option<&str>,
+    ) -> Result<Vec<RequestRow>, AppStoreError> {
+        let rows = sqlx::query(
+            "SELECT id, site_id, kind, channel, email_hmac, sealed_email, details, language, received_at, due_at,
+               extended_months, extension_reason, status, code_hash, code_expires_at, code_attempts, verified_at,
+               closed_at, outcome
+             FROM dsr_requests WHERE (?1 IS NULL OR site_id = ?1) AND (?2 IS NULL OR id = ?2) ORDER BY due_at, id",
+        )
+        .bind(site_id)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RequestRow {
+                    id: r.try_get(0).map_err(backend)?,
+                    site_id: r.try_get(1).map_err(backend)?,
+                    kind: r.try_get(2).map_err(backend)?,
+                    channel: r.try_get(3).map_err(backend)?,
+                    email_hmac: r.try_get(4).map_err(backend)?,
+                    sealed_email: r.try_get(5).map_err(backend)?,
+                    details: r.try_get(6).map_err(backend)?,
+                    language: r.try_get(7).map_err(backend)?,
+                    received_at: r.try_get(8).map_err(backend)?,
+                    due_at: r.try_get(9).map_err(backend)?,
+                    extended_months: r.try_get(10).map_err(backend)?,
+                    extension_reason: r.try_get(11).map_err(backend)?,
+                    status: r.try_get(12).map_err(backend)?,
+                    code_hash: r.try_get(13).map_err(backend)?,
+                    code_expires_at: r.try_get(14).map_err(backend)?,
+                    code_attempts: r.try_get(15).map_err(backend)?,
+                    verified_at: r.try_get(16).map_err(backend)?,
+                    closed_at: r.try_get(17).map_err(backend)?,
+                    outcome: r.try_get(18).map_err(backend)?,
+                })
+            })
+            .collect()
     }
 
     pub(super) async fn erasure(&self, receipt_id: &str) -> Result<Option<ErasureRow>, AppStoreError> {

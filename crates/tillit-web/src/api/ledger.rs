@@ -240,6 +240,109 @@ pub(crate) async fn lookup_as(state: &AppState, caller: &Caller, email: &str) ->
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct StaffRequest {
+    kind: String,
+    email: String,
+    #[serde(default)]
+    details: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// A site's data-subject requests by due date, each marked overdue or not.
+pub async fn requests(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let rows = state.ledger.requests(site(&caller)?).await.map_err(ledger_error)?;
+    let now = state.clock.now();
+    Ok(Json(Value::Array(rows.iter().map(|r| tillit_core::ledger::requests::summary(r, now)).collect())))
+}
+
+/// A request entered by staff (received by letter, phone, in person): the person still proves
+/// control of the address with the emailed code before anything happens.
+pub async fn add_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req: StaffRequest = json_body(&body)?;
+    let site = site(&caller)?;
+    let lang = req.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
+    let new = tillit_core::ledger::requests::NewRequest {
+        kind: req.kind,
+        channel: "staff".into(),
+        email: req.email,
+        details: req.details,
+        lang,
+    };
+    let row = state.ledger.open_request(site, new).await.map_err(ledger_error)?;
+    audit(&state, &caller, "request.create", &format!("request:{}", row.id), json!({"kind": row.kind})).await?;
+    Ok((StatusCode::CREATED, Json(json!(row))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extend {
+    months: u8,
+    reason: String,
+}
+
+pub async fn extend_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_domain, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: Extend = json_body(&body)?;
+    let row = state.ledger.extend_request(site(&caller)?, &id, req.months, &req.reason).await.map_err(ledger_error)?;
+    audit(&state, &caller, "request.extend", &format!("request:{id}"), json!({"months": req.months})).await?;
+    Ok(Json(json!(row)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Close {
+    outcome: String,
+    #[serde(default)]
+    rejected: bool,
+}
+
+pub async fn close_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_domain, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: Close = json_body(&body)?;
+    let row =
+        state.ledger.close_request(site(&caller)?, &id, &req.outcome, req.rejected).await.map_err(ledger_error)?;
+    audit(&state, &caller, "request.close", &format!("request:{id}"), json!({"status": row.status})).await?;
+    Ok(Json(json!(row)))
+}
+
+#[derive(Deserialize)]
+pub struct Code {
+    code: String,
+}
+
+/// `POST /api/requests/{id}/verify`: the person's code; once right, the request is carried out
+/// where the ledger can.
+pub async fn verify_request(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: Code = json_body(&body)?;
+    let ev = evidence(&state, peer, &headers, Lang::En, "");
+    let row = state.ledger.verify_request(&id, &req.code, &ev).await.map_err(ledger_error)?;
+    Ok(Json(json!({"status": row.status, "outcome": row.outcome, "due_at": row.due_at})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EraseRequest {
     email: String,
 }

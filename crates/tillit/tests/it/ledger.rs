@@ -504,3 +504,131 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     assert!(audit.contains("contact.erase"), "{audit}");
     server.stop();
 }
+
+/// Data-subject requests: entered by staff, verified by the person's emailed code (wrong codes
+/// counted), carried out at once where the ledger can (erasure), or left open for staff
+/// (rectification), extended once with a notice, and closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_wait_for_the_persons_code_and_keep_their_deadline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(World { _smtp, maildir, server, client, .. }) = world(tmp.path()).await else { return };
+    let crm = snippet_of(&client, &server, "crm").await;
+    for email in ["ada@example.com", "bo@example.com"] {
+        let body = json!({"email": email, "purposes": ["news"], "notice": notice_of(&crm)});
+        let res = client
+            .post(format!("{}/api/signup/shop.test/crm", server.base))
+            .header("authorization", ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let admin_post = |path: String, body: Value| {
+        client.post(format!("{}{path}", server.base)).header("authorization", ADMIN).json(&body).send()
+    };
+    let code_of = |mail: &str| -> String {
+        mail.lines().map(str::trim).find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit())).unwrap().to_owned()
+    };
+    let verify = |id: String, code: String| {
+        client.post(format!("{}/api/requests/{id}/verify", server.base)).json(&json!({"code": code})).send()
+    };
+
+    // Erasure: nothing happens before the code; a wrong code is refused; the right one erases.
+    let res = admin_post(
+        "/api/admin/sites/shop.test/requests".into(),
+        json!({"kind": "erasure", "email": "ada@example.com", "details": "letter of 3 March"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let erasure: Value = res.json().await.unwrap();
+    let id = erasure["id"].as_str().unwrap().to_owned();
+    assert_eq!(erasure["status"], "unverified");
+    let due = erasure["due_at"].as_i64().unwrap() - erasure["received_at"].as_i64().unwrap();
+    assert!((28 * 86_400..=32 * 86_400).contains(&due), "due in one calendar month: {due}");
+    let mail = nth_mail(&maildir, 1).await;
+    assert!(mail.contains("To: ada@example.com"), "{mail}");
+    let code = code_of(&mail);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(verify(id.clone(), wrong.into()).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let still = client
+        .get(format!("{}/api/admin/sites/shop.test/contacts?email=ada@example.com", server.base))
+        .header("authorization", ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), StatusCode::OK, "nothing erased before the code");
+    let done: Value = verify(id.clone(), code.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(done["outcome"].as_str().unwrap().starts_with("erased; receipt er-"));
+    assert_eq!(verify(id, code).await.unwrap().status(), StatusCode::BAD_REQUEST, "a code works once");
+
+    // Rectification stays open for staff; it may be extended once, with a notice, then closed.
+    let res = admin_post(
+        "/api/admin/sites/shop.test/requests".into(),
+        json!({"kind": "rectification", "email": "bo@example.com", "details": "my name is Bo Berg", "lang": "sv"}),
+    )
+    .await
+    .unwrap();
+    let rect: Value = res.json().await.unwrap();
+    let id = rect["id"].as_str().unwrap().to_owned();
+    let mail = nth_mail(&maildir, 2).await;
+    assert!(mail.contains("To: bo@example.com"), "{mail}");
+    let open: Value = verify(id.clone(), code_of(&mail)).await.unwrap().json().await.unwrap();
+    assert_eq!(open["status"], "open");
+    let extend = |body: Value| admin_post(format!("/api/admin/sites/shop.test/requests/{id}/extend"), body);
+    assert_eq!(extend(json!({"months": 3, "reason": "x"})).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(extend(json!({"months": 2, "reason": " "})).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let extended: Value =
+        extend(json!({"months": 2, "reason": "records in three systems"})).await.unwrap().json().await.unwrap();
+    let due = extended["due_at"].as_i64().unwrap() - extended["received_at"].as_i64().unwrap();
+    assert!((88 * 86_400..=93 * 86_400).contains(&due), "three calendar months: {due}");
+    let notice = nth_mail(&maildir, 3).await;
+    assert!(notice.contains("records in three systems"), "{notice}");
+    assert_eq!(
+        extend(json!({"months": 1, "reason": "again"})).await.unwrap().status(),
+        StatusCode::BAD_REQUEST,
+        "once"
+    );
+    let list: Value = client
+        .get(format!("{}/api/admin/sites/shop.test/requests", server.base))
+        .header("authorization", ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<(&str, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["request"]["status"].as_str().unwrap(), r["overdue"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("completed", false), ("open", false)], "by due date");
+    let closed = admin_post(
+        format!("/api/admin/sites/shop.test/requests/{id}/close"),
+        json!({"outcome": "name corrected to Bo Berg"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(closed.status(), StatusCode::OK);
+
+    // Five wrong codes and the request must be made again, even with the right code.
+    let res =
+        admin_post("/api/admin/sites/shop.test/requests".into(), json!({"kind": "access", "email": "bo@example.com"}))
+            .await
+            .unwrap();
+    let access: Value = res.json().await.unwrap();
+    let id = access["id"].as_str().unwrap().to_owned();
+    let code = code_of(&nth_mail(&maildir, 4).await);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(verify(id.clone(), wrong.into()).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    let locked = verify(id, code).await.unwrap();
+    assert_eq!(locked.status(), StatusCode::BAD_REQUEST);
+    assert!(locked.text().await.unwrap().contains("too often"));
+    server.stop();
+}
