@@ -198,6 +198,8 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/preferences/{link}", get(consent::preferences).post(consent::change))
         .route("/preferences/{link}/data.json", get(consent::download))
         .route("/unsubscribe/{link}", get(consent::unsubscribe_page).post(consent::unsubscribe))
+        .route("/requests/site/{domain}", get(consent::request_form).post(consent::make_request))
+        .route("/requests/{id}", get(consent::request_code).post(consent::confirm_request))
         .route_layer(from_fn_with_state(state.clone(), auth::guard))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, security::headers))

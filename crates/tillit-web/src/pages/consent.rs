@@ -1,7 +1,8 @@
 //! The ledger's public pages, in the person's language: the hosted signup form, the double
 //! opt-in confirmation (only its POST confirms, so link scanners cannot), the preference centre
 //! (each purpose given or withdrawn in one step, corrections, data download, objection) and the
-//! unsubscribe page. No cookies: links carry what the page needs, signed.
+//! unsubscribe page, and the data-subject request form with its code step. No cookies: links
+//! carry what the page needs, signed.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -448,4 +449,126 @@ pub async fn unsubscribe(
 fn private(mut res: Response) -> Response {
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+#[derive(Template)]
+#[template(path = "request_form.html")]
+struct RequestForm<'a> {
+    title: &'a str,
+    nav: Nav,
+    narrow: bool,
+    site: &'a str,
+    kinds: Vec<(&'static str, &'static str)>,
+    action: String,
+    t: &'static Texts,
+}
+
+/// The request kinds in the person's words.
+fn kinds(t: &'static Texts) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("access", t.kind_access),
+        ("portability", t.kind_portability),
+        ("rectification", t.kind_rectification),
+        ("erasure", t.kind_erasure),
+        ("restriction", t.kind_restriction),
+        ("objection", t.kind_objection),
+    ]
+}
+
+/// `GET /requests/site/{domain}`: the public request form (Art. 15–21).
+pub async fn request_form(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(domain): Path<String>,
+) -> Response {
+    let lang = caller.lang;
+    let t = Texts::of(lang);
+    let domain = tillit_core::sites::normalise_domain(&domain);
+    if !state.app.list_sites().await.unwrap_or_default().iter().any(|s| s.domain == domain) {
+        return failure(lang, LedgerError::NotFound("site".into()));
+    }
+    let page = RequestForm {
+        title: t.request_heading,
+        nav: Nav::in_lang(lang),
+        narrow: true,
+        site: &domain,
+        kinds: kinds(t),
+        action: format!("/requests/site/{domain}"),
+        t,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `POST /requests/site/{domain}`: records the request, emails the code, asks for it.
+pub async fn make_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(domain): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let fields = form(&body);
+    let lang = post_lang(&caller, &fields);
+    let domain = tillit_core::sites::normalise_domain(&domain);
+    let Some(site) = state.app.list_sites().await.unwrap_or_default().into_iter().find(|s| s.domain == domain) else {
+        return failure(lang, LedgerError::NotFound("site".into()));
+    };
+    let new = tillit_core::ledger::requests::NewRequest {
+        kind: field(&fields, "kind").to_owned(),
+        channel: "request-form".into(),
+        email: field(&fields, "email").to_owned(),
+        details: field(&fields, "details").to_owned(),
+        lang,
+    };
+    match state.ledger.open_request(&site, new).await {
+        Ok(row) => Redirect::to(&format!("/requests/{}?lang={}", row.id, lang.code())).into_response(),
+        Err(e) => failure(lang, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "request_code.html")]
+struct RequestCode<'a> {
+    title: &'a str,
+    nav: Nav,
+    narrow: bool,
+    action: String,
+    t: &'static Texts,
+}
+
+/// `GET /requests/{id}`: where the person enters the code.
+pub async fn request_code(Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+    let t = Texts::of(caller.lang);
+    let page = RequestCode {
+        title: t.request_heading,
+        nav: Nav::in_lang(caller.lang),
+        narrow: true,
+        action: format!("/requests/{id}"),
+        t,
+    };
+    private(render(StatusCode::OK, &page))
+}
+
+/// `POST /requests/{id}`: the code; then what was done.
+pub async fn confirm_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let fields = form(&body);
+    let lang = post_lang(&caller, &fields);
+    let t = Texts::of(lang);
+    let ev = evidence(&state, peer, &headers, lang, "");
+    match state.ledger.verify_request(&id, field(&fields, "code"), &ev).await {
+        Ok(row) => {
+            let message = match &row.outcome {
+                Some(outcome) => format!("{} {outcome}.", t.request_confirmed),
+                None => t.request_confirmed.to_owned(),
+            };
+            message_page_in(lang, StatusCode::OK, t.request_heading, &message, None)
+        }
+        Err(e) => failure(lang, e),
+    }
 }

@@ -234,6 +234,10 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/preferences/nope/data.json", None),
     ("GET", "/unsubscribe/nope", None),
     ("POST", "/unsubscribe/nope", Some("")),
+    ("GET", "/requests/site/{site}", None),
+    ("POST", "/requests/site/{site}", Some("kind=access&email=not-an-email")),
+    ("GET", "/requests/rq-none", None),
+    ("POST", "/requests/rq-none", Some("code=000000")),
     // Last: these end the caller's session.
     ("POST", "/account/logout-everywhere", Some("")),
     ("POST", "/logout", Some("")),

@@ -495,6 +495,22 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     assert_eq!(receipt, json!("erasure-receipt"));
     c.goto(&preferences).await.unwrap();
     wait_for_text(&c, "invalid, used or expired").await;
+
+    // A request through the public form: nothing until the emailed code is entered.
+    c.goto(&format!("{}/requests/site/shop.test?lang=en", server.base)).await.unwrap();
+    click(&c, "input[value=access]").await;
+    type_into(&c, "input[name=email]", "eva@example.com").await;
+    click(&c, "button[type=submit]").await;
+    wait_for_text(&c, "We sent a code").await;
+    let mail = nth_mail(&maildir, 5).await; // 4 is the receipt of the withdrawal above
+    assert!(mail.contains("To: eva@example.com"), "{mail}");
+    let code = mail.lines().map(str::trim).find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit())).unwrap();
+    type_into(&c, "input[name=code]", code).await;
+    screenshot(&c, "request-code").await;
+    click(&c, "button[type=submit]").await;
+    wait_for_text(&c, "Your request is confirmed").await;
+    let mail = nth_mail(&maildir, 6).await;
+    assert!(mail.contains("To: eva@example.com") && mail.contains("/preferences/"), "{mail}");
     c.close().await.unwrap();
 
     // Every change and every look at personal data is in the audit log.
