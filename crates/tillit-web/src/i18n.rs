@@ -349,6 +349,11 @@ texts! {
     code_label: "Code", "Kode", "Kod", "Kode";
     request_confirmed: "Your request is confirmed.", "Forespørselen din er bekreftet.", "Din begäran är bekräftad.", "Din anmodning er bekræftet.";
     other_requests: "Other requests about your data", "Andre forespørsler om opplysningene dine", "Andra begäranden om dina uppgifter", "Andre anmodninger om dine oplysninger";
+    requests_heading: "Data-subject requests", "Forespørsler om innsyn, retting og sletting", "Begäranden om registerutdrag, rättelse och radering", "Anmodninger om indsigt, berigtigelse og sletning";
+    due: "Due", "Frist", "Senast", "Frist";
+    received: "Received", "Mottatt", "Mottagen", "Modtaget";
+    overdue: "Overdue", "Forfalt", "Försenad", "Overskredet";
+    no_requests: "No requests yet. People make them at", "Ingen forespørsler ennå. De sendes fra", "Inga begäranden ännu. De görs på", "Ingen anmodninger endnu. De sendes fra";
     erase_heading: "Delete all my data", "Slett alle opplysningene mine", "Radera alla mina uppgifter", "Slet alle mine oplysninger";
     erase_text: "Deletes your details and withdraws every consent. Proof that you once consented stays, without your details; your address is kept only as a one-way code, so that it is never added again.", "Sletter opplysningene dine og trekker tilbake alle samtykker. Beviset for at du en gang samtykket blir stående, uten opplysningene dine; adressen din beholdes bare som en enveiskode, slik at den aldri legges til igjen.", "Raderar dina uppgifter och återkallar alla samtycken. Beviset på att du en gång samtyckte finns kvar, utan dina uppgifter; din adress sparas bara som en envägskod, så att den aldrig läggs till igen.", "Sletter dine oplysninger og trækker alle samtykker tilbage. Beviset for, at du engang gav samtykke, bliver stående uden dine oplysninger; din adresse gemmes kun som en envejskode, så den aldrig tilføjes igen.";
     erase_button: "Delete my data", "Slett opplysningene mine", "Radera mina uppgifter", "Slet mine oplysninger";

@@ -263,3 +263,37 @@ pub fn overdue(r: &RequestRow, now: i64) -> bool {
 pub fn summary(r: &RequestRow, now: i64) -> serde_json::Value {
     json!({"request": r, "overdue": overdue(r, now)})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overdue_means_verified_unanswered_and_past_due() {
+        let r = RequestRow {
+            id: "rq-1".into(),
+            site_id: 1,
+            kind: "access".into(),
+            channel: "staff".into(),
+            email_hmac: String::new(),
+            sealed_email: None,
+            details: String::new(),
+            language: "en".into(),
+            received_at: 0,
+            due_at: 100,
+            extended_months: 0,
+            extension_reason: None,
+            status: "open".into(),
+            code_hash: None,
+            code_expires_at: None,
+            code_attempts: 0,
+            verified_at: Some(1),
+            closed_at: None,
+            outcome: None,
+        };
+        assert!(!overdue(&r, 99));
+        assert!(overdue(&r, 100));
+        assert!(!overdue(&RequestRow { closed_at: Some(50), ..r.clone() }, 200), "answered");
+        assert!(!overdue(&RequestRow { status: "unverified".into(), ..r }, 200), "never confirmed by the person");
+    }
+}

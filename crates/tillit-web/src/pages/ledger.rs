@@ -1,6 +1,7 @@
 //! A site's consent-ledger page, for the people who manage it (marketers, admins, owners):
 //! purposes and their versions (draft, publish), collection points with their snippet and hosted
-//! form, contact fields, and looking a contact up (people who may read personal data; audited).
+//! form, contact fields, and (for people who may read personal data) data-subject requests by due
+//! date and looking a contact up (audited).
 //!
 //! Changes go through the same functions as the admin API (`crate::api::ledger`), so validation
 //! and the audit log are the same whichever way they were made.
@@ -17,7 +18,8 @@ use tillit_core::access::Permission;
 use tillit_core::i18n::Lang;
 use tillit_core::ledger::ContactView;
 use tillit_core::ledger::model::{Channel, FieldInput, LegalBasis, PointInput, PointKind, PurposeInput};
-use tillit_store::app::ledger::{CollectionPointRow, ContactFieldRow, PurposeRow, PurposeText};
+use tillit_core::ledger::requests::overdue;
+use tillit_store::app::ledger::{CollectionPointRow, ContactFieldRow, PurposeRow, PurposeText, RequestRow};
 
 use super::{Nav, error_page, field, form, render};
 use crate::AppState;
@@ -54,6 +56,8 @@ struct LedgerPage {
     searched: bool,
     /// Whether email can be sent (double opt-in needs it).
     mail_ready: bool,
+    /// Data-subject requests by due date: (request, received, due, overdue).
+    requests: Vec<(RequestRow, String, String, bool)>,
 }
 
 async fn page(
@@ -93,6 +97,20 @@ async fn page(
         with_snippets.push((p, snippet, hosted));
     }
     let read_personal = caller.principal.can(Permission::ReadPersonalData, Some(site.id));
+    let now = state.clock.now();
+    let zone = tillit_core::stats::period::zone(&site.timezone);
+    let day = |t: i64| {
+        jiff::Timestamp::from_second(t).map(|ts| caller.lang.date(ts.to_zoned(zone.clone()).date())).unwrap_or_default()
+    };
+    let requests = if read_personal { state.ledger.requests(site).await.unwrap_or_default() } else { Vec::new() };
+    let requests = requests
+        .into_iter()
+        .map(|r| {
+            let (received, due) = (day(r.received_at), day(r.due_at - 1));
+            let late = overdue(&r, now);
+            (r, received, due, late)
+        })
+        .collect();
     let (contact, searched) = if read_personal && !email.trim().is_empty() {
         match lookup_as(state, caller, email).await {
             Ok(c) => (c, true),
@@ -123,6 +141,7 @@ async fn page(
         contact,
         searched,
         mail_ready: state.mailer.is_some(),
+        requests,
     };
     render(status, &page)
 }

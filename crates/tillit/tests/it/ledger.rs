@@ -623,6 +623,20 @@ async fn requests_wait_for_the_persons_code_and_keep_their_deadline() {
         .map(|r| (r["request"]["status"].as_str().unwrap(), r["overdue"].as_bool().unwrap()))
         .collect();
     assert_eq!(statuses, [("completed", false), ("open", false)], "by due date");
+    let page = client
+        .get(format!("{}/sites/shop.test/ledger", server.base))
+        .header("authorization", ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Data-subject requests") && page.contains("rectification") && page.contains("(+2)"),
+        "{page}"
+    );
+    assert!(!page.contains("Overdue"), "nothing is late yet");
     let closed = admin_post(
         format!("/api/admin/sites/shop.test/requests/{id}/close"),
         json!({"outcome": "name corrected to Bo Berg"}),
