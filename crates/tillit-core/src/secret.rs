@@ -1,6 +1,7 @@
 //! Random tokens and their stored form. Every bearer secret Tillit hands out (API keys, session
 //! cookies, email links, recovery codes) is random, shown once, and kept only as a SHA-256 hash:
-//! a copy of the store lets no one act as anybody.
+//! a copy of the store lets no one act as anybody. Secrets kept in files are written by
+//! [`write_private`].
 
 use sha2::{Digest, Sha256};
 
@@ -21,6 +22,19 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Creates `path` (and its directory) readable by its owner only, with `contents`, synced to
+/// disk; fails if it already exists, so a secret is never overwritten.
+pub fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
 }
 
 #[cfg(test)]

@@ -480,7 +480,8 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn site_by_domain(state: &AppState, domain: &str) -> Result<Option<Site>, ApiError> {
+/// The site with this domain (`www.` and case ignored), if there is one.
+pub(crate) async fn site_by_domain(state: &AppState, domain: &str) -> Result<Option<Site>, ApiError> {
     let domain = tillit_core::sites::normalise_domain(domain);
     let sites = state.app.list_sites().await.map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(sites.into_iter().find(|s| s.domain == domain))

@@ -45,7 +45,7 @@ impl LedgerKeys {
             Ok(text) => LedgerKeys::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let text = LedgerKeys::generate_file()?;
-                match write_private(path, &text) {
+                match crate::secret::write_private(path, &text) {
                     Ok(()) => LedgerKeys::parse(&text),
                     // Another process (the server, a CLI command) created it first: use theirs.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -232,17 +232,6 @@ fn unhex(s: &str) -> Result<Vec<u8>, String> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16).map_err(|_| "bad hex".to_owned()))
         .collect()
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()
 }
 
 #[cfg(test)]

@@ -424,6 +424,16 @@ impl Ledger {
     /// What the collection point shows in `lang`. The wording is stored (once per hash) so that
     /// every consent given through it can point to exactly what the person read.
     pub async fn form(&self, site: &Site, point_key: &str, lang: Lang) -> Result<Form> {
+        Ok(self.form_parts(site, point_key, lang).await?.0)
+    }
+
+    /// [`Ledger::form`], with the point and the current purposes it was made from.
+    async fn form_parts(
+        &self,
+        site: &Site,
+        point_key: &str,
+        lang: Lang,
+    ) -> Result<(Form, CollectionPointRow, BTreeMap<String, PurposeRow>)> {
         let point = self.point(site.id, point_key).await?;
         let current = self.current_purposes(site.id).await?;
         let items: Vec<FormItem> =
@@ -432,14 +442,15 @@ impl Ledger {
         let body = notice_body(&intro, &items);
         let notice_sha256 = sha256_hex(&body);
         self.app().put_notice(site.id, &notice_sha256, lang.code(), &body, self.now()).await?;
-        Ok(Form {
-            point: point.key,
+        let form = Form {
+            point: point.key.clone(),
             lang: lang.code(),
             intro,
             items,
             notice_sha256,
             double_opt_in: point.double_opt_in,
-        })
+        };
+        Ok((form, point, current))
     }
 
     /// Takes a signup. Each ticked purpose is consented to separately; nothing is recorded for
@@ -462,14 +473,13 @@ impl Ledger {
                 .hit(format!("signup:{network}"), SIGNUPS_PER_NETWORK, now)
                 .map_err(LedgerError::Throttled)?;
         }
-        let point = self.point(site.id, point_key).await?;
+        let (form, point, current) = self.form_parts(site, point_key, ev.lang).await?;
         if !point.double_opt_in && !trusted {
             return Err(LedgerError::Refused(format!(
                 "collection point {point_key} records consent without an emailed confirmation, so only the site's \
                  ledger API keys may use it"
             )));
         }
-        let form = self.form(site, point_key, ev.lang).await?;
         if s.notice_sha256 != form.notice_sha256 {
             return Err(LedgerError::Invalid(msg::FORM_CHANGED.into()));
         }
@@ -511,7 +521,6 @@ impl Ledger {
         }
         let data = ContactData { email: email.clone(), name, fields: s.fields };
         let contact = self.find_or_create_contact(site.id, &data, ev.lang).await?;
-        let current = self.current_purposes(site.id).await?;
         let purposes: Vec<&PurposeRow> = chosen.iter().filter_map(|k| current.get(k)).collect();
         let evidence = json!({
             "collection_point": point.key,

@@ -473,10 +473,9 @@ fn cors(res: &mut Response, origin: Option<&str>) {
     }
 }
 
-async fn site_named(state: &AppState, domain: &str) -> Result<Site, ApiError> {
-    let domain = tillit_core::sites::normalise_domain(domain);
-    let sites = state.app.list_sites().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    sites.into_iter().find(|s| s.domain == domain).ok_or_else(|| ApiError::NotFound("site not found".into()))
+/// The site a public route names, or 404.
+pub(crate) async fn site_named(state: &AppState, domain: &str) -> Result<Site, ApiError> {
+    crate::auth::site_by_domain(state, domain).await?.ok_or_else(|| ApiError::NotFound("site not found".into()))
 }
 
 /// Checks the browser's origin: the site itself, Tillit's own pages, or no browser at all.

@@ -38,6 +38,14 @@ fn failure(lang: Lang, e: LedgerError) -> Response {
     message_page_in(lang, err.status(), t.preferences, &message, None)
 }
 
+/// The site a public page names; else the page to answer with (unknown site, or the store's
+/// failure under its own status).
+async fn public_site(state: &AppState, domain: &str, lang: Lang) -> Result<tillit_store::app::Site, Response> {
+    crate::api::ledger::site_named(state, domain)
+        .await
+        .map_err(|e| message_page_in(lang, e.status(), Texts::of(lang).preferences, &e.to_string(), None))
+}
+
 #[derive(Template)]
 #[template(path = "consent_form.html")]
 struct FormPage<'a> {
@@ -57,10 +65,9 @@ pub async fn hosted_form(
     Path((domain, point)): Path<(String, String)>,
 ) -> Response {
     let lang = caller.lang;
-    let sites = state.app.list_sites().await.unwrap_or_default();
-    let domain = tillit_core::sites::normalise_domain(&domain);
-    let Some(site) = sites.into_iter().find(|s| s.domain == domain) else {
-        return failure(lang, LedgerError::NotFound("site".into()));
+    let site = match public_site(&state, &domain, lang).await {
+        Ok(s) => s,
+        Err(res) => return res,
     };
     match state.ledger.form(&site, &point, lang).await {
         Ok(f) => render(
@@ -157,10 +164,10 @@ pub async fn request_page(
 ) -> Response {
     let lang = caller.lang;
     let t = Texts::of(lang);
-    let domain = tillit_core::sites::normalise_domain(&domain);
-    if !state.app.list_sites().await.unwrap_or_default().iter().any(|s| s.domain == domain) {
-        return failure(lang, LedgerError::NotFound("site".into()));
-    }
+    let domain = match public_site(&state, &domain, lang).await {
+        Ok(s) => s.domain,
+        Err(res) => return res,
+    };
     let page = RequestPage {
         title: t.preferences,
         nav: Nav::in_lang(lang),
@@ -183,9 +190,9 @@ pub async fn request_link(
     let fields = form(&body);
     let lang = post_lang(&caller, &fields);
     let t = Texts::of(lang);
-    let domain = tillit_core::sites::normalise_domain(&domain);
-    let Some(site) = state.app.list_sites().await.unwrap_or_default().into_iter().find(|s| s.domain == domain) else {
-        return failure(lang, LedgerError::NotFound("site".into()));
+    let site = match public_site(&state, &domain, lang).await {
+        Ok(s) => s,
+        Err(res) => return res,
     };
     match state.ledger.request_link(&site, field(&fields, "email"), lang).await {
         Ok(()) => message_page_in(lang, StatusCode::OK, t.preferences, t.link_sent, None),
@@ -483,10 +490,10 @@ pub async fn request_form(
 ) -> Response {
     let lang = caller.lang;
     let t = Texts::of(lang);
-    let domain = tillit_core::sites::normalise_domain(&domain);
-    if !state.app.list_sites().await.unwrap_or_default().iter().any(|s| s.domain == domain) {
-        return failure(lang, LedgerError::NotFound("site".into()));
-    }
+    let domain = match public_site(&state, &domain, lang).await {
+        Ok(s) => s.domain,
+        Err(res) => return res,
+    };
     let page = RequestForm {
         title: t.request_heading,
         nav: Nav::in_lang(lang),
@@ -508,9 +515,9 @@ pub async fn make_request(
 ) -> Response {
     let fields = form(&body);
     let lang = post_lang(&caller, &fields);
-    let domain = tillit_core::sites::normalise_domain(&domain);
-    let Some(site) = state.app.list_sites().await.unwrap_or_default().into_iter().find(|s| s.domain == domain) else {
-        return failure(lang, LedgerError::NotFound("site".into()));
+    let site = match public_site(&state, &domain, lang).await {
+        Ok(s) => s,
+        Err(res) => return res,
     };
     let new = tillit_core::ledger::requests::NewRequest {
         kind: field(&fields, "kind").to_owned(),

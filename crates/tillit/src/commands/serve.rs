@@ -2,7 +2,6 @@
 //! on SIGTERM/SIGINT stop accepting, write everything accepted to the store and exit 0.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -292,21 +291,7 @@ fn admin_token(config: &Config) -> anyhow::Result<String> {
         return Ok(t.trim().to_owned());
     }
     let token: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-    write_private(&path, &token)?;
+    tillit_core::secret::write_private(&path, &token).with_context(|| format!("cannot create {}", path.display()))?;
     info!(path = %path.display(), "created an admin API token");
     Ok(token)
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
 }
