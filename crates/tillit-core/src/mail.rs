@@ -7,6 +7,22 @@ use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+/// Why a message was not sent, without the server's words (see [`describe`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MailError {
+    /// Trying again will not help: the server rejected the message or recipient (SMTP 5xx), or
+    /// the message itself is malformed.
+    pub permanent: bool,
+    pub message: String,
+}
+
+impl MailError {
+    fn permanent(message: impl Into<String>) -> MailError {
+        MailError { permanent: true, message: message.into() }
+    }
+}
+
 /// Sends plain-text email through one SMTP server.
 #[derive(Clone)]
 pub struct Mailer {
@@ -30,7 +46,7 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
         self.send_with_headers(to, subject, body, &[]).await
     }
 
@@ -41,15 +57,21 @@ impl Mailer {
         subject: &str,
         body: String,
         headers: &[(&str, String)],
-    ) -> Result<(), String> {
-        let to = to.parse::<Mailbox>().map_err(|e| format!("invalid recipient: {e}"))?;
+    ) -> Result<(), MailError> {
+        let to = to.parse::<Mailbox>().map_err(|e| MailError::permanent(format!("invalid recipient: {e}")))?;
         let mut builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
         for (name, value) in headers {
-            let name = HeaderName::new_from_ascii((*name).to_owned()).map_err(|e| e.to_string())?;
+            let name =
+                HeaderName::new_from_ascii((*name).to_owned()).map_err(|e| MailError::permanent(e.to_string()))?;
             builder = builder.raw_header(HeaderValue::new(name, value.clone()));
         }
-        let message = builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| e.to_string())?;
-        self.transport.send(message).await.map(|_| ()).map_err(|e| describe(&e))
+        let message =
+            builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| MailError::permanent(e.to_string()))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| MailError { permanent: e.is_permanent(), message: describe(&e) })
     }
 }
 

@@ -137,7 +137,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/preferences/site/{domain}", Public),
     ("GET", "/preferences/{link}", Public),
     ("POST", "/preferences/{link}", Public),
-    ("GET", "/preferences/{link}/data.json", Public),
+    ("GET", "/preferences/{link}/{file}", Public),
     ("GET", "/unsubscribe/{link}", Public),
     ("POST", "/unsubscribe/{link}", Public),
     ("GET", "/requests/site/{domain}", Public),

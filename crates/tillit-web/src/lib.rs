@@ -30,6 +30,7 @@ use tillit_core::writer::{EventSink, StoreHandle};
 use tillit_store::app::AppStore;
 
 pub use client_ip::TrustedProxies;
+pub use pages::access::access_bundle;
 
 /// Settings the web layer needs, decided by the binary.
 #[derive(Clone, Debug)]
@@ -196,7 +197,7 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/confirm/{token}", get(consent::confirm_page).post(consent::confirm))
         .route("/preferences/site/{domain}", get(consent::request_page).post(consent::request_link))
         .route("/preferences/{link}", get(consent::preferences).post(consent::change))
-        .route("/preferences/{link}/data.json", get(consent::download))
+        .route("/preferences/{link}/{file}", get(consent::download))
         .route("/unsubscribe/{link}", get(consent::unsubscribe_page).post(consent::unsubscribe))
         .route("/requests/site/{domain}", get(consent::request_form).post(consent::make_request))
         .route("/requests/{id}", get(consent::request_code).post(consent::confirm_request))

@@ -42,6 +42,13 @@ pub struct Config {
     pub contact_retention_days: u32,
     /// Days the send gate's decisions are kept.
     pub send_log_retention_days: u32,
+    /// Days an existing customer without consent is kept after their last purchase (soft opt-in).
+    pub customer_retention_days: u32,
+    /// Marketing and campaign emails sent per minute at most (the mail queue's rate limit).
+    pub mail_per_minute: u32,
+    /// Who receives contacts' data besides the controller (Art. 15(1)(c)), `;`-separated, e.g.
+    /// "Mail delivery: Example Mail AS, Norway".
+    pub recipients: String,
 }
 
 /// The file/env layer: every field optional, names as in the TOML file.
@@ -66,9 +73,12 @@ struct Layer {
     jurisdiction: Option<String>,
     contact_retention_days: Option<u32>,
     send_log_retention_days: Option<u32>,
+    customer_retention_days: Option<u32>,
+    mail_per_minute: Option<u32>,
+    recipients: Option<String>,
 }
 
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 21] = [
     "listen",
     "data_dir",
     "trusted_proxies",
@@ -87,6 +97,9 @@ const KEYS: [&str; 18] = [
     "jurisdiction",
     "contact_retention_days",
     "send_log_retention_days",
+    "customer_retention_days",
+    "mail_per_minute",
+    "recipients",
 ];
 
 /// Flags given on the command line (highest precedence).
@@ -152,6 +165,12 @@ impl Config {
                 .send_log_retention_days
                 .or(from_file.send_log_retention_days)
                 .unwrap_or(730),
+            customer_retention_days: from_env
+                .customer_retention_days
+                .or(from_file.customer_retention_days)
+                .unwrap_or(1095),
+            mail_per_minute: from_env.mail_per_minute.or(from_file.mail_per_minute).unwrap_or(60),
+            recipients: from_env.recipients.or(from_file.recipients).unwrap_or_default(),
         };
         config.controller_name = from_env.controller_name.or(from_file.controller_name).unwrap_or_else(|| {
             let host = config.public_url.split_once("://").map_or("", |(_, rest)| rest);
@@ -170,8 +189,14 @@ impl Config {
         if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://")) {
             bail!("public_url must start with http:// or https://");
         }
-        if config.contact_retention_days == 0 || config.send_log_retention_days == 0 {
-            bail!("contact_retention_days and send_log_retention_days must be at least 1");
+        if config.contact_retention_days == 0
+            || config.send_log_retention_days == 0
+            || config.customer_retention_days == 0
+        {
+            bail!("contact_retention_days, send_log_retention_days and customer_retention_days must be at least 1");
+        }
+        if config.mail_per_minute == 0 {
+            bail!("mail_per_minute must be at least 1");
         }
         if config.duckdb_memory_limit_mb < 64 {
             bail!("duckdb_memory_limit_mb must be at least 64");
@@ -189,6 +214,7 @@ impl Config {
     pub fn retention_rules(&self) -> tillit_core::ledger::RetentionRules {
         tillit_core::ledger::RetentionRules {
             contact_days: self.contact_retention_days,
+            customer_days: self.customer_retention_days,
             send_log_days: self.send_log_retention_days,
         }
     }
@@ -217,7 +243,9 @@ fn env_layer(env: &HashMap<String, String>) -> anyhow::Result<Layer> {
                 | "duckdb_threads"
                 | "default_retention_days"
                 | "contact_retention_days"
-                | "send_log_retention_days" => {
+                | "send_log_retention_days"
+                | "customer_retention_days"
+                | "mail_per_minute" => {
                     toml::Value::Integer(value.trim().parse().with_context(|| format!("{var} must be a whole number"))?)
                 }
                 _ => toml::Value::String(value.clone()),

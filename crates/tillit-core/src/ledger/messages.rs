@@ -24,6 +24,13 @@ pub struct Mails {
     pub extension_subject: &'static str,
     /// `{site}`, `{due}`, `{reason}`.
     pub extension_body: &'static str,
+    /// `{site}`.
+    pub permission_subject: &'static str,
+    pub reminder_subject: &'static str,
+    /// `{site}`, `{message}`, `{purpose}`, `{description}`, `{link}`, `{decline}`, `{deadline}`.
+    pub permission_body: &'static str,
+    /// `{preferences}`: why an existing customer receives a request.
+    pub permission_footer: &'static str,
 }
 
 const EN: Mails = Mails {
@@ -40,6 +47,10 @@ const EN: Mails = Mails {
     code_body: "Hello,\n\nTo confirm that the request you made to {site} is yours, enter this code:\n\n{code}\n\nIt works for {minutes} minutes. If you made no request, ignore this email: nothing happens without the code.\n",
     extension_subject: "Your request needs more time",
     extension_body: "Hello,\n\n{site} needs more time to answer your request, as the law allows. You will have the answer by {due}.\n\nWhy: {reason}\n",
+    permission_subject: "May {site} keep writing to you?",
+    reminder_subject: "Reminder: may {site} keep writing to you?",
+    permission_body: "Hello,\n\n{message}\n\nWe would like your permission for: {purpose}\n{description}\n\nIf you agree, open this link and press the button:\n{link}\n\nIf you do not, you can tell us here, and we will not ask again:\n{decline}\n\nIf we have no answer by {deadline}, we will stop and remove what we hold about you for this.\n",
+    permission_footer: "You receive this one request because you are a customer of ours. See or change what we hold about you: {preferences}\n",
 };
 
 const NB: Mails = Mails {
@@ -56,6 +67,10 @@ const NB: Mails = Mails {
     code_body: "Hei,\n\nFor å bekrefte at forespørselen til {site} er din, skriv inn denne koden:\n\n{code}\n\nDen virker i {minutes} minutter. Har du ikke sendt noen forespørsel, kan du se bort fra denne e-posten: ingenting skjer uten koden.\n",
     extension_subject: "Forespørselen din trenger mer tid",
     extension_body: "Hei,\n\n{site} trenger mer tid til å svare på forespørselen din, slik loven tillater. Du får svar innen {due}.\n\nHvorfor: {reason}\n",
+    permission_subject: "Kan {site} fortsette å skrive til deg?",
+    reminder_subject: "Påminnelse: kan {site} fortsette å skrive til deg?",
+    permission_body: "Hei,\n\n{message}\n\nVi vil gjerne ha ditt samtykke til: {purpose}\n{description}\n\nSier du ja, åpne lenken og trykk på knappen:\n{link}\n\nSier du nei, kan du si fra her, så spør vi ikke igjen:\n{decline}\n\nHar vi ikke fått svar innen {deadline}, stopper vi og sletter det vi har om deg for dette.\n",
+    permission_footer: "Du får denne ene forespørselen fordi du er kunde hos oss. Se eller endre det vi har om deg: {preferences}\n",
 };
 
 const SV: Mails = Mails {
@@ -72,6 +87,10 @@ const SV: Mails = Mails {
     code_body: "Hej,\n\nFör att bekräfta att begäran till {site} är din, ange den här koden:\n\n{code}\n\nDen gäller i {minutes} minuter. Har du inte gjort någon begäran kan du bortse från det här mejlet: inget händer utan koden.\n",
     extension_subject: "Din begäran behöver mer tid",
     extension_body: "Hej,\n\n{site} behöver mer tid för att besvara din begäran, som lagen tillåter. Du får svar senast {due}.\n\nVarför: {reason}\n",
+    permission_subject: "Får {site} fortsätta skriva till dig?",
+    reminder_subject: "Påminnelse: får {site} fortsätta skriva till dig?",
+    permission_body: "Hej,\n\n{message}\n\nVi vill gärna ha ditt samtycke till: {purpose}\n{description}\n\nOm du säger ja, öppna länken och tryck på knappen:\n{link}\n\nOm du säger nej kan du meddela det här, så frågar vi inte igen:\n{decline}\n\nHar vi inte fått svar senast {deadline} slutar vi och tar bort det vi har om dig för detta.\n",
+    permission_footer: "Du får denna enda förfrågan eftersom du är kund hos oss. Se eller ändra det vi har om dig: {preferences}\n",
 };
 
 const DA: Mails = Mails {
@@ -88,6 +107,10 @@ const DA: Mails = Mails {
     code_body: "Hej,\n\nFor at bekræfte, at anmodningen til {site} er din, skal du indtaste denne kode:\n\n{code}\n\nDen virker i {minutes} minutter. Har du ikke sendt nogen anmodning, kan du se bort fra denne e-mail: intet sker uden koden.\n",
     extension_subject: "Din anmodning kræver mere tid",
     extension_body: "Hej,\n\n{site} har brug for mere tid til at besvare din anmodning, som loven tillader. Du får svar senest {due}.\n\nHvorfor: {reason}\n",
+    permission_subject: "Må {site} blive ved med at skrive til dig?",
+    reminder_subject: "Påmindelse: må {site} blive ved med at skrive til dig?",
+    permission_body: "Hej,\n\n{message}\n\nVi vil gerne have dit samtykke til: {purpose}\n{description}\n\nSiger du ja, så åbn linket og tryk på knappen:\n{link}\n\nSiger du nej, kan du sige det her, så spørger vi ikke igen:\n{decline}\n\nHar vi ikke fået svar senest {deadline}, stopper vi og sletter det, vi har om dig til dette.\n",
+    permission_footer: "Du får denne ene forespørgsel, fordi du er kunde hos os. Se eller ændr det, vi har om dig: {preferences}\n",
 };
 
 pub fn mails(lang: Lang) -> &'static Mails {
@@ -119,6 +142,13 @@ mod tests {
                 (m.marketing_footer, &["{unsubscribe}", "{preferences}"][..]),
                 (m.code_body, &["{site}", "{code}", "{minutes}"][..]),
                 (m.extension_body, &["{site}", "{due}", "{reason}"][..]),
+                (m.permission_subject, &["{site}"][..]),
+                (m.reminder_subject, &["{site}"][..]),
+                (
+                    m.permission_body,
+                    &["{message}", "{purpose}", "{description}", "{link}", "{decline}", "{deadline}"][..],
+                ),
+                (m.permission_footer, &["{preferences}"][..]),
             ] {
                 for name in names {
                     assert!(text.contains(name), "{lang:?} misses {name}");

@@ -13,10 +13,14 @@
 //! a person saw is stored and its hash recorded with their consent; an objection to direct
 //! marketing (Art. 21) cannot be overridden by an admin; withdrawing takes one step.
 
+pub mod access;
+pub mod campaign;
 pub mod deadline;
+pub mod import;
 pub mod keys;
 pub mod messages;
 pub mod model;
+pub mod outbox;
 pub mod receipt;
 pub mod requests;
 
@@ -30,8 +34,8 @@ use sha2::{Digest, Sha256};
 use tracing::warn;
 
 use tillit_store::app::ledger::{
-    CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LedgerWrite,
-    NewConsentEvent, OptinRequest, PurposeRow, ReceiptRow,
+    CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LedgerCutoffs,
+    LedgerWrite, NewConsentEvent, OptinRequest, PurposeRow, ReceiptRow,
 };
 use tillit_store::app::{AppStore, AppStoreError, Site};
 
@@ -217,21 +221,27 @@ pub enum Decision {
 #[derive(Debug)]
 pub struct SendPermit {
     site_id: u32,
-    public_id: String,
+    contact_id: i64,
     purpose_key: String,
-    email: String,
-    lang: Lang,
     pub reason: String,
 }
 
 /// How long the ledger keeps what it no longer needs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetentionRules {
     /// A contact without any valid consent (and no change to their consents) for this long is
     /// retired: fields, key and email hash removed, ledger rows kept.
     pub contact_days: u32,
+    /// An existing customer (soft opt-in) is kept this long after they last bought, consent or not.
+    pub customer_days: u32,
     /// Send-gate decisions are kept this long.
     pub send_log_days: u32,
+}
+
+impl Default for RetentionRules {
+    fn default() -> RetentionRules {
+        RetentionRules { contact_days: 30, customer_days: 1095, send_log_days: 730 }
+    }
 }
 
 /// Why an erased address is not added again.
@@ -520,7 +530,7 @@ impl Ledger {
             return Err(LedgerError::NoMail);
         }
         let data = ContactData { email: email.clone(), name, fields: s.fields };
-        let contact = self.find_or_create_contact(site.id, &data, ev.lang).await?;
+        let contact = self.find_or_create_contact(site.id, &data, ev.lang, kind.as_str()).await?;
         let purposes: Vec<&PurposeRow> = chosen.iter().filter_map(|k| current.get(k)).collect();
         let evidence = json!({
             "collection_point": point.key,
@@ -747,8 +757,14 @@ impl Ledger {
             renewal(&states, purpose_key, now)
         } else if valid_now || purpose.legal_basis != LegalBasis::Consent.as_str() {
             ConsentState::Withdrawn
-        } else {
+        } else if states
+            .iter()
+            .any(|s| s.purpose_key == purpose_key && matches!(s.state.as_str(), "refused" | "withdrawn"))
+        {
             return Ok(Vec::new());
+        } else {
+            // Never given (or lapsed): a "no" to being asked, recorded as a refusal.
+            ConsentState::Refused
         };
         let shown = [item(purpose, ev.lang)];
         let body = notice_body("", &shown);
@@ -1012,7 +1028,7 @@ impl Ledger {
             }
         }
         let data = ContactData { email, ..ContactData::default() };
-        let contact = self.find_or_create_contact(site.id, &data, Lang::En).await?;
+        let contact = self.find_or_create_contact(site.id, &data, Lang::En, "admin").await?;
         let states = self.app().consent_states(contact.id).await?;
         let state = if state == ConsentState::Given { renewal(&states, purpose_key, now) } else { state };
         let mut e = self.new_event(
@@ -1033,16 +1049,21 @@ impl Ledger {
     /// Whether a message for `purpose_key` may go to the contact with this email. The one place
     /// that decides, and every decision is logged.
     pub async fn may_send(&self, site: &Site, email: &str, purpose_key: &str) -> Result<Decision> {
-        let now = self.now();
         let email = normalise_email(email).map_err(LedgerError::Invalid)?;
         let hmac = self.inner.keys.email_lookup(site.id, &email);
         let Some(contact) = self.app().contact_by_email(site.id, &hmac).await? else {
             return Ok(Decision::Denied("not a contact".into()));
         };
+        self.gate(site, &contact, purpose_key).await
+    }
+
+    /// The send gate for a contact the caller holds (the mail queue asks it before every attempt).
+    pub(crate) async fn gate(&self, site: &Site, contact: &ContactRow, purpose_key: &str) -> Result<Decision> {
+        let now = self.now();
         let current = self.current_purposes(site.id).await?;
         let states = self.app().consent_states(contact.id).await?;
         let state = states.iter().find(|s| s.purpose_key == purpose_key);
-        let suppressions = self.app().suppressions(site.id, &hmac).await?;
+        let suppressions = self.app().suppressions(site.id, &contact.email_hmac).await?;
         let denied = if contact.sealed_key.is_none() {
             Some("erased".to_owned())
         } else if contact.restricted {
@@ -1076,36 +1097,10 @@ impl Ledger {
         }
         Ok(Decision::Allowed(SendPermit {
             site_id: site.id,
-            public_id: contact.public_id.clone(),
+            contact_id: contact.id,
             purpose_key: purpose_key.to_owned(),
-            email,
-            lang: Lang::parse(&contact.locale).unwrap_or_default(),
             reason,
         }))
-    }
-
-    /// Sends one marketing email the gate allowed, with a visible unsubscribe link and
-    /// `List-Unsubscribe` + `List-Unsubscribe-Post` (RFC 8058) for one-click withdrawal.
-    pub async fn send_marketing(&self, permit: SendPermit, subject: &str, body: &str) -> Result<()> {
-        let contact = self
-            .app()
-            .contact_by_public_id(&permit.public_id)
-            .await?
-            .filter(|c| c.site_id == permit.site_id)
-            .ok_or_else(|| LedgerError::NotFound("contact".into()))?;
-        let unsubscribe = self.unsubscribe_link(&permit.public_id, &permit.purpose_key);
-        // Mail clients POST to the header's URL without a browser (RFC 8058): that endpoint
-        // takes the one-click form; people who open the visible link get a page with a button.
-        let one_click = unsubscribe.replacen("/unsubscribe/", "/api/unsubscribe/", 1);
-        let footer = fill(
-            mails(permit.lang).marketing_footer,
-            &[("unsubscribe", &unsubscribe), ("preferences", &self.preference_link(&contact))],
-        );
-        let headers = [
-            ("List-Unsubscribe", format!("<{one_click}>")),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
-        ];
-        self.mail(&permit.email, subject, format!("{}\n\n-- \n{footer}", body.trim_end()), &headers).await
     }
 
     // ---- receipts, jobs and verification ----
@@ -1170,16 +1165,27 @@ impl Ledger {
     /// deletions leave an evidence row each (rule, count, time; nothing personal).
     pub async fn retention(&self, rules: &RetentionRules, dry_run: bool) -> Result<Vec<(String, u64)>> {
         let now = self.now();
-        let contact_cutoff = now - i64::from(rules.contact_days) * 86_400;
-        let decision_cutoff = now - i64::from(rules.send_log_days) * 86_400;
+        let days = |d: u32| now - i64::from(d) * 86_400;
+        let cut = LedgerCutoffs {
+            now,
+            contact: days(rules.contact_days),
+            customer: days(rules.customer_days),
+            decision: days(rules.send_log_days),
+        };
         let (requests, contacts, decisions) = if dry_run {
-            self.app().ledger_retention_counts(now, contact_cutoff, decision_cutoff).await?
+            self.app().ledger_retention_counts(&cut).await?
         } else {
-            self.app().apply_ledger_retention(now, contact_cutoff, decision_cutoff).await?
+            self.app().apply_ledger_retention(&cut).await?
         };
         let out = vec![
             (format!("unconfirmed signups after {} days", OPTIN_TTL / 86_400), requests),
-            (format!("contacts without valid consent for {} days", rules.contact_days), contacts),
+            (
+                format!(
+                    "contacts without valid consent for {} days (customers: {} days after their last purchase)",
+                    rules.contact_days, rules.customer_days
+                ),
+                contacts,
+            ),
             (format!("send-gate decisions after {} days", rules.send_log_days), decisions),
         ];
         if !dry_run {
@@ -1229,7 +1235,13 @@ impl Ledger {
 
     /// The contact with this email, created (with the given fields) when there is none. An
     /// existing contact's fields are not touched: a signup proves no one's identity.
-    async fn find_or_create_contact(&self, site_id: u32, data: &ContactData, lang: Lang) -> Result<ContactRow> {
+    async fn find_or_create_contact(
+        &self,
+        site_id: u32,
+        data: &ContactData,
+        lang: Lang,
+        source: &str,
+    ) -> Result<ContactRow> {
         let hmac = self.inner.keys.email_lookup(site_id, &data.email);
         let suppressions = self.app().suppressions(site_id, &hmac).await?;
         if suppressions.iter().any(|s| s.reason == "erasure") {
@@ -1240,28 +1252,35 @@ impl Ledger {
         {
             return Ok(c);
         }
+        let (contact, _) = self.app().insert_contact(&self.new_contact(site_id, data, lang, source)?).await?;
+        if contact.sealed_key.is_none() {
+            return Err(LedgerError::Refused(ERASED.into()));
+        }
+        Ok(contact)
+    }
+
+    /// A new contact's row: a fresh key of their own, their fields sealed under it.
+    fn new_contact(&self, site_id: u32, data: &ContactData, lang: Lang, source: &str) -> Result<ContactRow> {
         let now = self.now();
         let public_id = random_hex(16);
         let (key, sealed_key) = self.inner.keys.new_contact_key().map_err(LedgerError::Store)?;
         let plain = serde_json::to_vec(data).map_err(|e| LedgerError::Store(e.to_string()))?;
         let sealed = self.inner.keys.seal_fields(&key, &plain, &public_id).map_err(LedgerError::Store)?;
-        let row = ContactRow {
+        Ok(ContactRow {
             id: 0,
             site_id,
             public_id,
-            email_hmac: hmac,
+            email_hmac: self.inner.keys.email_lookup(site_id, &data.email),
             sealed_key: Some(sealed_key),
             sealed: Some(sealed),
             locale: lang.code().to_owned(),
             restricted: false,
             created_at: now,
             updated_at: now,
-        };
-        let (contact, _) = self.app().insert_contact(&row).await?;
-        if contact.sealed_key.is_none() {
-            return Err(LedgerError::Refused(ERASED.into()));
-        }
-        Ok(contact)
+            source: source.to_owned(),
+            customer_since: None,
+            needs_permission: false,
+        })
     }
 
     fn contact_key(&self, contact: &ContactRow) -> Result<[u8; 32]> {
@@ -1360,7 +1379,17 @@ impl Ledger {
         let sign = |e: &ConsentEvent| purposes.get(&e.purpose_id).and_then(|p| receipt::sign(keys, e, p, &ctx));
         extras.events = events;
         extras.sign = Some(&sign);
-        Ok(self.app().write_ledger(extras, self.now()).await?)
+        let written = self.app().write_ledger(extras, self.now()).await?;
+        // Any yes or no to a purpose answers the open campaigns that asked this person for it.
+        for e in &written {
+            let answer = match e.state.as_str() {
+                "given" | "renewed" => "given",
+                "refused" | "withdrawn" => "declined",
+                _ => continue,
+            };
+            self.app().member_answered(contact.id, &e.purpose_key, answer, self.now()).await?;
+        }
+        Ok(written)
     }
 
     async fn mail(&self, to: &str, subject: &str, body: String, headers: &[(&str, String)]) -> Result<()> {

@@ -11,12 +11,16 @@ use super::keys::LedgerKeys;
 use super::model::LegalBasis;
 
 /// Who the controller is, for receipts and notices.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Controller {
     pub name: String,
     pub email: String,
     /// ISO 3166-1 alpha-2 code, or "EU".
     pub jurisdiction: String,
+    /// Who receives contacts' data besides the controller (Art. 15(1)(c)).
+    pub recipients: Vec<String>,
+    /// How long the ledger keeps what (Art. 15(1)(d)).
+    pub retention: super::RetentionRules,
 }
 
 /// What a receipt says besides its event and purpose.

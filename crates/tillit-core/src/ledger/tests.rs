@@ -20,7 +20,13 @@ async fn fixture() -> Fixture {
     let site = app.add_site("shop.test", "UTC", 30, 1_000).await.unwrap();
     let keys = LedgerKeys::parse(&LedgerKeys::generate_file().unwrap()).unwrap();
     let clock = Clock::fixed(1_700_000_000);
-    let controller = Controller { name: "Shop AS".into(), email: "dpo@shop.test".into(), jurisdiction: "NO".into() };
+    let controller = Controller {
+        name: "Shop AS".into(),
+        email: "dpo@shop.test".into(),
+        jurisdiction: "NO".into(),
+        recipients: vec!["Mail delivery: Post AS, Norway".into()],
+        ..Controller::default()
+    };
     let ledger = Ledger::new(app, keys, clock.clone(), None, "http://tillit.test/", controller);
     for (key, basis, lifetime) in [("news", "a", Some(30)), ("offers", "a", None), ("service", "f", None)] {
         let input: PurposeInput = serde_json::from_value(json!({
@@ -253,7 +259,7 @@ async fn erasure_destroys_the_person_keeps_the_chain_and_stays_erased() {
 #[tokio::test]
 async fn retention_retires_contacts_without_consent_and_leaves_evidence() {
     let f = fixture().await;
-    let rules = RetentionRules { contact_days: 30, send_log_days: 365 };
+    let rules = RetentionRules { contact_days: 30, customer_days: 1095, send_log_days: 365 };
     sign_up(&f, "keep@example.com", &["offers"]).await.unwrap(); // no lifetime: valid until withdrawn
     sign_up(&f, "gone@example.com", &["news"]).await.unwrap(); // 30-day lifetime
     f.ledger.may_send(&f.site, "gone@example.com", "news").await.unwrap();

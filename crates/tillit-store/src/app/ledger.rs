@@ -89,6 +89,12 @@ pub struct ContactRow {
     pub restricted: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Where the data came from (Art. 14(2)(f)): `form`, `api`, `admin` or `import:<source>`.
+    pub source: String,
+    /// An existing customer since then: the soft opt-in of ePrivacy Art. 13(2).
+    pub customer_since: Option<i64>,
+    /// Imported without evidence of consent: may only be asked for it.
+    pub needs_permission: bool,
 }
 
 /// A consent event to append. `expires_at` goes to the current state, not into the chain.
@@ -209,6 +215,18 @@ pub struct LedgerWrite<'a> {
     /// Records an erasure; with a contact, also destroys their key and sealed fields and drops
     /// their pending requests and current states. Their ledger rows stay, unreadable.
     pub erase: Option<(Option<i64>, ErasureRow)>,
+}
+
+/// The moments the ledger's retention rules measure from.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerCutoffs {
+    pub now: i64,
+    /// Contacts without valid consent and without a consent change since then are retired.
+    pub contact: i64,
+    /// ...unless they have been customers since this moment (soft opt-in).
+    pub customer: i64,
+    /// Send-gate decisions older than this are deleted.
+    pub decision: i64,
 }
 
 /// A data-subject request.
@@ -493,29 +511,18 @@ impl AppStore {
         ledger_backend!(self, db => db.purge_optins(now).await)
     }
 
-    /// What the ledger's retention rules would remove at `now`: `(expired confirmation requests,
-    /// contacts without valid consent since before contact_cutoff, send decisions before
-    /// decision_cutoff)`.
-    pub async fn ledger_retention_counts(
-        &self,
-        now: i64,
-        contact_cutoff: i64,
-        decision_cutoff: i64,
-    ) -> Result<(u64, u64, u64), AppStoreError> {
-        ledger_backend!(self, db => db.ledger_retention(now, contact_cutoff, decision_cutoff, false).await)
+    /// What the ledger's retention rules would remove: `(expired confirmation requests, contacts
+    /// without valid consent, send decisions)` (see [`LedgerCutoffs`]).
+    pub async fn ledger_retention_counts(&self, cut: &LedgerCutoffs) -> Result<(u64, u64, u64), AppStoreError> {
+        ledger_backend!(self, db => db.ledger_retention(cut, false).await)
     }
 
     /// Applies the ledger's retention rules (see [`AppStore::ledger_retention_counts`]): expired
     /// requests deleted; contacts without valid consent retired (key, fields and email hash
     /// removed, so the address may sign up afresh; their ledger rows stay); old send decisions
-    /// deleted. Returns the counts.
-    pub async fn apply_ledger_retention(
-        &self,
-        now: i64,
-        contact_cutoff: i64,
-        decision_cutoff: i64,
-    ) -> Result<(u64, u64, u64), AppStoreError> {
-        ledger_backend!(self, db => db.ledger_retention(now, contact_cutoff, decision_cutoff, true).await)
+    /// deleted, with anything still queued for the retired. Returns the counts.
+    pub async fn apply_ledger_retention(&self, cut: &LedgerCutoffs) -> Result<(u64, u64, u64), AppStoreError> {
+        ledger_backend!(self, db => db.ledger_retention(cut, true).await)
     }
 
     pub async fn suppressions(&self, site_id: u32, email_hmac: &str) -> Result<Vec<Suppression>, AppStoreError> {
@@ -615,6 +622,9 @@ mod tests {
             restricted: false,
             created_at: 10,
             updated_at: 10,
+            source: "form".into(),
+            customer_since: None,
+            needs_permission: false,
         };
         let (pending, created) = app.insert_contact(&contact("p1", "h1")).await.unwrap();
         assert!(created);

@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod ledger;
+pub mod outreach;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_ledger;
+mod sqlite_outreach;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use super::AppStoreError;
 use super::ledger::{
     CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LEDGER_GENESIS,
-    LedgerWrite, NewPurpose, OptinRequest, PurposeRow, ReceiptRow, RequestRow, Suppression,
+    LedgerCutoffs, LedgerWrite, NewPurpose, OptinRequest, PurposeRow, ReceiptRow, RequestRow, Suppression,
 };
 use super::sqlite::{SqliteApp, backend};
 
@@ -22,6 +22,14 @@ macro_rules! purpose_columns {
         "id, site_id, key, version, legal_basis, channel, data_categories, lifetime_days, special_category, texts, created_at, published_at"
     };
 }
+
+macro_rules! contact_columns {
+    () => {
+        "id, site_id, public_id, email_hmac, sealed_key, sealed, locale, restricted, created_at, updated_at,
+         source, customer_since, needs_permission"
+    };
+}
+pub(super) use contact_columns;
 
 macro_rules! event_columns {
     () => {
@@ -78,7 +86,7 @@ fn event_from_row(r: &SqliteRow) -> Result<ConsentEvent, AppStoreError> {
     })
 }
 
-fn contact_from_row(r: &SqliteRow) -> Result<ContactRow, AppStoreError> {
+pub(super) fn contact_from_row(r: &SqliteRow) -> Result<ContactRow, AppStoreError> {
     Ok(ContactRow {
         id: r.try_get(0).map_err(backend)?,
         site_id: r.try_get(1).map_err(backend)?,
@@ -90,10 +98,13 @@ fn contact_from_row(r: &SqliteRow) -> Result<ContactRow, AppStoreError> {
         restricted: r.try_get(7).map_err(backend)?,
         created_at: r.try_get(8).map_err(backend)?,
         updated_at: r.try_get(9).map_err(backend)?,
+        source: r.try_get(10).map_err(backend)?,
+        customer_since: r.try_get(11).map_err(backend)?,
+        needs_permission: r.try_get(12).map_err(backend)?,
     })
 }
 
-fn state_from_row(r: &SqliteRow) -> Result<ConsentStateRow, AppStoreError> {
+pub(super) fn state_from_row(r: &SqliteRow) -> Result<ConsentStateRow, AppStoreError> {
     Ok(ConsentStateRow {
         contact_id: r.try_get(0).map_err(backend)?,
         purpose_key: r.try_get(1).map_err(backend)?,
@@ -307,21 +318,20 @@ impl SqliteApp {
 
     pub(super) async fn insert_contact(&self, c: &ContactRow) -> Result<(ContactRow, bool), AppStoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let existing = sqlx::query(
-            "SELECT id, site_id, public_id, email_hmac, sealed_key, sealed, locale, restricted, created_at, updated_at
-             FROM contacts WHERE site_id = ? AND email_hmac = ?",
-        )
-        .bind(c.site_id)
-        .bind(&c.email_hmac)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let existing =
+            sqlx::query(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE site_id = ? AND email_hmac = ?"))
+                .bind(c.site_id)
+                .bind(&c.email_hmac)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
         if let Some(r) = existing {
             return Ok((contact_from_row(&r)?, false));
         }
         let done = sqlx::query(
-            "INSERT INTO contacts (site_id, public_id, email_hmac, sealed_key, sealed, locale, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contacts (site_id, public_id, email_hmac, sealed_key, sealed, locale, created_at, updated_at,
+               source, customer_since, needs_permission)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.site_id)
         .bind(&c.public_id)
@@ -331,6 +341,9 @@ impl SqliteApp {
         .bind(&c.locale)
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(&c.source)
+        .bind(c.customer_since)
+        .bind(c.needs_permission)
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -341,11 +354,7 @@ impl SqliteApp {
     pub(super) async fn contact_by(&self, by: ContactBy<'_>) -> Result<Option<ContactRow>, AppStoreError> {
         macro_rules! select {
             ($cond:literal) => {
-                concat!(
-                    "SELECT id, site_id, public_id, email_hmac, sealed_key, sealed, locale, restricted, created_at, updated_at
-                     FROM contacts WHERE ",
-                    $cond
-                )
+                concat!("SELECT ", contact_columns!(), " FROM contacts WHERE ", $cond)
             };
         }
         let q = match by {
@@ -508,6 +517,8 @@ impl SqliteApp {
                 for sql in [
                     "DELETE FROM optin_requests WHERE contact_id = ?",
                     "DELETE FROM consent_state WHERE contact_id = ?",
+                    // Messages sent or waiting: their subjects and bodies were written for this person.
+                    "DELETE FROM outbox WHERE contact_id = ?",
                 ] {
                     sqlx::query(sql).bind(contact_id).execute(&mut *tx).await.map_err(backend)?;
                 }
@@ -762,7 +773,7 @@ impl SqliteApp {
         // A person who never confirmed never consented: nothing about them is kept.
         let contacts = sqlx::query(
             "DELETE FROM contacts WHERE id NOT IN (SELECT contact_id FROM consent_events)
-               AND id NOT IN (SELECT contact_id FROM optin_requests)",
+               AND id NOT IN (SELECT contact_id FROM optin_requests) AND source NOT LIKE 'import:%'",
         )
         .execute(&mut *tx)
         .await
@@ -774,16 +785,17 @@ impl SqliteApp {
 
     pub(super) async fn ledger_retention(
         &self,
-        now: i64,
-        contact_cutoff: i64,
-        decision_cutoff: i64,
+        cut: &LedgerCutoffs,
         apply: bool,
     ) -> Result<(u64, u64, u64), AppStoreError> {
-        // Contacts still readable, with no pending confirmation, no consent that is valid now, and
-        // no change to any consent (nor their creation) since the cutoff.
+        let LedgerCutoffs { now, contact: contact_cutoff, customer: customer_cutoff, decision: decision_cutoff } = *cut;
+        // Contacts still readable, with no pending confirmation, no consent that is valid now, no
+        // change to any consent (nor their creation) since the cutoff, and not customers since
+        // the customer cutoff.
         macro_rules! stale_contacts {
             () => {
                 "FROM contacts c WHERE c.sealed_key IS NOT NULL AND c.created_at < ?1
+                   AND (c.customer_since IS NULL OR c.customer_since < ?3)
                    AND NOT EXISTS (SELECT 1 FROM optin_requests o WHERE o.contact_id = c.id)
                    AND NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.contact_id = c.id AND (s.since >= ?1
                        OR (s.state IN ('given', 'renewed') AND (s.expires_at IS NULL OR s.expires_at > ?2))))"
@@ -799,6 +811,7 @@ impl SqliteApp {
         let contacts: i64 = sqlx::query_scalar(concat!("SELECT count(*) ", stale_contacts!()))
             .bind(contact_cutoff)
             .bind(now)
+            .bind(customer_cutoff)
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
@@ -816,9 +829,15 @@ impl SqliteApp {
             ))
             .bind(contact_cutoff)
             .bind(now)
+            .bind(customer_cutoff)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+            // What was queued for the retired contacts goes with them.
+            sqlx::query("DELETE FROM outbox WHERE contact_id IN (SELECT id FROM contacts WHERE sealed_key IS NULL)")
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
             sqlx::query("DELETE FROM send_decisions WHERE at < ?")
                 .bind(decision_cutoff)
                 .execute(&mut *tx)

@@ -429,7 +429,8 @@ pub struct Message {
     body: String,
 }
 
-/// Sends one marketing email through the send gate (with unsubscribe link and headers).
+/// Queues one marketing email past the send gate (with unsubscribe link and headers); the queue
+/// asks the gate again when it sends.
 pub async fn send_message(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -444,10 +445,10 @@ pub async fn send_message(
         Decision::Denied(reason) => Err(ApiError::Conflict(format!("not sent: {reason}"))),
         Decision::Allowed(permit) => {
             let basis = permit.reason.clone();
-            state.ledger.send_marketing(permit, req.subject.trim(), &req.body).await.map_err(ledger_error)?;
+            let id = state.ledger.send_marketing(permit, req.subject.trim(), &req.body).await.map_err(ledger_error)?;
             audit(&state, &caller, "message.send", &format!("site:{}", site.id), json!({"purpose": req.purpose}))
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(json!({"sent": true, "basis": basis}))))
+            Ok((StatusCode::ACCEPTED, Json(json!({"queued": id, "basis": basis}))))
         }
     }
 }

@@ -374,26 +374,45 @@ pub async fn change(
     }
 }
 
-/// `GET /preferences/{link}/data.json`: everything held about the person (Art. 15, 20).
+/// `GET /preferences/{link}/data.json` and `…/my-data.zip`: everything held about the person
+/// (Art. 15, 20), as JSON or as the bundle with its readable cover and CSV files.
 pub async fn download(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(link): Path<String>,
+    Path((link, file)): Path<(String, String)>,
 ) -> Response {
     let contact = match state.ledger.open_preferences(&link).await {
         Ok(c) => c,
         Err(e) => return failure(caller.lang, e),
     };
-    match state.ledger.export(&contact).await {
-        Ok(data) => {
-            let body = serde_json::to_string_pretty(&data).unwrap_or_default();
+    let made = match file.as_str() {
+        "data.json" => state
+            .ledger
+            .export(&contact)
+            .await
+            .map(|data| ("application/json", "my-data.json", serde_json::to_vec_pretty(&data).unwrap_or_default())),
+        "my-data.zip" => match state.ledger.access_report(&contact).await {
+            Ok(report) => match super::access::access_bundle(&report) {
+                Ok(zip) => Ok(("application/zip", "my-data.zip", zip)),
+                Err(e) => Err(LedgerError::Store(e)),
+            },
+            Err(e) => Err(e),
+        },
+        _ => Err(LedgerError::NotFound("file".into())),
+    };
+    match made {
+        Ok((content_type, name, body)) => {
             let actor = tillit_core::access::Actor::Contact { public_id: contact.public_id.clone() };
             let target = format!("contact:{}", contact.public_id);
             let _ = state.accounts.audit(&actor, "contact.export", &target, json!({"by": "the person"})).await;
+            let disposition = format!("attachment; filename=\"{name}\"");
             (
                 [
-                    (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-                    (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"my-data.json\"")),
+                    (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 ],
                 body,

@@ -13,6 +13,7 @@
 //! - [`consent`]: the ledger's public pages (signup form, confirmation, preference centre,
 //!   unsubscribe).
 
+pub mod access;
 pub mod account;
 pub mod admin;
 pub mod consent;

@@ -16,6 +16,7 @@ use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{DailySalt, SALT_MAX_AGE_SECS, needs_rotation, random_salt};
 use tillit_core::ledger::keys::LedgerKeys;
+use tillit_core::ledger::outbox::{Delivery, Pacer};
 use tillit_core::ledger::receipt::Controller;
 use tillit_core::ledger::{Ledger, RetentionRules};
 use tillit_core::mail::Mailer;
@@ -98,6 +99,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut jobs = JoinSet::new();
     jobs.spawn(jobs_loop(app.clone(), ingestor.clone(), store.clone(), clock.clone()));
     jobs.spawn(rollups_loop(stats, clock.clone()));
+    jobs.spawn(mail_loop(ledger.clone(), config.mail_per_minute));
     jobs.spawn(ledger_loop(ledger, config.retention_rules()));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -126,6 +128,8 @@ pub fn open_ledger(config: &Config, app: &AppStore, clock: &Clock, mailer: Optio
         name: config.controller_name.clone(),
         email: config.controller_email.clone(),
         jurisdiction: config.jurisdiction.clone(),
+        recipients: config.recipients.split(';').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        retention: config.retention_rules(),
     };
     Ok(Ledger::new(app.clone(), keys, clock.clone(), mailer, &config.public_url, controller))
 }
@@ -159,6 +163,43 @@ async fn ledger_loop(ledger: Ledger, rules: RetentionRules) {
             Ok((0, 0)) => {}
             Ok((requests, contacts)) => info!(requests, contacts, "purged unconfirmed signups"),
             Err(e) => warn!(error = %e, "purging unconfirmed signups failed"),
+        }
+    }
+}
+
+/// The mail queue: every second, what is due goes out within the rate limit; every minute the
+/// campaigns' reminders that are due are queued.
+async fn mail_loop(ledger: Ledger, per_minute: u32) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let now_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let mut pacer = Pacer::new(per_minute, now_ms());
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        if n % 60 == 1 {
+            match ledger.send_reminders().await {
+                Ok(0) => {}
+                Ok(queued) => info!(queued, "campaign reminders queued"),
+                Err(e) => warn!(error = %e, "queueing campaign reminders failed"),
+            }
+        }
+        let budget = pacer.available(now_ms());
+        match ledger.deliver_due(budget).await {
+            Ok(d) => {
+                pacer.spend(d.sent + d.retrying + d.failed);
+                if d != Delivery::default() {
+                    info!(
+                        sent = d.sent,
+                        retrying = d.retrying,
+                        cancelled = d.cancelled,
+                        failed = d.failed,
+                        "mail queue"
+                    );
+                }
+            }
+            Err(e) => warn!(error = %e, "mail queue failed"),
         }
     }
 }

@@ -39,7 +39,7 @@ fn field(out: &mut String, v: &str) {
     }
 }
 
-fn line(out: &mut String, fields: &[String]) {
+pub(crate) fn line(out: &mut String, fields: &[String]) {
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -109,7 +109,7 @@ async fn files(l: &Loaded) -> Result<Vec<(String, String)>, StatsError> {
     Ok(files)
 }
 
-fn zip(files: &[(String, String)]) -> Result<Vec<u8>, zip::result::ZipError> {
+pub(crate) fn zip(files: &[(String, String)]) -> Result<Vec<u8>, zip::result::ZipError> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, body) in files {
