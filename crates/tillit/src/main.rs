@@ -59,9 +59,12 @@ enum Command {
     /// Verify the consent ledger.
     #[command(subcommand)]
     Ledger(commands::ledger::LedgerCmd),
-    /// Export or erase a person's data.
+    /// Export, erase or import people's data.
     #[command(subcommand)]
     Contact(commands::contact::ContactCmd),
+    /// Re-permission campaigns: ask those who may be asked, once, then let go.
+    #[command(subcommand)]
+    Campaign(commands::campaign::CampaignCmd),
     /// Apply the ledger's retention rules, or list what they would remove.
     #[command(subcommand)]
     Retention(commands::retention::RetentionCmd),
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             Command::Purpose(cmd) => commands::purpose::run(&config, cmd).await,
             Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
             Command::Contact(cmd) => commands::contact::run(&config, cmd).await,
+            Command::Campaign(cmd) => commands::campaign::run(&config, cmd).await,
             Command::Retention(cmd) => commands::retention::run(&config, cmd).await,
         }
     });

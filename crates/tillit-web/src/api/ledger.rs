@@ -453,6 +453,116 @@ pub async fn send_message(
     }
 }
 
+// ---- re-permission campaigns ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaign {
+    purpose: String,
+    #[serde(default = "customers")]
+    audience: String,
+    message: String,
+    #[serde(default = "erase_action")]
+    action: String,
+    #[serde(default = "thirty")]
+    deadline_days: u32,
+    reminder_days: Option<u32>,
+}
+
+fn customers() -> String {
+    "customers".into()
+}
+
+fn erase_action() -> String {
+    "erase".into()
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+/// A site's campaigns with their answers so far.
+pub async fn campaigns(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.ledger.campaigns(site(&caller)?).await.map_err(ledger_error)?)))
+}
+
+/// Creates a campaign (not started) and says who it would ask.
+pub async fn add_campaign(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req: NewCampaign = json_body(&body)?;
+    let site = site(&caller)?;
+    let input = tillit_core::ledger::campaign::CampaignInput {
+        purpose_key: req.purpose,
+        audience: req.audience,
+        message: req.message,
+        action: req.action,
+        deadline_days: req.deadline_days,
+        reminder_days: req.reminder_days,
+    };
+    let c =
+        state.ledger.create_campaign(site, &input, &caller.principal.actor.to_string()).await.map_err(ledger_error)?;
+    let preview = state.ledger.campaign_preview(site, &c.id).await.map_err(ledger_error)?;
+    audit(&state, &caller, "campaign.create", &format!("campaign:{}", c.id), json!({"purpose": c.purpose_key})).await?;
+    Ok((StatusCode::CREATED, Json(json!({"campaign": c, "preview": preview}))))
+}
+
+/// One campaign's answers; before its start, who it would ask.
+pub async fn campaign(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_domain, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let site = site(&caller)?;
+    let status = state.ledger.campaign_status(site, &id).await.map_err(ledger_error)?;
+    let preview = match status.campaign.started_at {
+        None => Some(state.ledger.campaign_preview(site, &id).await.map_err(ledger_error)?),
+        Some(_) => None,
+    };
+    Ok(Json(json!({"status": status, "preview": preview})))
+}
+
+pub async fn start_campaign(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_domain, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let asked = state.ledger.start_campaign(site(&caller)?, &id).await.map_err(ledger_error)?;
+    audit(&state, &caller, "campaign.start", &format!("campaign:{id}"), json!({"asked": asked})).await?;
+    Ok(Json(json!({"asked": asked})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseCampaign {
+    #[serde(default)]
+    apply: bool,
+}
+
+/// After the deadline: what closing does (`apply: false`), or does it.
+pub async fn close_campaign(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_domain, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: CloseCampaign = json_body(&body)?;
+    let closing = state
+        .ledger
+        .close_campaign(site(&caller)?, &id, req.apply, &caller.principal.actor.to_string())
+        .await
+        .map_err(ledger_error)?;
+    if req.apply {
+        audit(&state, &caller, "campaign.close", &format!("campaign:{id}"), json!(closing)).await?;
+    }
+    Ok(Json(json!(closing)))
+}
+
 // ---- public: signup ----
 
 /// The `Access-Control-Allow-Origin` for a browser on `origin`, if it is the site (or one of

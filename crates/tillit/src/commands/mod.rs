@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod audit;
+pub mod campaign;
 pub mod contact;
 pub mod funnel;
 pub mod goal;

@@ -10,7 +10,7 @@ use crate::browser::{
     browser, chromedriver, click, js, screenshot, serve_site, submit_credentials, type_into, wait_for_text,
 };
 use crate::mail::{Smtp, link_in, nth_mail, smtp_server};
-use crate::support::{Server, add_site, tillit};
+use crate::support::{Server, add_site, tillit, tillit_with};
 
 const ADMIN: &str = "Bearer test-admin-token";
 
@@ -661,4 +661,383 @@ async fn requests_wait_for_the_persons_code_and_keep_their_deadline() {
     assert_eq!(locked.status(), StatusCode::BAD_REQUEST);
     assert!(locked.text().await.unwrap().contains("too often"));
     server.stop();
+}
+
+/// Text of a file in a zip.
+fn unzipped(bytes: &[u8], name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut file = zip.by_name(name).unwrap_or_else(|_| panic!("no {name} in the bundle"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+    text
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A messy CRM export (semicolons, a byte-order mark, Windows-1252 next to UTF-8, bad and
+/// duplicate addresses, an erased person) is imported with exact counts, never twice; the
+/// customers are asked once through a campaign whose emails leave through the mail queue; a yes
+/// and a no come back through the links; the person downloads everything held about them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_are_imported_asked_once_and_can_take_their_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(World { _smtp, maildir, dir, env, server, client }) = world(tmp.path()).await else { return };
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = client
+        .post(format!("{}/api/admin/sites/shop.test/contact-fields", server.base))
+        .header("authorization", ADMIN)
+        .json(&json!({"key": "city", "data_category": "contact"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    ok(&tillit(&dir, &["contact", "erase", "--site", "shop.test", "gone@example.com"]));
+
+    let mut csv = b"\xEF\xBB\xBFEmail Address;First Name;Last Name;CONFIRM_TIME;Town;Customer\r\n".to_vec();
+    csv.extend_from_slice(b"ada@example.com;Ada;Lovelace;2026-01-10 09:00:00;Oslo;yes\r\n");
+    csv.extend_from_slice(b"ADA@Example.com ;Ada;Again;;Oslo;yes\r\n");
+    csv.extend_from_slice(b"bjorn@example.com;Bj\xF8rn;D\xE6hlie;;Troms\xF8;yes\r\n");
+    csv.extend_from_slice("siri@example.com;Siri;Åsen;;Bodø;yes\r\n".as_bytes());
+    csv.extend_from_slice(b"not-an-email;X;Y;;;yes\r\n");
+    csv.extend_from_slice(b";No;Email;;;\r\n");
+    csv.extend_from_slice(b"cy@example.com;Cy;;2026-02-01;Bergen;\r\n");
+    csv.extend_from_slice(b"gone@example.com;Gone;;;;yes\r\n");
+    csv.extend_from_slice(b"dee@example.com;Dee;;;;\r\n");
+    csv.extend_from_slice(b"eve@example.com;Eve;;yesterday;;\r\n");
+    let file = tmp.path().join("crm.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let wording = tmp.path().join("wording.txt");
+    std::fs::write(&wording, "Yes, send me the monthly newsletter. I can unsubscribe at any time.").unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "contact",
+            "import",
+            file.to_str().unwrap(),
+            "--site",
+            "shop.test",
+            "--source",
+            "crm-2026",
+            "--purpose",
+            "news",
+            "--wording-file",
+            wording.to_str().unwrap(),
+            "--map",
+            "field:city=Town",
+            "--quiet",
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let run = |extra: &[&'static str]| {
+        let a = args(extra);
+        tillit(&dir, &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let dry = ok(&run(&["--dry-run"]));
+    let expected = "10 rows: would import 6 (2 with consent, 4 needing permission), skipped 4";
+    assert!(dry.starts_with(expected), "{dry}");
+    for line in [
+        "needs permission, no consent time: 3",
+        "needs permission, unreadable consent time: 1",
+        "skipped, duplicate in file: 1",
+        "skipped, erased (suppressed): 1",
+        "skipped, invalid email: 1",
+        "skipped, no email: 1",
+    ] {
+        assert!(dry.contains(line), "{line:?} in {dry}");
+    }
+    let nobody = tillit(&dir, &["contact", "export", "--json", "--site", "shop.test", "ada@example.com"]);
+    assert!(!nobody.status.success(), "a dry run stores nothing");
+    let done = ok(&run(&[]));
+    assert!(done.starts_with("10 rows: imported 6 (2 with consent, 4 needing permission), skipped 4"), "{done}");
+    let again = ok(&run(&[]));
+    assert!(again.contains("skipped, already a contact: 6"), "never the same person twice: {again}");
+
+    let contact = |email: &str| {
+        client
+            .get(format!("{}/api/admin/sites/shop.test/contacts?email={email}", server.base))
+            .header("authorization", ADMIN)
+            .send()
+    };
+    let ada: Value = contact("ada@example.com").await.unwrap().json().await.unwrap();
+    assert_eq!(ada["name"], "Ada Lovelace");
+    assert_eq!(ada["fields"]["city"], "Oslo");
+    let event = &ada["history"][0];
+    assert_eq!((event["state"].as_str(), event["method"].as_str()), (Some("given"), Some("double-opt-in")));
+    assert_eq!(event["collection_point"], "import:crm-2026");
+    assert_eq!(event["occurred_at"], 1_768_035_600, "the time in the file, not the import's");
+    let bjorn: Value = contact("bjorn@example.com").await.unwrap().json().await.unwrap();
+    assert_eq!((bjorn["name"].as_str(), bjorn["fields"]["city"].as_str()), (Some("Bjørn Dæhlie"), Some("Tromsø")));
+    assert_eq!(bjorn["history"].as_array().unwrap().len(), 0, "no evidence, no consent");
+
+    // A campaign asks the customers without consent (Bjørn and Siri; Ada consents, Cy and Dee
+    // are not customers), once.
+    let created = ok(&tillit(
+        &dir,
+        &[
+            "campaign",
+            "create",
+            "--site",
+            "shop.test",
+            "--purpose",
+            "news",
+            "--message",
+            "We are moving our newsletter to a new system.",
+            "--deadline-days",
+            "14",
+            "--reminder-days",
+            "7",
+        ],
+    ));
+    let id = created.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(created.contains("it would ask 2"), "{created}");
+    assert!(created.contains("not asked, already consents: 2"), "{created}");
+    assert!(created.contains("not asked, no basis to ask (not a customer): 2"), "{created}");
+    let without_mail = tillit(&dir, &["campaign", "start", "--site", "shop.test", &id]);
+    assert!(String::from_utf8_lossy(&without_mail.stderr).contains("email is not configured"));
+    let started = ok(&tillit_with(&dir, &["campaign", "start", "--site", "shop.test", &id], &env));
+    assert!(started.starts_with("queued 2 requests"), "{started}");
+    let again = tillit_with(&dir, &["campaign", "start", "--site", "shop.test", &id], &env);
+    assert!(!again.status.success(), "started once");
+    let early = tillit(&dir, &["campaign", "close", "--site", "shop.test", &id]);
+    assert!(String::from_utf8_lossy(&early.stderr).contains("people may still answer"));
+
+    // The queue sends both (the server's mail loop); mail 1 was the erasure's nothing: no mail.
+    let first = nth_mail(&maildir, 1).await;
+    let second = nth_mail(&maildir, 2).await;
+    let (to_bjorn, to_siri) = if first.contains("To: bjorn@example.com") { (first, second) } else { (second, first) };
+    assert!(to_siri.contains("To: siri@example.com"), "{to_siri}");
+    assert!(to_bjorn.contains("We are moving our newsletter") && to_bjorn.contains("Monthly newsletter"), "{to_bjorn}");
+    assert!(to_bjorn.contains("because you are a customer"), "{to_bjorn}");
+    let yes = link_in(&to_bjorn, &format!("{}/confirm/", server.base));
+    let res = client.post(&yes).header("origin", &server.base).form(&[("lang", "en")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let no = link_in(&to_siri, &format!("{}/unsubscribe/", server.base));
+    let res = client.post(&no).header("origin", &server.base).form(&[("lang", "en")]).send().await.unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let status: Value = client
+        .get(format!("{}/api/admin/sites/shop.test/campaigns/{id}", server.base))
+        .header("authorization", ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let s = &status["status"];
+    assert_eq!(
+        (s["asked"].as_u64(), s["said_yes"].as_u64(), s["said_no"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{status}"
+    );
+    let bjorn: Value = contact("bjorn@example.com").await.unwrap().json().await.unwrap();
+    let given = &bjorn["history"][0];
+    assert_eq!((given["state"].as_str(), given["method"].as_str()), (Some("given"), Some("double-opt-in")));
+    assert_eq!(given["collection_point"], format!("campaign:{id}"));
+
+    // Access: the zip with its readable cover, JSON and CSV, from the command line.
+    let out = tmp.path().join("bjorn.zip");
+    ok(&tillit(
+        &dir,
+        &["contact", "export", "--site", "shop.test", "bjorn@example.com", "--out", out.to_str().unwrap()],
+    ));
+    let bundle = std::fs::read(&out).unwrap();
+    let cover = unzipped(&bundle, "README.html");
+    for part in [
+        "(a) Why",
+        "(b) What kinds",
+        "(c) Who receives",
+        "(e) Your rights",
+        "(f) Complaints",
+        "(g) Where",
+        "(h) Automated",
+    ] {
+        assert!(cover.contains(part), "{part} in the cover");
+    }
+    assert!(cover.contains("Datatilsynet") || cover.contains("supervisory authority"), "{cover}");
+    assert!(cover.contains("imported from another system") && cover.contains("crm-2026"), "the source (g)");
+    let data: Value = serde_json::from_str(&unzipped(&bundle, "data.json")).unwrap();
+    assert_eq!(data["contact"]["email"], "bjorn@example.com");
+    let messages = unzipped(&bundle, "messages.csv");
+    assert!(messages.contains("permission") && messages.contains(",sent,"), "{messages}");
+    assert!(messages.contains(&format!("re-permission campaign {id}")), "{messages}");
+    let consents = unzipped(&bundle, "consents.csv");
+    assert!(consents.contains("Monthly newsletter") && consents.contains(&format!("campaign:{id}")), "{consents}");
+    let fields = unzipped(&bundle, "contact.csv");
+    assert!(fields.contains("city,Tromsø"), "{fields}");
+}
+
+/// Every message so far, once there are at least `n`.
+async fn all_mail(maildir: &Path, n: usize) -> Vec<String> {
+    nth_mail(maildir, n).await;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(maildir.join("new")).unwrap() {
+        let raw = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        out.push(raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="));
+    }
+    out
+}
+
+fn mail_to(mails: &[String], who: &str, subject: &str) -> String {
+    let mine: Vec<&String> =
+        mails.iter().filter(|m| m.contains(&format!("To: {who}")) && m.contains(subject)).collect();
+    assert_eq!(mine.len(), 1, "one {subject:?} to {who}: {mails:?}");
+    mine[0].clone()
+}
+
+/// The campaign's reminder and deadline, and the mail queue's retries and gate, on a clock the
+/// test controls (the library with a real SQLite store and the real SMTP server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
+    use tillit_core::i18n::Lang;
+    use tillit_core::ledger::campaign::CampaignInput;
+    use tillit_core::ledger::import::{ImportOptions, ImportRow, RowOutcome};
+    use tillit_core::ledger::keys::LedgerKeys;
+    use tillit_core::ledger::model::{ConsentState, Method, PurposeInput};
+    use tillit_core::ledger::receipt::Controller;
+    use tillit_core::ledger::{Decision, Evidence, Ledger};
+    use tillit_core::mail::Mailer;
+    use tillit_core::time::Clock;
+    use tillit_store::app::AppStore;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let maildir = tmp.path().join("maildir");
+    let Some((_smtp, port)) = smtp_server(&maildir) else { return };
+    let app = AppStore::open_sqlite(&tmp.path().join("app.sqlite3")).await.unwrap();
+    let site = app.add_site("shop.test", "UTC", 30, 1_000).await.unwrap();
+    let keys = LedgerKeys::generate_file().unwrap();
+    let clock = Clock::fixed(1_780_000_000);
+    let open = |smtp_port: u16| {
+        let mailer = Mailer::new(&format!("smtp://127.0.0.1:{smtp_port}"), "Shop <news@shop.test>").unwrap();
+        let keys = LedgerKeys::parse(&keys).unwrap();
+        Ledger::new(app.clone(), keys, clock.clone(), Some(mailer), "http://tillit.test", Controller::default())
+    };
+    let ledger = open(port);
+    for key in ["news", "offers"] {
+        let input: PurposeInput = serde_json::from_value(json!({
+            "key": key, "legal_basis": "a", "data_categories": ["contact"],
+            "texts": {"en": {"title": format!("The {key}"), "description": "Now and then"}}
+        }))
+        .unwrap();
+        ledger.save_purpose(&site, input).await.unwrap();
+        ledger.publish_purpose(&site, key).await.unwrap();
+    }
+    let opts = ImportOptions {
+        source: "shop".into(),
+        purpose: None,
+        wording: None,
+        method: None,
+        customers: true,
+        dry_run: false,
+    };
+    let mut seen = Default::default();
+    for who in ["ann", "ben", "cat", "dan", "eve"] {
+        let row = ImportRow { email: format!("{who}@example.com"), ..ImportRow::default() };
+        let outcome = ledger.import_row(&site, &opts, &row, &mut seen).await.unwrap();
+        assert_eq!(outcome, RowOutcome::NeedsPermission("no purpose given for consent".into()));
+    }
+    ledger
+        .admin_record(&site, "dan@example.com", "offers", ConsentState::Given, "paper form #7", "user:1")
+        .await
+        .unwrap();
+    let ev = Evidence { page_url: String::new(), ip: None, user_agent: String::new(), lang: Lang::En };
+    let contact = |email: &'static str| {
+        let app = app.clone();
+        let ledger = ledger.clone();
+        let site = site.clone();
+        async move {
+            let view = ledger.lookup(&site, email).await.unwrap().unwrap();
+            app.contact_by_public_id(&view.id).await.unwrap().unwrap()
+        }
+    };
+
+    let input = CampaignInput {
+        purpose_key: "news".into(),
+        audience: "customers".into(),
+        message: "Our newsletter is starting again.".into(),
+        action: "erase".into(),
+        deadline_days: 14,
+        reminder_days: Some(7),
+    };
+    let c = ledger.create_campaign(&site, &input, "user:1").await.unwrap();
+    assert_eq!(ledger.start_campaign(&site, &c.id).await.unwrap(), 5);
+    let sent = ledger.deliver_due(100).await.unwrap();
+    assert_eq!((sent.sent, sent.cancelled, sent.retrying), (5, 0, 0));
+    let mails = all_mail(&maildir, 5).await;
+    let to_ann = mail_to(&mails, "ann@example.com", "May shop.test keep writing to you?");
+    let token = link_in(&to_ann, "http://tillit.test/confirm/").rsplit('/').next().unwrap().to_owned();
+    ledger.confirm(&token, &ev).await.unwrap();
+    let ben = contact("ben@example.com").await;
+    ledger.choose(&ben, "news", false, Method::UnsubscribeLink, &ev).await.unwrap();
+
+    // The one reminder, after 7 days, to those who have not answered (cat, dan, eve) only.
+    clock.set(1_780_000_000 + 8 * 86_400);
+    assert_eq!(ledger.send_reminders().await.unwrap(), 3);
+    assert_eq!(ledger.send_reminders().await.unwrap(), 0, "at most one reminder");
+    let cat = contact("cat@example.com").await;
+    ledger.erase(&site, "cat@example.com", "user:1").await.unwrap();
+    assert!(app.contact_mail(cat.id).await.unwrap().is_empty(), "what was written for cat went with her");
+    let sent = ledger.deliver_due(100).await.unwrap();
+    assert_eq!((sent.sent, sent.cancelled), (2, 0), "nothing goes to the erased");
+    let mails = all_mail(&maildir, 7).await;
+    mail_to(&mails, "dan@example.com", "Reminder: may shop.test keep writing to you?");
+    assert!(!mails.iter().any(|m| m.contains("To: cat@example.com") && m.contains("Reminder")));
+
+    // The deadline: nothing before it; then a preview, then the erasure of those without a yes
+    // and without any other consent (ben said no, eve never answered).
+    assert!(ledger.close_campaign(&site, &c.id, true, "user:1").await.is_err(), "not before the deadline");
+    clock.set(1_780_000_000 + 15 * 86_400);
+    let preview = ledger.close_campaign(&site, &c.id, false, "user:1").await.unwrap();
+    assert_eq!(preview.affected, 2, "{preview:?}");
+    assert_eq!(preview.kept["kept: consents"], 1);
+    assert_eq!(preview.kept["kept: valid consent to another purpose"], 1);
+    assert_eq!(preview.kept["kept: already erased"], 1);
+    assert!(ledger.lookup(&site, "eve@example.com").await.unwrap().is_some(), "a preview changes nothing");
+    let closed = ledger.close_campaign(&site, &c.id, true, "user:1").await.unwrap();
+    assert_eq!(closed.affected, 2);
+    assert!(ledger.lookup(&site, "eve@example.com").await.unwrap().is_none());
+    assert!(ledger.lookup(&site, "ben@example.com").await.unwrap().is_none());
+    assert!(ledger.lookup(&site, "dan@example.com").await.unwrap().is_some());
+    let status = ledger.campaign_status(&site, &c.id).await.unwrap();
+    assert_eq!((status.said_yes, status.said_no, status.outcomes["erased"]), (1, 1, 2));
+    assert!(status.campaign.outcome.unwrap().contains("\"affected\":2"), "the evidence stays on the campaign");
+    // Erased stays erased: the same file again adds nobody back.
+    let mut seen = Default::default();
+    let row = ImportRow { email: "eve@example.com".into(), ..ImportRow::default() };
+    let again = ledger.import_row(&site, &opts, &row, &mut seen).await.unwrap();
+    assert_eq!(again, RowOutcome::Skipped("erased (suppressed)".into()));
+    assert_eq!(ledger.verify().await.unwrap().first_broken, None);
+
+    // The queue: a server that is down means a retry after the back-off, not a lost message.
+    let down = open(crate::support::free_port());
+    let permit = match down.may_send(&site, "ann@example.com", "news").await.unwrap() {
+        Decision::Allowed(p) => p,
+        Decision::Denied(why) => panic!("{why}"),
+    };
+    down.send_marketing(permit, "Spring news", "Hello again").await.unwrap();
+    let failed = down.deliver_due(100).await.unwrap();
+    assert_eq!((failed.sent, failed.retrying), (0, 1));
+    assert_eq!(ledger.deliver_due(100).await.unwrap().sent, 0, "not due again before its back-off");
+    clock.set(1_780_000_000 + 15 * 86_400 + 61);
+    assert_eq!(ledger.deliver_due(100).await.unwrap().sent, 1);
+    let mails = all_mail(&maildir, 8).await;
+    let news = mail_to(&mails, "ann@example.com", "Spring news");
+    assert!(news.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{news}");
+    // And the gate is asked again when a message's turn comes: a withdrawal stops it.
+    let permit = match ledger.may_send(&site, "ann@example.com", "news").await.unwrap() {
+        Decision::Allowed(p) => p,
+        Decision::Denied(why) => panic!("{why}"),
+    };
+    ledger.send_marketing(permit, "Summer news", "Hello").await.unwrap();
+    let ann = contact("ann@example.com").await;
+    ledger.choose(&ann, "news", false, Method::PreferenceCentre, &ev).await.unwrap();
+    let stopped = ledger.deliver_due(100).await.unwrap();
+    assert_eq!((stopped.sent, stopped.cancelled), (0, 1));
+    let record = app.contact_mail(ann.id).await.unwrap();
+    let statuses: Vec<&str> = record.iter().map(|m| m.status.as_str()).collect();
+    assert_eq!(statuses, ["cancelled", "sent", "sent"], "newest first: {record:?}");
+    assert_eq!(record[0].last_error.as_deref(), Some("consent withdrawn"));
+    assert!(record[1].basis.as_deref().unwrap().starts_with("consent given"), "{record:?}");
 }

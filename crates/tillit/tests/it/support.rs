@@ -17,11 +17,17 @@ pub fn bin() -> &'static str {
 
 /// Runs a CLI command against `data_dir`.
 pub fn tillit(data_dir: &Path, args: &[&str]) -> Output {
+    tillit_with(data_dir, args, &[])
+}
+
+/// Runs a CLI command against `data_dir` with extra environment variables.
+pub fn tillit_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(bin())
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .env_remove("TILLIT_CONFIG")
+        .envs(env.iter().copied())
         .output()
         .expect("run tillit")
 }
