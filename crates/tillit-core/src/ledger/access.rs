@@ -152,7 +152,7 @@ impl Ledger {
         if !view.data.name.is_empty() {
             categories.insert(1, ("identity".to_owned(), "your name".to_owned()));
         }
-        for (key, _) in &view.data.fields {
+        for key in view.data.fields.keys() {
             let category = fields.iter().find(|f| &f.key == key).map_or("other", |f| f.data_category.as_str());
             categories.push((category.to_owned(), format!("the field {key}")));
         }

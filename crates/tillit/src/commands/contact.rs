@@ -251,8 +251,8 @@ async fn import(app: &AppStore, ledger: &Ledger, site: &Site, args: ImportArgs, 
             name,
             language: get("language"),
             fields: map
-                .iter()
-                .filter_map(|(n, _)| n.strip_prefix("field:").map(|k| (k.to_owned(), get(n))))
+                .keys()
+                .filter_map(|n| n.strip_prefix("field:").map(|k| (k.to_owned(), get(n))))
                 .filter(|(_, v)| !v.trim().is_empty())
                 .collect(),
             // A confirmation time is the better evidence: it is when the double opt-in completed.
