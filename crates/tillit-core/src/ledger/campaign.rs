@@ -9,7 +9,7 @@
 //! who refused or withdrew this purpose, are never asked; the rule is checked again before every
 //! email leaves the queue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -199,10 +199,13 @@ impl Ledger {
         let now = self.now();
         let audience = Audience::parse(&c.audience).map_err(LedgerError::Store)?;
         let contacts = self.app().site_contacts(site.id).await?;
-        let states = self.app().site_consent_states(site.id).await?;
+        let mut states: HashMap<i64, Vec<ConsentStateRow>> = HashMap::new();
+        for s in self.app().site_consent_states(site.id).await? {
+            states.entry(s.contact_id).or_default().push(s);
+        }
         let mut out = Vec::with_capacity(contacts.len());
         for contact in contacts {
-            let mine: Vec<&ConsentStateRow> = states.iter().filter(|s| s.contact_id == contact.id).collect();
+            let mine: Vec<&ConsentStateRow> = states.get(&contact.id).into_iter().flatten().collect();
             let suppressions = self.app().suppressions(site.id, &contact.email_hmac).await?;
             let why = refusal(audience, &c.purpose_key, &contact, &mine, &suppressions, now);
             out.push((contact, why));
@@ -322,8 +325,7 @@ impl Ledger {
         if c.closed_at.is_some() || now >= c.deadline_at {
             return Ok(Err("campaign over".into()));
         }
-        let members = self.app().members(&c.id).await?;
-        if members.iter().any(|m| m.contact_id == contact.id && m.answered_at.is_some()) {
+        if self.app().member(&c.id, contact.id).await?.is_some_and(|m| m.answered_at.is_some()) {
             return Ok(Err("already answered".into()));
         }
         let audience = Audience::parse(&c.audience).map_err(LedgerError::Store)?;

@@ -11,7 +11,7 @@ use jiff::civil::{Date, DateTime};
 use serde_json::json;
 use tillit_store::app::AppStoreError;
 use tillit_store::app::Site;
-use tillit_store::app::ledger::ContactRow;
+use tillit_store::app::ledger::{ContactFieldRow, ContactRow, PurposeRow};
 
 use super::model::{ConsentState, LegalBasis, Method, normalise_email};
 use super::{ContactData, Ledger, LedgerError, LedgerWrite, Result, sha256_hex, truncate_ip};
@@ -80,40 +80,70 @@ fn parse_method(text: &str) -> Option<Method> {
     }
 }
 
+/// One file's import: the site's registry read once, the addresses met so far remembered.
+pub struct Importer {
+    ledger: Ledger,
+    site: Site,
+    opts: ImportOptions,
+    fields: Vec<ContactFieldRow>,
+    /// The purpose the file's consent evidence is for.
+    purpose: Option<PurposeRow>,
+    /// Keyed hashes of the addresses met so far in the file.
+    seen: HashSet<String>,
+}
+
 impl Ledger {
-    /// Imports one row (or, with `dry_run`, says what importing it would do). `seen` holds the
-    /// keyed email hashes met so far in the file.
-    pub async fn import_row(
-        &self,
-        site: &Site,
-        opts: &ImportOptions,
-        row: &ImportRow,
-        seen: &mut HashSet<String>,
-    ) -> Result<RowOutcome> {
-        let now = self.now();
+    /// Starts an import into `site`. The purpose, if any, must be published and rest on consent.
+    pub async fn importer(&self, site: &Site, opts: ImportOptions) -> Result<Importer> {
+        let purpose = match &opts.purpose {
+            None => None,
+            Some(key) => {
+                let mut current = self.current_purposes(site.id).await?;
+                let p = current.remove(key).ok_or_else(|| LedgerError::NotFound(format!("published purpose {key}")))?;
+                if p.legal_basis != LegalBasis::Consent.as_str() {
+                    return Err(LedgerError::Invalid(format!("{key} does not rest on consent")));
+                }
+                Some(p)
+            }
+        };
+        Ok(Importer {
+            ledger: self.clone(),
+            site: site.clone(),
+            fields: self.app().contact_fields(site.id).await?,
+            opts,
+            purpose,
+            seen: HashSet::new(),
+        })
+    }
+}
+
+impl Importer {
+    /// Imports one row (or, with `dry_run`, says what importing it would do).
+    pub async fn row(&mut self, row: &ImportRow) -> Result<RowOutcome> {
+        let (ledger, site, opts) = (&self.ledger, &self.site, &self.opts);
+        let now = ledger.now();
         if row.email.trim().is_empty() {
             return Ok(RowOutcome::Skipped("no email".into()));
         }
         let Ok(email) = normalise_email(&row.email) else {
             return Ok(RowOutcome::Skipped("invalid email".into()));
         };
-        let hmac = self.inner.keys.email_lookup(site.id, &email);
-        if !seen.insert(hmac.clone()) {
+        let hmac = ledger.inner.keys.email_lookup(site.id, &email);
+        if !self.seen.insert(hmac.clone()) {
             return Ok(RowOutcome::Skipped("duplicate in file".into()));
         }
-        let suppressions = self.app().suppressions(site.id, &hmac).await?;
+        let suppressions = ledger.app().suppressions(site.id, &hmac).await?;
         if suppressions.iter().any(|s| s.reason == "erasure") {
             return Ok(RowOutcome::Skipped("erased (suppressed)".into()));
         }
         if suppressions.iter().any(|s| s.scope == "all") {
             return Ok(RowOutcome::Skipped("objected (suppressed)".into()));
         }
-        if self.app().contact_by_email(site.id, &hmac).await?.is_some() {
+        if ledger.app().contact_by_email(site.id, &hmac).await?.is_some() {
             return Ok(RowOutcome::Skipped("already a contact".into()));
         }
-        let defined = self.app().contact_fields(site.id).await?;
         for key in row.fields.keys() {
-            match defined.iter().find(|f| &f.key == key) {
+            match self.fields.iter().find(|f| &f.key == key) {
                 None => return Ok(RowOutcome::Skipped(format!("unknown field {key}"))),
                 // Art. 9 data needs explicit consent given here, not a column in someone's export.
                 Some(f) if f.special_category => {
@@ -133,7 +163,7 @@ impl Ledger {
                 _ => None,
             },
         };
-        let consent = self.imported_consent(site, opts, row, now).await?;
+        let consent = self.consent(row, now).await?;
         if opts.dry_run {
             return Ok(match consent {
                 Ok(_) => RowOutcome::WithConsent,
@@ -145,55 +175,43 @@ impl Ledger {
         let mut contact = ContactRow {
             customer_since,
             needs_permission: consent.is_err(),
-            ..self.new_contact(site.id, &data, lang, &format!("import:{}", opts.source))?
+            ..ledger.new_contact(site.id, &data, lang, &format!("import:{}", opts.source))?
         };
-        contact = match self.app().insert_new_contact(&contact).await {
+        contact = match ledger.app().insert_new_contact(&contact).await {
             Ok(c) => c,
             // Someone signed up between the check and now.
             Err(AppStoreError::Conflict(_)) => return Ok(RowOutcome::Skipped("already a contact".into())),
             Err(e) => return Err(e.into()),
         };
-        match consent {
-            Err(why) => Ok(RowOutcome::NeedsPermission(why)),
-            Ok((purpose_key, occurred_at, method, notice_sha256, ip)) => {
-                let current = self.current_purposes(site.id).await?;
-                let purpose =
-                    current.get(&purpose_key).ok_or_else(|| LedgerError::NotFound(format!("purpose {purpose_key}")))?;
-                let evidence = json!({
-                    "source": opts.source,
-                    "method_in_file": row.consent_method.trim(),
-                    "time_in_file": row.consent_time.trim(),
-                });
-                let mut e = self.new_event(
-                    site,
-                    &contact,
-                    purpose,
-                    ConsentState::Given,
-                    method,
-                    &evidence,
-                    &format!("import:{}", opts.source),
-                );
-                e.collection_point = format!("import:{}", opts.source);
-                e.notice_sha256 = notice_sha256;
-                e.language = lang.code().to_owned();
-                e.ip_trunc = ip;
-                e.occurred_at = occurred_at;
-                e.expires_at = purpose.lifetime_days.map(|d| occurred_at + i64::from(d) * 86_400);
-                self.write(site, &contact, vec![e], LedgerWrite::default()).await?;
-                Ok(RowOutcome::WithConsent)
-            }
-        }
+        let (purpose, (occurred_at, method, notice_sha256, ip)) = match (&self.purpose, consent) {
+            (Some(p), Ok(c)) => (p, c),
+            (_, Err(why)) => return Ok(RowOutcome::NeedsPermission(why)),
+            (None, Ok(_)) => return Ok(RowOutcome::NeedsPermission("no purpose given for consent".into())),
+        };
+        let evidence = json!({
+            "source": opts.source,
+            "method_in_file": row.consent_method.trim(),
+            "time_in_file": row.consent_time.trim(),
+        });
+        let actor = format!("import:{}", opts.source);
+        let mut e = ledger.new_event(site, &contact, purpose, ConsentState::Given, method, &evidence, &actor);
+        e.collection_point = actor.clone();
+        e.notice_sha256 = notice_sha256;
+        e.language = lang.code().to_owned();
+        e.ip_trunc = ip;
+        e.occurred_at = occurred_at;
+        e.expires_at = purpose.lifetime_days.map(|d| occurred_at + i64::from(d) * 86_400);
+        ledger.write(site, &contact, vec![e], LedgerWrite::default()).await?;
+        Ok(RowOutcome::WithConsent)
     }
 
-    /// The consent a row proves: `(purpose, when, method, notice, truncated ip)`, or why it proves none.
-    async fn imported_consent(
+    /// The consent a row proves: `(when, method, notice, truncated ip)`, or why it proves none.
+    async fn consent(
         &self,
-        site: &Site,
-        opts: &ImportOptions,
         row: &ImportRow,
         now: i64,
-    ) -> Result<std::result::Result<(String, i64, Method, String, String), String>> {
-        let Some(purpose_key) = &opts.purpose else {
+    ) -> Result<std::result::Result<(i64, Method, String, String), String>> {
+        let Some(purpose) = &self.purpose else {
             return Ok(Err("no purpose given for consent".into()));
         };
         let time = row.consent_time.trim();
@@ -204,7 +222,7 @@ impl Ledger {
             return Ok(Err("unreadable consent time".into()));
         };
         let method_text = if row.consent_method.trim().is_empty() {
-            opts.method.clone().unwrap_or_default()
+            self.opts.method.clone().unwrap_or_default()
         } else {
             row.consent_method.clone()
         };
@@ -212,28 +230,22 @@ impl Ledger {
             return Ok(Err("no consent method".into()));
         };
         let wording = if row.consent_wording.trim().is_empty() {
-            opts.wording.clone().unwrap_or_default()
+            self.opts.wording.clone().unwrap_or_default()
         } else {
             row.consent_wording.clone()
         };
         if wording.trim().is_empty() {
             return Ok(Err("no consent wording".into()));
         }
-        let current = self.current_purposes(site.id).await?;
-        let purpose =
-            current.get(purpose_key).ok_or_else(|| LedgerError::NotFound(format!("purpose {purpose_key}")))?;
-        if purpose.legal_basis != LegalBasis::Consent.as_str() {
-            return Err(LedgerError::Invalid(format!("{purpose_key} does not rest on consent")));
-        }
         if purpose.lifetime_days.is_some_and(|d| at + i64::from(d) * 86_400 <= now) {
             return Ok(Err("consent lapsed".into()));
         }
         let notice = sha256_hex(wording.trim());
-        if !opts.dry_run {
-            self.app().put_notice(site.id, &notice, "und", wording.trim(), now).await?;
+        if !self.opts.dry_run {
+            self.ledger.app().put_notice(self.site.id, &notice, "und", wording.trim(), now).await?;
         }
         let ip = row.consent_ip.trim().parse().map(truncate_ip).unwrap_or_default();
-        Ok(Ok((purpose_key.clone(), at, method, notice, ip)))
+        Ok(Ok((at, method, notice, ip)))
     }
 }
 

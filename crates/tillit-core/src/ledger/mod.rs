@@ -1377,19 +1377,21 @@ impl Ledger {
         };
         let keys = &self.inner.keys;
         let sign = |e: &ConsentEvent| purposes.get(&e.purpose_id).and_then(|p| receipt::sign(keys, e, p, &ctx));
+        // Any yes or no to a purpose answers the open campaigns that asked this person for it.
+        extras.answers = events
+            .iter()
+            .filter_map(|e| {
+                let answer = match e.state.as_str() {
+                    "given" | "renewed" => "given",
+                    "refused" | "withdrawn" => "declined",
+                    _ => return None,
+                };
+                Some((contact.id, e.purpose_key.clone(), answer.to_owned()))
+            })
+            .collect();
         extras.events = events;
         extras.sign = Some(&sign);
-        let written = self.app().write_ledger(extras, self.now()).await?;
-        // Any yes or no to a purpose answers the open campaigns that asked this person for it.
-        for e in &written {
-            let answer = match e.state.as_str() {
-                "given" | "renewed" => "given",
-                "refused" | "withdrawn" => "declined",
-                _ => continue,
-            };
-            self.app().member_answered(contact.id, &e.purpose_key, answer, self.now()).await?;
-        }
-        Ok(written)
+        Ok(self.app().write_ledger(extras, self.now()).await?)
     }
 
     async fn mail(&self, to: &str, subject: &str, body: String, headers: &[(&str, String)]) -> Result<()> {

@@ -215,6 +215,9 @@ pub struct LedgerWrite<'a> {
     /// Records an erasure; with a contact, also destroys their key and sealed fields and drops
     /// their pending requests and current states. Their ledger rows stay, unreadable.
     pub erase: Option<(Option<i64>, ErasureRow)>,
+    /// `(contact, purpose, answer)`: answers to the open campaigns that asked the contact for the
+    /// purpose and have no answer from them yet (a later answer changes nothing).
+    pub answers: Vec<(i64, String, String)>,
 }
 
 /// The moments the ledger's retention rules measure from.

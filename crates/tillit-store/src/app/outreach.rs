@@ -158,18 +158,11 @@ impl AppStore {
     }
 
     pub async fn members(&self, campaign_id: &str) -> Result<Vec<MemberRow>, AppStoreError> {
-        outreach_backend!(self, db => db.members(campaign_id).await)
+        outreach_backend!(self, db => db.members(campaign_id, None).await)
     }
 
-    /// Records a contact's answer about a purpose in every open campaign that asked them for it
-    /// and has no answer from them yet (a later answer changes nothing). Returns how many.
-    pub async fn member_answered(
-        &self,
-        contact_id: i64,
-        purpose_key: &str,
-        answer: &str,
-        now: i64,
-    ) -> Result<u64, AppStoreError> {
-        outreach_backend!(self, db => db.member_answered(contact_id, purpose_key, answer, now).await)
+    /// One contact's membership of a campaign.
+    pub async fn member(&self, campaign_id: &str, contact_id: i64) -> Result<Option<MemberRow>, AppStoreError> {
+        outreach_backend!(self, db => db.members(campaign_id, Some(contact_id)).await.map(|mut m| m.pop()))
     }
 }

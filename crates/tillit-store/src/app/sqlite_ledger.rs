@@ -478,6 +478,9 @@ impl SqliteApp {
             prev = e.hash.clone();
             appended.push(e);
         }
+        for (contact, purpose, answer) in &w.answers {
+            super::sqlite_outreach::answer(&mut tx, *contact, purpose, answer, now).await?;
+        }
         for (site, hmac, scope, reason) in &w.suppress {
             sqlx::query(
                 "INSERT INTO suppressions (site_id, email_hmac, scope, reason, created_at) VALUES (?, ?, ?, ?, ?)

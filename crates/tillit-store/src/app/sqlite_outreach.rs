@@ -227,37 +227,45 @@ impl SqliteApp {
         Ok(())
     }
 
-    pub(super) async fn members(&self, campaign_id: &str) -> Result<Vec<MemberRow>, AppStoreError> {
+    pub(super) async fn members(
+        &self,
+        campaign_id: &str,
+        contact: Option<i64>,
+    ) -> Result<Vec<MemberRow>, AppStoreError> {
         let rows = sqlx::query(
             "SELECT campaign_id, contact_id, asked_at, reminded_at, answered_at, answer, outcome
-             FROM campaign_members WHERE campaign_id = ? ORDER BY contact_id",
+             FROM campaign_members WHERE campaign_id = ?1 AND (?2 IS NULL OR contact_id = ?2) ORDER BY contact_id",
         )
         .bind(campaign_id)
+        .bind(contact)
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
         rows.iter().map(member_from_row).collect()
     }
+}
 
-    pub(super) async fn member_answered(
-        &self,
-        contact_id: i64,
-        purpose_key: &str,
-        answer: &str,
-        now: i64,
-    ) -> Result<u64, AppStoreError> {
-        let done = sqlx::query(
-            "UPDATE campaign_members SET answered_at = ?, answer = ?
-             WHERE contact_id = ? AND answered_at IS NULL
-               AND campaign_id IN (SELECT id FROM campaigns WHERE closed_at IS NULL AND purpose_key = ?)",
-        )
-        .bind(now)
-        .bind(answer)
-        .bind(contact_id)
-        .bind(purpose_key)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected())
-    }
+/// Records a contact's answer about a purpose in the open campaigns that asked them for it and
+/// have none from them yet; on the caller's connection, so a ledger write can do it in its own
+/// transaction.
+pub(super) async fn answer(
+    conn: &mut sqlx::SqliteConnection,
+    contact_id: i64,
+    purpose_key: &str,
+    answer: &str,
+    now: i64,
+) -> Result<u64, AppStoreError> {
+    let done = sqlx::query(
+        "UPDATE campaign_members SET answered_at = ?, answer = ?
+         WHERE contact_id = ? AND answered_at IS NULL
+           AND campaign_id IN (SELECT id FROM campaigns WHERE closed_at IS NULL AND purpose_key = ?)",
+    )
+    .bind(now)
+    .bind(answer)
+    .bind(contact_id)
+    .bind(purpose_key)
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(done.rows_affected())
 }

@@ -2,7 +2,7 @@
 //! about them (Art. 15 and 20), their erasure (Art. 17) with its signed receipt — and contacts
 //! from another tool's CSV export (Art. 14). Each is recorded in the audit log.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -197,11 +197,6 @@ async fn import(app: &AppStore, ledger: &Ledger, site: &Site, args: ImportArgs, 
         Some(p) => Some(decode(&std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?)),
         None => None,
     };
-    if let Some(p) = &args.purpose
-        && !ledger.current_purposes(site.id).await?.contains_key(p)
-    {
-        bail!("no published purpose {p} on {}", site.domain);
-    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter(&data))
         .flexible(true)
@@ -218,12 +213,12 @@ async fn import(app: &AppStore, ledger: &Ledger, site: &Site, args: ImportArgs, 
         customers: args.customers,
         dry_run: args.dry_run,
     };
+    let mut importer = ledger.importer(site, opts).await?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(data.len() as u64) };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut seen = HashSet::new();
     let (mut with_consent, mut rows) = (0u64, 0u64);
     let mut needs: BTreeMap<String, u64> = BTreeMap::new();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
@@ -262,7 +257,7 @@ async fn import(app: &AppStore, ledger: &Ledger, site: &Site, args: ImportArgs, 
             consent_ip: get("consent_ip"),
             customer_since: get("customer_since"),
         };
-        match ledger.import_row(site, &opts, &row, &mut seen).await? {
+        match importer.row(&row).await? {
             RowOutcome::WithConsent => with_consent += 1,
             RowOutcome::NeedsPermission(why) => *needs.entry(why).or_default() += 1,
             RowOutcome::Skipped(why) => *skipped.entry(why).or_default() += 1,

@@ -946,10 +946,10 @@ async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
         customers: true,
         dry_run: false,
     };
-    let mut seen = Default::default();
+    let mut importer = ledger.importer(&site, opts.clone()).await.unwrap();
     for who in ["ann", "ben", "cat", "dan", "eve"] {
         let row = ImportRow { email: format!("{who}@example.com"), ..ImportRow::default() };
-        let outcome = ledger.import_row(&site, &opts, &row, &mut seen).await.unwrap();
+        let outcome = importer.row(&row).await.unwrap();
         assert_eq!(outcome, RowOutcome::NeedsPermission("no purpose given for consent".into()));
     }
     ledger
@@ -1018,9 +1018,8 @@ async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
     assert_eq!((status.said_yes, status.said_no, status.outcomes["erased"]), (1, 1, 2));
     assert!(status.campaign.outcome.unwrap().contains("\"affected\":2"), "the evidence stays on the campaign");
     // Erased stays erased: the same file again adds nobody back.
-    let mut seen = Default::default();
     let row = ImportRow { email: "eve@example.com".into(), ..ImportRow::default() };
-    let again = ledger.import_row(&site, &opts, &row, &mut seen).await.unwrap();
+    let again = ledger.importer(&site, opts).await.unwrap().row(&row).await.unwrap();
     assert_eq!(again, RowOutcome::Skipped("erased (suppressed)".into()));
     assert_eq!(ledger.verify().await.unwrap().first_broken, None);
 
