@@ -85,6 +85,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/sites/{domain}/ledger", Rule::Site(ManageLedger, InPath)),
     ("POST", "/sites/{domain}/ledger/{section}", Rule::Site(ManageLedger, InPath)),
     ("POST", "/sites/{domain}/ledger/purposes/{key}/publish", Rule::Site(ManageLedger, InPath)),
+    ("POST", "/sites/{domain}/ledger/campaigns/{id}/{action}", Rule::Site(ManageLedger, InPath)),
     ("GET", "/sites/{domain}/settings", Rule::Site(ManageSite, InPath)),
     ("POST", "/sites/{domain}/settings", Rule::Site(ManageSite, InPath)),
     ("POST", "/sites/{domain}/settings/{section}", Rule::Site(ManageSite, InPath)),

@@ -361,6 +361,29 @@ texts! {
     err_tick: "Tick the box of each thing you want to receive.", "Kryss av for hvert av det du vil ha.", "Kryssa i rutan för varje sak du vill få.", "Sæt kryds ved hver ting, du vil modtage.";
     err_form_changed: "The form changed since it was shown. Reload the page and choose again.", "Skjemaet er endret siden det ble vist. Last inn siden på nytt og velg igjen.", "Formuläret har ändrats sedan det visades. Ladda om sidan och välj igen.", "Formularen er ændret, siden den blev vist. Genindlæs siden, og vælg igen.";
     err_email: "Enter a valid email address.", "Skriv inn en gyldig e-postadresse.", "Ange en giltig e-postadress.", "Skriv en gyldig e-mailadresse.";
+    campaigns_heading: "Re-permission campaigns", "Kampanjer for nytt samtykke", "Kampanjer för nytt samtycke", "Kampagner for nyt samtykke";
+    campaigns_help: "Ask people you may lawfully ask (existing customers without consent, or people whose consent runs out soon) for consent once, with at most one reminder. At the deadline, those who did not say yes and hold no other consent are erased or restricted.", "Spør dem du lovlig kan spørre (eksisterende kunder uten samtykke, eller de med samtykke som snart går ut) om samtykke én gang, med høyst én påminnelse. Ved fristen slettes eller begrenses de som ikke sa ja og ikke har annet samtykke.", "Fråga dem du lagligt får fråga (befintliga kunder utan samtycke, eller de vars samtycke snart löper ut) om samtycke en gång, med högst en påminnelse. Vid tidsfristen raderas eller begränsas de som inte sa ja och inte har annat samtycke.", "Spørg dem, du lovligt må spørge (eksisterende kunder uden samtykke eller dem, hvis samtykke snart udløber), om samtykke én gang med højst én påmindelse. Ved fristen slettes eller begrænses dem, der ikke sagde ja og ikke har andet samtykke.";
+    new_campaign: "New campaign", "Ny kampanje", "Ny kampanj", "Ny kampagne";
+    audience: "Who", "Hvem", "Vem", "Hvem";
+    audience_customers: "Existing customers without consent", "Eksisterende kunder uten samtykke", "Befintliga kunder utan samtycke", "Eksisterende kunder uden samtykke";
+    audience_expiring: "Consent running out within 30 days", "Samtykke som går ut innen 30 dager", "Samtycke som löper ut inom 30 dagar", "Samtykke, der udløber inden for 30 dage";
+    campaign_message: "Why you are asking (shown above the request)", "Hvorfor dere spør (vises over forespørselen)", "Varför ni frågar (visas ovanför förfrågan)", "Hvorfor I spørger (vises over forespørgslen)";
+    deadline_days: "Days until the deadline", "Dager til fristen", "Dagar till tidsfristen", "Dage til fristen";
+    reminder_days: "Reminder after (days, optional)", "Påminnelse etter (dager, valgfritt)", "Påminnelse efter (dagar, valfritt)", "Påmindelse efter (dage, valgfrit)";
+    at_deadline: "At the deadline", "Ved fristen", "Vid tidsfristen", "Ved fristen";
+    action_erase: "erase", "slett", "radera", "slet";
+    action_restrict: "restrict", "begrens", "begränsa", "begræns";
+    asked: "Asked", "Spurt", "Tillfrågade", "Spurgt";
+    said_yes: "Yes", "Ja", "Ja", "Ja";
+    said_no: "No", "Nei", "Nej", "Nej";
+    waiting: "No answer yet", "Ikke svart ennå", "Inget svar ännu", "Intet svar endnu";
+    would_ask: "Would ask", "Ville spurt", "Skulle fråga", "Ville spørge";
+    start: "Start", "Start", "Starta", "Start";
+    running_until: "Running until", "Pågår til", "Pågår till", "Kører til";
+    closed: "Closed", "Avsluttet", "Avslutad", "Afsluttet";
+    preview: "Preview", "Forhåndsvis", "Förhandsgranska", "Forhåndsvis";
+    close_apply: "Close and apply", "Avslutt og utfør", "Avsluta och genomför", "Afslut og udfør";
+    mail_queue: "Mail queue", "E-postkø", "E-postkö", "E-mailkø";
     objected_short: "Objected to direct marketing (Art. 21)", "Har protestert mot direkte markedsføring (art. 21)", "Har invänt mot direktmarknadsföring (art. 21)", "Har gjort indsigelse mod direkte markedsføring (art. 21)";
 }
 

@@ -148,6 +148,7 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/sites/{domain}/ledger", get(ledger::view))
         .route("/sites/{domain}/ledger/{section}", post(ledger::add))
         .route("/sites/{domain}/ledger/purposes/{key}/publish", post(ledger::publish))
+        .route("/sites/{domain}/ledger/campaigns/{id}/{action}", post(ledger::campaign))
         .route("/sites/{domain}/settings", get(settings::view).post(settings::general))
         .route("/sites/{domain}/settings/{section}", post(settings::add))
         .route("/sites/{domain}/settings/{section}/{action}", post(settings::remove))

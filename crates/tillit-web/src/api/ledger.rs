@@ -21,10 +21,12 @@ use serde_json::{Value, json};
 
 use tillit_core::access::Permission;
 use tillit_core::i18n::Lang;
+use tillit_core::ledger::campaign::Closing;
 use tillit_core::ledger::model::{ConsentState, FieldInput, Method, PointInput, PurposeInput};
 use tillit_core::ledger::{ContactView, Decision, Evidence, Form, LedgerError, Signup, SignupOutcome};
 use tillit_store::app::Site;
 use tillit_store::app::ledger::{CollectionPointRow, ContactFieldRow, PurposeRow};
+use tillit_store::app::outreach::CampaignRow;
 
 use crate::AppState;
 use crate::api::json_body;
@@ -496,7 +498,6 @@ pub async fn add_campaign(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: NewCampaign = json_body(&body)?;
-    let site = site(&caller)?;
     let input = tillit_core::ledger::campaign::CampaignInput {
         purpose_key: req.purpose,
         audience: req.audience,
@@ -505,11 +506,24 @@ pub async fn add_campaign(
         deadline_days: req.deadline_days,
         reminder_days: req.reminder_days,
     };
-    let c =
-        state.ledger.create_campaign(site, &input, &caller.principal.actor.to_string()).await.map_err(ledger_error)?;
-    let preview = state.ledger.campaign_preview(site, &c.id).await.map_err(ledger_error)?;
-    audit(&state, &caller, "campaign.create", &format!("campaign:{}", c.id), json!({"purpose": c.purpose_key})).await?;
+    let c = create_campaign_as(&state, &caller, &input).await?;
+    let preview = state.ledger.campaign_preview(site(&caller)?, &c.id).await.map_err(ledger_error)?;
     Ok((StatusCode::CREATED, Json(json!({"campaign": c, "preview": preview}))))
+}
+
+/// Creates a campaign for the caller (the API and the ledger page), audited.
+pub(crate) async fn create_campaign_as(
+    state: &AppState,
+    caller: &Caller,
+    input: &tillit_core::ledger::campaign::CampaignInput,
+) -> Result<CampaignRow, ApiError> {
+    let c = state
+        .ledger
+        .create_campaign(site(caller)?, input, &caller.principal.actor.to_string())
+        .await
+        .map_err(ledger_error)?;
+    audit(state, caller, "campaign.create", &format!("campaign:{}", c.id), json!({"purpose": c.purpose_key})).await?;
+    Ok(c)
 }
 
 /// One campaign's answers; before its start, who it would ask.
@@ -532,9 +546,15 @@ pub async fn start_campaign(
     Extension(caller): Extension<Caller>,
     Path((_domain, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let asked = state.ledger.start_campaign(site(&caller)?, &id).await.map_err(ledger_error)?;
-    audit(&state, &caller, "campaign.start", &format!("campaign:{id}"), json!({"asked": asked})).await?;
+    let asked = start_campaign_as(&state, &caller, &id).await?;
     Ok(Json(json!({"asked": asked})))
+}
+
+/// Starts a campaign for the caller, audited. Returns how many it asked.
+pub(crate) async fn start_campaign_as(state: &AppState, caller: &Caller, id: &str) -> Result<u32, ApiError> {
+    let asked = state.ledger.start_campaign(site(caller)?, id).await.map_err(ledger_error)?;
+    audit(state, caller, "campaign.start", &format!("campaign:{id}"), json!({"asked": asked})).await?;
+    Ok(asked)
 }
 
 #[derive(Deserialize)]
@@ -552,15 +572,22 @@ pub async fn close_campaign(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let req: CloseCampaign = json_body(&body)?;
-    let closing = state
-        .ledger
-        .close_campaign(site(&caller)?, &id, req.apply, &caller.principal.actor.to_string())
-        .await
-        .map_err(ledger_error)?;
-    if req.apply {
-        audit(&state, &caller, "campaign.close", &format!("campaign:{id}"), json!(closing)).await?;
+    Ok(Json(json!(close_campaign_as(&state, &caller, &id, req.apply).await?)))
+}
+
+/// Previews (`apply: false`) or closes a campaign for the caller; the close is audited.
+pub(crate) async fn close_campaign_as(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    apply: bool,
+) -> Result<Closing, ApiError> {
+    let actor = caller.principal.actor.to_string();
+    let closing = state.ledger.close_campaign(site(caller)?, id, apply, &actor).await.map_err(ledger_error)?;
+    if apply {
+        audit(state, caller, "campaign.close", &format!("campaign:{id}"), json!(closing)).await?;
     }
-    Ok(Json(json!(closing)))
+    Ok(closing)
 }
 
 // ---- public: signup ----

@@ -1,7 +1,8 @@
 //! A site's consent-ledger page, for the people who manage it (marketers, admins, owners):
 //! purposes and their versions (draft, publish), collection points with their snippet and hosted
-//! form, contact fields, and (for people who may read personal data) data-subject requests by due
-//! date and looking a contact up (audited).
+//! form, contact fields, re-permission campaigns (create, start, answers as they come in, the
+//! deadline's preview and close) with the mail queue's counts, and (for people who may read
+//! personal data) data-subject requests by due date and looking a contact up (audited).
 //!
 //! Changes go through the same functions as the admin API (`crate::api::ledger`), so validation
 //! and the audit log are the same whichever way they were made.
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tillit_core::access::Permission;
 use tillit_core::i18n::Lang;
 use tillit_core::ledger::ContactView;
+use tillit_core::ledger::campaign::{CampaignInput, CampaignStatus};
 use tillit_core::ledger::model::{Channel, FieldInput, LegalBasis, PointInput, PointKind, PurposeInput};
 use tillit_core::ledger::requests::overdue;
 use tillit_store::app::ledger::{CollectionPointRow, ContactFieldRow, PurposeRow, PurposeText, RequestRow};
@@ -24,7 +26,8 @@ use tillit_store::app::ledger::{CollectionPointRow, ContactFieldRow, PurposeRow,
 use super::{Nav, error_page, field, form, render};
 use crate::AppState;
 use crate::api::ledger::{
-    add_field_as, add_point_as, lookup_as, publish_purpose_as, save_purpose_as, site, snippet_text,
+    add_field_as, add_point_as, close_campaign_as, create_campaign_as, lookup_as, publish_purpose_as, save_purpose_as,
+    site, snippet_text, start_campaign_as,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -58,6 +61,21 @@ struct LedgerPage {
     mail_ready: bool,
     /// Data-subject requests by due date: (request, received, due, overdue).
     requests: Vec<(RequestRow, String, String, bool)>,
+    /// Published consent purposes that reach people by email (what a campaign may ask for).
+    email_purposes: Vec<String>,
+    campaigns: Vec<CampaignView>,
+    /// The mail queue's messages by status.
+    mail_counts: Vec<(String, u64)>,
+}
+
+/// A campaign as the page shows it.
+struct CampaignView {
+    s: CampaignStatus,
+    /// Before the start: how many it would ask.
+    would_ask: Option<u32>,
+    deadline: String,
+    /// The deadline has passed and the campaign is still open.
+    can_close: bool,
 }
 
 async fn page(
@@ -111,6 +129,24 @@ async fn page(
             (r, received, due, late)
         })
         .collect();
+    let mut campaigns = Vec::new();
+    for c in state.ledger.campaigns(site).await.unwrap_or_default() {
+        let would_ask = match c.campaign.started_at {
+            None => state.ledger.campaign_preview(site, &c.campaign.id).await.ok().map(|p| p.eligible),
+            Some(_) => None,
+        };
+        let can_close =
+            c.campaign.started_at.is_some() && c.campaign.closed_at.is_none() && now >= c.campaign.deadline_at;
+        campaigns.push(CampaignView { deadline: day(c.campaign.deadline_at - 1), would_ask, can_close, s: c });
+    }
+    let email_purposes = purposes
+        .iter()
+        .filter(|p| askable.contains(&p.key) && p.channel == Channel::Email.as_str())
+        .map(|p| p.key.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mail_counts = state.app.mail_counts(site.id).await.unwrap_or_default();
     let (contact, searched) = if read_personal && !email.trim().is_empty() {
         match lookup_as(state, caller, email).await {
             Ok(c) => (c, true),
@@ -142,6 +178,9 @@ async fn page(
         searched,
         mail_ready: state.mailer.is_some(),
         requests,
+        email_purposes,
+        campaigns,
+        mail_counts,
     };
     render(status, &page)
 }
@@ -232,6 +271,18 @@ pub async fn add(
             };
             add_point_as(&state, &caller, input).await.map(|_| ())
         }
+        "campaigns" => {
+            let days = |name: &str| field(&f, name).trim().parse::<u32>().ok();
+            let input = CampaignInput {
+                purpose_key: field(&f, "purpose").to_owned(),
+                audience: field(&f, "audience").to_owned(),
+                message: field(&f, "message").to_owned(),
+                action: field(&f, "action").to_owned(),
+                deadline_days: days("deadline_days").unwrap_or(0),
+                reminder_days: days("reminder_days"),
+            };
+            create_campaign_as(&state, &caller, &input).await.map(|_| ())
+        }
         "fields" => {
             let input = FieldInput {
                 key: field(&f, "key").trim().to_owned(),
@@ -252,6 +303,30 @@ pub async fn publish(
     Path((domain, key)): Path<(String, String)>,
 ) -> Response {
     let result = publish_purpose_as(&state, &caller, &key).await.map(|_| ());
+    done(&state, &caller, &domain, result).await
+}
+
+/// `POST /sites/{domain}/ledger/campaigns/{id}/{action}`: `start`, `preview` (what closing
+/// would do) or `close`.
+pub async fn campaign(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((domain, id, action)): Path<(String, String, String)>,
+) -> Response {
+    let result = match action.as_str() {
+        "start" => start_campaign_as(&state, &caller, &id).await.map(|_| ()),
+        "preview" | "close" => match close_campaign_as(&state, &caller, &id, action == "close").await {
+            Ok(closing) if action == "preview" => {
+                let t = Texts::of(caller.lang);
+                let what = if closing.action == "erase" { t.action_erase } else { t.action_restrict };
+                let kept: Vec<String> = closing.kept.iter().map(|(why, n)| format!("{why}: {n}")).collect();
+                let message = format!("{}: {what} {}. {}", t.preview, closing.affected, kept.join(", "));
+                return page(&state, &caller, StatusCode::OK, &message, "", "").await;
+            }
+            other => other.map(|_| ()),
+        },
+        _ => Err(ApiError::NotFound("no such action".into())),
+    };
     done(&state, &caller, &domain, result).await
 }
 

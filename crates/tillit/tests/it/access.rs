@@ -145,6 +145,7 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/sites/{site}/ledger?email=nobody%40x.test", None),
     ("POST", "/sites/{site}/ledger/fields", Some("key=")),
     ("POST", "/sites/{site}/ledger/purposes/no-such-purpose/publish", Some("")),
+    ("POST", "/sites/{site}/ledger/campaigns/cp-none/start", Some("")),
     ("GET", "/sites/{site}/settings", None),
     ("POST", "/sites/{site}/settings", Some("domain=&timezone=Nowhere&retention_days=0")),
     ("POST", "/sites/{site}/settings/goals", Some("")),

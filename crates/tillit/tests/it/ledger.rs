@@ -881,6 +881,44 @@ async fn contacts_are_imported_asked_once_and_can_take_their_data() {
     assert!(consents.contains("Monthly newsletter") && consents.contains(&format!("campaign:{id}")), "{consents}");
     let fields = unzipped(&bundle, "contact.csv");
     assert!(fields.contains("city,Tromsø"), "{fields}");
+
+    // The marketer sees the answers on the ledger page, and creates and starts a campaign there.
+    let Some((_driver, driver_port)) = chromedriver() else { return };
+    let out = ok(&tillit(&dir, &["user", "add", "mia@shop.test", "--role", "marketer", "--site", "shop.test"]));
+    let password = out.rsplit(": ").next().unwrap().trim().to_owned();
+    let c = browser(driver_port).await;
+    c.goto(&format!("{}/login", server.base)).await.unwrap();
+    submit_credentials(&c, "mia@shop.test", &password).await;
+    wait_for_text(&c, "shop.test").await;
+    c.goto(&format!("{}/sites/shop.test/ledger", server.base)).await.unwrap();
+    wait_for_text(&c, "Re-permission campaigns").await;
+    let row = |id: &str| {
+        format!(
+            "return [...document.querySelectorAll('tr[data-campaign=\"{id}\"] td.num')].map(td => td.textContent.trim());"
+        )
+    };
+    assert_eq!(js(&c, &row(&id)).await, json!(["2", "1", "1", "0"]), "asked, yes, no, waiting");
+    let queue = js(&c, "return document.querySelector('#campaigns p.muted:last-of-type').textContent;").await;
+    assert!(queue.as_str().unwrap().contains("sent 2"), "{queue}");
+    js(&c, "document.querySelector('#campaigns details').open = true; return 0;").await;
+    type_into(&c, "textarea[name=message]", "One more question.").await;
+    click(&c, "#campaigns form.stack button[type=submit]").await;
+    wait_for_text(&c, "Saved.").await;
+    let ids =
+        js(&c, "return [...document.querySelectorAll('tr[data-campaign]')].map(tr => tr.dataset.campaign);").await;
+    let new_id = ids.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).find(|v| *v != id).unwrap().to_owned();
+    let would = js(&c, &row(&new_id)).await;
+    assert_eq!(would[0], json!("Would ask 0"), "Bjørn said yes, Siri no: no one is left to ask");
+    js(&c, "document.querySelector('#campaigns').scrollIntoView(); return 0;").await;
+    screenshot(&c, "ledger-campaigns").await;
+    click(&c, &format!("form[action='/sites/shop.test/ledger/campaigns/{new_id}/start'] button")).await;
+    // The page already says "Saved." (from the creation): wait for the started row instead.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while js(&c, &row(&new_id)).await != json!(["0", "0", "0", "0"]) {
+        assert!(std::time::Instant::now() < deadline, "the campaign did not start: {}", js(&c, &row(&new_id)).await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    c.close().await.unwrap();
 }
 
 /// Every message so far, once there are at least `n`.
