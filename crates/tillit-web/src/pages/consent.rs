@@ -4,12 +4,12 @@
 //! unsubscribe page, and the data-subject request form with its code step. No cookies: links
 //! carry what the page needs, signed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -486,6 +486,8 @@ struct RequestForm<'a> {
     site: &'a str,
     kinds: Vec<(&'static str, &'static str)>,
     action: String,
+    /// Where the person came from (the request's channel).
+    channel: &'static str,
     t: &'static Texts,
 }
 
@@ -501,11 +503,18 @@ fn kinds(t: &'static Texts) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// `GET /requests/site/{domain}`: the public request form (Art. 15–21).
+/// The channel a request came through: the preference centre's link says so, anything else
+/// is the public form.
+fn request_channel(from: &str) -> &'static str {
+    if from == "preference-centre" { "preference-centre" } else { "request-form" }
+}
+
+/// `GET /requests/site/{domain}[?from=preference-centre]`: the public request form (Art. 15–21).
 pub async fn request_form(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(domain): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = caller.lang;
     let t = Texts::of(lang);
@@ -520,6 +529,7 @@ pub async fn request_form(
         site: &domain,
         kinds: kinds(t),
         action: format!("/requests/site/{domain}"),
+        channel: request_channel(q.get("from").map_or("", String::as_str)),
         t,
     };
     render(StatusCode::OK, &page)
@@ -540,7 +550,7 @@ pub async fn make_request(
     };
     let new = tillit_core::ledger::requests::NewRequest {
         kind: field(&fields, "kind").to_owned(),
-        channel: "request-form".into(),
+        channel: request_channel(field(&fields, "from")).into(),
         email: field(&fields, "email").to_owned(),
         details: field(&fields, "details").to_owned(),
         lang,

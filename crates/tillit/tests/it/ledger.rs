@@ -497,8 +497,16 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     screenshot(&c, "ledger-page").await;
     c.close().await.unwrap();
 
-    // The person deletes everything from the preference centre.
+    // From the preference centre, the request form records where the request came from.
     let c = browser(driver_port).await;
+    c.goto(&preferences).await.unwrap();
+    wait_for_text(&c, "dag@example.com").await;
+    click(&c, "a[href*='from=preference-centre']").await;
+    wait_for_text(&c, "Send the request").await;
+    let from = js(&c, "return document.querySelector('input[name=from]').value;").await;
+    assert_eq!(from, json!("preference-centre"));
+
+    // The person deletes everything from the preference centre.
     c.goto(&preferences).await.unwrap();
     wait_for_text(&c, "dag@example.com").await;
     click(&c, "button[value=erase]").await;
@@ -526,6 +534,16 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     let mail = nth_mail(&maildir, 6).await;
     assert!(mail.contains("To: eva@example.com") && mail.contains("/preferences/"), "{mail}");
     c.close().await.unwrap();
+    let listed: Value = client
+        .get(format!("{}/api/admin/sites/shop.test/requests", server.base))
+        .header("authorization", ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["request"]["channel"], "request-form", "{listed}");
 
     // Every change and every look at personal data is in the audit log.
     let audit = tillit(&dir, &["audit", "export"]);
