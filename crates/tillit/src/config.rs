@@ -44,6 +44,8 @@ pub struct Config {
     pub send_log_retention_days: u32,
     /// Days an existing customer without consent is kept after their last purchase (soft opt-in).
     pub customer_retention_days: u32,
+    /// Days audit-log rows are kept (then removed behind a signed checkpoint).
+    pub audit_retention_days: u32,
     /// Marketing and campaign emails sent per minute at most (the mail queue's rate limit).
     pub mail_per_minute: u32,
     /// Who receives contacts' data besides the controller (Art. 15(1)(c)), `;`-separated, e.g.
@@ -74,11 +76,12 @@ struct Layer {
     contact_retention_days: Option<u32>,
     send_log_retention_days: Option<u32>,
     customer_retention_days: Option<u32>,
+    audit_retention_days: Option<u32>,
     mail_per_minute: Option<u32>,
     recipients: Option<String>,
 }
 
-const KEYS: [&str; 21] = [
+const KEYS: [&str; 22] = [
     "listen",
     "data_dir",
     "trusted_proxies",
@@ -98,6 +101,7 @@ const KEYS: [&str; 21] = [
     "contact_retention_days",
     "send_log_retention_days",
     "customer_retention_days",
+    "audit_retention_days",
     "mail_per_minute",
     "recipients",
 ];
@@ -169,6 +173,7 @@ impl Config {
                 .customer_retention_days
                 .or(from_file.customer_retention_days)
                 .unwrap_or(1095),
+            audit_retention_days: from_env.audit_retention_days.or(from_file.audit_retention_days).unwrap_or(1825),
             mail_per_minute: from_env.mail_per_minute.or(from_file.mail_per_minute).unwrap_or(60),
             recipients: from_env.recipients.or(from_file.recipients).unwrap_or_default(),
         };
@@ -192,8 +197,11 @@ impl Config {
         if config.contact_retention_days == 0
             || config.send_log_retention_days == 0
             || config.customer_retention_days == 0
+            || config.audit_retention_days == 0
         {
-            bail!("contact_retention_days, send_log_retention_days and customer_retention_days must be at least 1");
+            bail!(
+                "contact_retention_days, send_log_retention_days, customer_retention_days and audit_retention_days must be at least 1"
+            );
         }
         if config.mail_per_minute == 0 {
             bail!("mail_per_minute must be at least 1");
@@ -216,6 +224,7 @@ impl Config {
             contact_days: self.contact_retention_days,
             customer_days: self.customer_retention_days,
             send_log_days: self.send_log_retention_days,
+            audit_days: self.audit_retention_days,
         }
     }
 
@@ -245,6 +254,7 @@ fn env_layer(env: &HashMap<String, String>) -> anyhow::Result<Layer> {
                 | "contact_retention_days"
                 | "send_log_retention_days"
                 | "customer_retention_days"
+                | "audit_retention_days"
                 | "mail_per_minute" => {
                     toml::Value::Integer(value.trim().parse().with_context(|| format!("{var} must be a whole number"))?)
                 }

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Totp};
 
-use tillit_store::app::accounts::{AUDIT_GENESIS, AuditEntry, NewEmailToken, RoleRow, SessionUser, TokenPurpose, User};
+use tillit_store::app::accounts::{
+    AUDIT_GENESIS, AuditCheckpoint, AuditEntry, NewEmailToken, RoleRow, SessionUser, TokenPurpose, User,
+};
 use tillit_store::app::{AppStore, AppStoreError};
 
 use crate::access::{Actor, Principal, Role};
@@ -485,10 +487,20 @@ impl Accounts {
         Ok(self.app.audit_entries(after, limit).await?)
     }
 
-    /// Walks the whole audit log and checks that every row is sealed and chained to the one before.
-    pub async fn verify_audit(&self) -> Result<AuditCheck, AuthError> {
-        let mut prev = AUDIT_GENESIS.to_owned();
-        let mut expected_seq = 1;
+    /// Walks the audit log and checks that every row is sealed and chained to the one before:
+    /// from its start, or from its start, or from the newest retention checkpoint when
+    /// older rows were removed; `trusted` says whether a checkpoint's signature holds.
+    pub async fn verify_audit(&self, trusted: impl Fn(&AuditCheckpoint) -> bool) -> Result<AuditCheck, AuthError> {
+        let (mut prev, mut expected_seq) = match self.app.audit_checkpoint().await? {
+            None => (AUDIT_GENESIS.to_owned(), 1),
+            Some(c) if trusted(&c) => (c.hash, c.seq + 1),
+            Some(c) => {
+                return Ok(AuditCheck::Broken {
+                    seq: c.seq,
+                    reason: "the retention checkpoint's signature does not verify".into(),
+                });
+            }
+        };
         let mut rows = 0;
         loop {
             let batch = self.app.audit_entries(expected_seq - 1, 5_000).await?;
@@ -730,7 +742,7 @@ mod tests {
         let entries = acc.audit_entries(0, 100).await.unwrap();
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["user.setup", "signin.failed", "signin"]);
-        match acc.verify_audit().await.unwrap() {
+        match acc.verify_audit(|_| false).await.unwrap() {
             AuditCheck::Intact { rows, head } => {
                 assert_eq!(rows, 3);
                 assert_eq!(head, entries[2].hash);

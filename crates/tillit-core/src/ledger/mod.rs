@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::warn;
 
+use tillit_store::app::accounts::AuditCheckpoint;
 use tillit_store::app::ledger::{
     CollectionPointRow, ConsentEvent, ConsentStateRow, ContactFieldRow, ContactRow, ErasureRow, LedgerCutoffs,
     LedgerWrite, NewConsentEvent, OptinRequest, PurposeRow, ReceiptRow,
@@ -236,11 +237,13 @@ pub struct RetentionRules {
     pub customer_days: u32,
     /// Send-gate decisions are kept this long.
     pub send_log_days: u32,
+    /// Audit-log rows are kept this long (then removed behind a signed checkpoint).
+    pub audit_days: u32,
 }
 
 impl Default for RetentionRules {
     fn default() -> RetentionRules {
-        RetentionRules { contact_days: 30, customer_days: 1095, send_log_days: 730 }
+        RetentionRules { contact_days: 30, customer_days: 1095, send_log_days: 730, audit_days: 1825 }
     }
 }
 
@@ -1187,6 +1190,10 @@ impl Ledger {
                 contacts,
             ),
             (format!("send-gate decisions after {} days", rules.send_log_days), decisions),
+            (
+                format!("audit log entries after {} days", rules.audit_days),
+                self.audit_retention(days(rules.audit_days), dry_run).await?,
+            ),
         ];
         if !dry_run {
             for (rule, n) in out.iter().filter(|(_, n)| *n > 0) {
@@ -1194,6 +1201,31 @@ impl Ledger {
             }
         }
         Ok(out)
+    }
+
+    /// Removes the audit rows older than `cutoff` behind a signed checkpoint (or, with `dry_run`,
+    /// counts them). Returns how many.
+    async fn audit_retention(&self, cutoff: i64, dry_run: bool) -> Result<u64> {
+        let Some(last) = self.app().audit_before(cutoff).await? else { return Ok(0) };
+        if dry_run {
+            return Ok(self.app().audit_count_through(last.seq).await?);
+        }
+        let at = self.now();
+        let jws = self.inner.keys.sign_jws(&json!({
+            "type": "audit-checkpoint",
+            "seq": last.seq,
+            "hash": last.hash,
+            "iat": at,
+        }));
+        Ok(self.app().cut_audit(&AuditCheckpoint { seq: last.seq, hash: last.hash, at, jws }).await?)
+    }
+
+    /// Whether an audit checkpoint was signed by this ledger's key for exactly its seq and hash.
+    pub fn audit_checkpoint_holds(&self, c: &AuditCheckpoint) -> bool {
+        self.inner
+            .keys
+            .verify_jws(&c.jws)
+            .is_some_and(|p| p["type"] == "audit-checkpoint" && p["seq"] == json!(c.seq) && p["hash"] == json!(c.hash))
     }
 
     /// Deletes expired confirmation requests and the people who never confirmed.

@@ -259,7 +259,7 @@ async fn erasure_destroys_the_person_keeps_the_chain_and_stays_erased() {
 #[tokio::test]
 async fn retention_retires_contacts_without_consent_and_leaves_evidence() {
     let f = fixture().await;
-    let rules = RetentionRules { contact_days: 30, customer_days: 1095, send_log_days: 365 };
+    let rules = RetentionRules { send_log_days: 365, ..RetentionRules::default() };
     sign_up(&f, "keep@example.com", &["offers"]).await.unwrap(); // no lifetime: valid until withdrawn
     sign_up(&f, "gone@example.com", &["news"]).await.unwrap(); // 30-day lifetime
     f.ledger.may_send(&f.site, "gone@example.com", "news").await.unwrap();
@@ -270,7 +270,7 @@ async fn retention_retires_contacts_without_consent_and_leaves_evidence() {
     f.ledger.expire_lapsed().await.unwrap();
     f.clock.set(1_700_000_000 + 92 * 86_400);
     let dry = f.ledger.retention(&RetentionRules { send_log_days: 30, ..rules }, true).await.unwrap();
-    assert_eq!(dry.iter().map(|r| r.1).collect::<Vec<_>>(), [0, 1, 1], "{dry:?}");
+    assert_eq!(dry.iter().map(|r| r.1).collect::<Vec<_>>(), [0, 1, 1, 0], "{dry:?}");
     assert!(f.ledger.lookup(&f.site, "gone@example.com").await.unwrap().is_some(), "a dry run changes nothing");
     let done = f.ledger.retention(&RetentionRules { send_log_days: 30, ..rules }, false).await.unwrap();
     assert_eq!(done, dry);
@@ -279,4 +279,43 @@ async fn retention_retires_contacts_without_consent_and_leaves_evidence() {
     // Retired is not erased: the address may sign up again.
     sign_up(&f, "gone@example.com", &["news"]).await.unwrap();
     assert_eq!(f.ledger.verify().await.unwrap().first_broken, None);
+}
+
+#[tokio::test]
+async fn audit_rows_past_retention_go_behind_a_signed_checkpoint() {
+    use crate::accounts::{Accounts, AuditCheck};
+    let f = fixture().await;
+    let app = f.ledger.app().clone();
+    let day = 86_400;
+    for (i, at) in
+        [1_700_000_000 - 400 * day, 1_700_000_000 - 300 * day, 1_700_000_000 - 10 * day].into_iter().enumerate()
+    {
+        app.append_audit(at, "operator", "site.add", &format!("site:{i}"), "{}").await.unwrap();
+    }
+    let rules = RetentionRules { audit_days: 365, ..RetentionRules::default() };
+    let audit_rule = |r: &[(String, u64)]| r.iter().find(|(rule, _)| rule.starts_with("audit log")).map(|(_, n)| *n);
+    assert_eq!(audit_rule(&f.ledger.retention(&rules, true).await.unwrap()), Some(1), "one row is older than a year");
+    assert_eq!(app.audit_entries(0, 10).await.unwrap().len(), 3, "a dry run removes nothing");
+    assert_eq!(audit_rule(&f.ledger.retention(&rules, false).await.unwrap()), Some(1));
+    let left = app.audit_entries(0, 10).await.unwrap();
+    assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+
+    let accounts = Accounts::new(app.clone(), f.clock.clone());
+    let check = accounts.verify_audit(|c| f.ledger.audit_checkpoint_holds(c)).await.unwrap();
+    assert!(matches!(check, AuditCheck::Intact { rows: 2, .. }), "{check:?}");
+    let untrusted = accounts.verify_audit(|_| false).await.unwrap();
+    assert!(matches!(untrusted, AuditCheck::Broken { seq: 1, .. }), "{untrusted:?}");
+
+    // Another key's checkpoint (or none) does not let anyone cut rows out unnoticed.
+    let other = LedgerKeys::parse(&LedgerKeys::generate_file().unwrap()).unwrap();
+    let left_hash = left[0].hash.clone();
+    let forged = tillit_store::app::accounts::AuditCheckpoint {
+        seq: 2,
+        hash: left_hash.clone(),
+        at: 0,
+        jws: other.sign_jws(&json!({"type": "audit-checkpoint", "seq": 2, "hash": left_hash})),
+    };
+    assert_eq!(app.cut_audit(&forged).await.unwrap(), 1);
+    let check = accounts.verify_audit(|c| f.ledger.audit_checkpoint_holds(c)).await.unwrap();
+    assert!(matches!(check, AuditCheck::Broken { seq: 2, .. }), "{check:?}");
 }

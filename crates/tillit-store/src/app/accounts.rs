@@ -109,6 +109,16 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// Where the audit log starts after retention removed older rows: the last removed row's seq and
+/// hash, and the signed statement of both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditCheckpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub at: i64,
+    pub jws: String,
+}
+
 /// The `prev_hash` of the first audit row.
 pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -15,7 +15,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use self::accounts::{
-    AuditEntry, Credentials, EmailToken, NewEmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose, User,
+    AuditCheckpoint, AuditEntry, Credentials, EmailToken, NewEmailToken, RoleRow, SessionUser, SharedLink,
+    TokenPurpose, User,
 };
 pub use self::sqlite::SqliteApp;
 
@@ -431,6 +432,27 @@ impl AppStore {
     /// Up to `limit` audit rows after `seq`, in order.
     pub async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, AppStoreError> {
         backend!(self, db => db.audit_entries(after, limit).await)
+    }
+
+    /// The newest audit row older than `cutoff`, if any (what retention would remove up to).
+    pub async fn audit_before(&self, cutoff: i64) -> Result<Option<AuditEntry>, AppStoreError> {
+        backend!(self, db => db.audit_before(cutoff).await)
+    }
+
+    /// How many audit rows have `seq <= through`.
+    pub async fn audit_count_through(&self, through: i64) -> Result<u64, AppStoreError> {
+        backend!(self, db => db.audit_count_through(through).await)
+    }
+
+    /// In one transaction: stores the checkpoint, then deletes every audit row it covers.
+    /// Returns how many rows went.
+    pub async fn cut_audit(&self, checkpoint: &AuditCheckpoint) -> Result<u64, AppStoreError> {
+        backend!(self, db => db.cut_audit(checkpoint).await)
+    }
+
+    /// The newest audit checkpoint, if retention ever removed rows.
+    pub async fn audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>, AppStoreError> {
+        backend!(self, db => db.audit_checkpoint().await)
     }
 
     pub async fn health(&self) -> Result<(), AppStoreError> {

@@ -5,8 +5,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::AppStoreError;
 use super::accounts::{
-    AUDIT_GENESIS, AuditEntry, Credentials, EmailToken, NewEmailToken, RoleRow, SessionUser, SharedLink, TokenPurpose,
-    User, audit_hash,
+    AUDIT_GENESIS, AuditCheckpoint, AuditEntry, Credentials, EmailToken, NewEmailToken, RoleRow, SessionUser,
+    SharedLink, TokenPurpose, User, audit_hash,
 };
 use super::sqlite::{SqliteApp, backend};
 
@@ -541,6 +541,52 @@ impl SqliteApp {
                 })
             })
             .collect()
+    }
+
+    pub(super) async fn audit_before(&self, cutoff: i64) -> Result<Option<AuditEntry>, AppStoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_log WHERE at < ?")
+            .bind(cutoff)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        match last {
+            Some(seq) => Ok(self.audit_entries(seq - 1, 1).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn audit_count_through(&self, through: i64) -> Result<u64, AppStoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE seq <= ?")
+            .bind(through)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
+    pub(super) async fn cut_audit(&self, c: &AuditCheckpoint) -> Result<u64, AppStoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, jws) VALUES (?, ?, ?, ?)")
+            .bind(c.seq)
+            .bind(&c.hash)
+            .bind(c.at)
+            .bind(&c.jws)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM audit_log WHERE seq <= ?").bind(c.seq).execute(&mut *tx).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    pub(super) async fn audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>, AppStoreError> {
+        let row: Option<(i64, String, i64, String)> =
+            sqlx::query_as("SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(|(seq, hash, at, jws)| AuditCheckpoint { seq, hash, at, jws }))
     }
 }
 
