@@ -90,6 +90,8 @@ pub struct Importer {
     purpose: Option<PurposeRow>,
     /// Keyed hashes of the addresses met so far in the file.
     seen: HashSet<String>,
+    /// Notices already stored by this import (a file usually shows one wording).
+    notices: HashSet<String>,
 }
 
 impl Ledger {
@@ -113,6 +115,7 @@ impl Ledger {
             opts,
             purpose,
             seen: HashSet::new(),
+            notices: HashSet::new(),
         })
     }
 }
@@ -170,6 +173,12 @@ impl Importer {
                 Err(why) => RowOutcome::NeedsPermission(why),
             });
         }
+        // The wording is stored before anything points to it (once per import).
+        if let Ok((_, _, sha256, _, wording)) = &consent
+            && self.notices.insert(sha256.clone())
+        {
+            ledger.app().put_notice(site.id, sha256, "und", wording, now).await?;
+        }
         let lang = Lang::parse(row.language.trim()).unwrap_or_default();
         let data = ContactData { email, name: row.name.trim().to_owned(), fields: row.fields.clone() };
         let mut contact = ContactRow {
@@ -183,7 +192,7 @@ impl Importer {
             Err(AppStoreError::Conflict(_)) => return Ok(RowOutcome::Skipped("already a contact".into())),
             Err(e) => return Err(e.into()),
         };
-        let (purpose, (occurred_at, method, notice_sha256, ip)) = match (&self.purpose, consent) {
+        let (purpose, (occurred_at, method, notice_sha256, ip, _)) = match (&self.purpose, consent) {
             (Some(p), Ok(c)) => (p, c),
             (_, Err(why)) => return Ok(RowOutcome::NeedsPermission(why)),
             (None, Ok(_)) => return Ok(RowOutcome::NeedsPermission("no purpose given for consent".into())),
@@ -205,12 +214,13 @@ impl Importer {
         Ok(RowOutcome::WithConsent)
     }
 
-    /// The consent a row proves: `(when, method, notice, truncated ip)`, or why it proves none.
+    /// The consent a row proves: `(when, method, notice hash, truncated ip, wording)`, or why it
+    /// proves none.
     async fn consent(
         &self,
         row: &ImportRow,
         now: i64,
-    ) -> Result<std::result::Result<(i64, Method, String, String), String>> {
+    ) -> Result<std::result::Result<(i64, Method, String, String, String), String>> {
         let Some(purpose) = &self.purpose else {
             return Ok(Err("no purpose given for consent".into()));
         };
@@ -241,11 +251,8 @@ impl Importer {
             return Ok(Err("consent lapsed".into()));
         }
         let notice = sha256_hex(wording.trim());
-        if !self.opts.dry_run {
-            self.ledger.app().put_notice(self.site.id, &notice, "und", wording.trim(), now).await?;
-        }
         let ip = row.consent_ip.trim().parse().map(truncate_ip).unwrap_or_default();
-        Ok(Ok((at, method, notice, ip)))
+        Ok(Ok((at, method, notice, ip, wording.trim().to_owned())))
     }
 }
 
