@@ -1,13 +1,14 @@
 //! The access report (Art. 15) and portable copy (Art. 20): everything Tillit holds about one
 //! contact — their fields, every consent event with its evidence and the exact wording they were
 //! shown, receipts, messages sent, requests — with the information Art. 15(1)(a)–(h) requires,
-//! derived from the same registry the ledger runs on. `tillit-web` renders it as a zip with a
-//! readable cover, JSON and CSV.
+//! derived from the same registry the ledger runs on. The report holds facts, not sentences:
+//! `tillit-web` words them in the person's language and renders the zip with a readable cover,
+//! JSON and CSV.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tillit_store::app::ledger::{ContactRow, PurposeRow, RequestRow, Suppression};
+use tillit_store::app::ledger::{ContactRow, RequestRow, Suppression};
 use tillit_store::app::outreach::MailRow;
 
 use super::model::LegalBasis;
@@ -25,8 +26,18 @@ pub struct PurposeInfo {
     pub article: String,
     pub channel: String,
     pub data_categories: Vec<String>,
-    /// How long a consent lasts before it must be renewed.
-    pub lifetime: String,
+    /// Days a consent lasts before it must be renewed (`None`: until withdrawn).
+    pub lifetime_days: Option<u32>,
+}
+
+/// A kind of data held about the person (Art. 15(1)(b)).
+#[derive(Clone, Debug, Serialize)]
+pub struct Category {
+    /// `email`, `name`, `field`, `consent-records` or `communications`.
+    pub kind: String,
+    /// For a field: its key and its declared data category.
+    pub field: Option<String>,
+    pub data_category: Option<String>,
 }
 
 /// A signed receipt.
@@ -44,19 +55,20 @@ pub struct AccessReport {
     pub controller_email: String,
     pub site: String,
     pub contact: ContactView,
-    /// Where the data came from (Art. 15(1)(g)).
+    /// Where the data came from (Art. 15(1)(g)): `form`, `widget`, `api`, `admin` or
+    /// `import:<source>`.
     pub source: String,
     pub customer_since: Option<i64>,
     /// (a) and (d).
     pub purposes: Vec<PurposeInfo>,
-    /// (b): category and what it holds here.
-    pub categories: Vec<(String, String)>,
-    /// (c).
+    /// (b).
+    pub categories: Vec<Category>,
+    /// (c): as configured; empty means no one outside the controller.
     pub recipients: Vec<String>,
     /// (d): the storage rules besides each purpose's lifetime.
-    pub retention: Vec<String>,
-    /// (f).
-    pub authority: String,
+    pub retention: super::RetentionRules,
+    /// (f): the controller's jurisdiction (ISO 3166-1, or EU).
+    pub jurisdiction: String,
     /// The exact wording shown, by its SHA-256 (as the ledger rows name it).
     pub notices: BTreeMap<String, String>,
     pub receipts: Vec<ReceiptCopy>,
@@ -69,34 +81,19 @@ pub struct AccessReport {
     pub receipt_keys_url: String,
 }
 
-/// The supervisory authority a person may complain to (Art. 77), by the controller's jurisdiction.
-pub fn authority(jurisdiction: &str) -> String {
-    let named = match jurisdiction {
+/// The supervisory authority of a jurisdiction, when Tillit knows it (Art. 77): name and site.
+pub fn authority(jurisdiction: &str) -> Option<&'static str> {
+    Some(match jurisdiction {
         "NO" => "Datatilsynet (Norway), www.datatilsynet.no",
         "DK" => "Datatilsynet (Denmark), www.datatilsynet.dk",
         "SE" => "Integritetsskyddsmyndigheten, IMY (Sweden), www.imy.se",
         "FI" => "Office of the Data Protection Ombudsman (Finland), tietosuoja.fi",
         "FR" => "Commission nationale de l'informatique et des libertés, CNIL (France), www.cnil.fr",
         "AT" => "Datenschutzbehörde, DSB (Austria), www.dsb.gv.at",
-        "DE" => "the data protection authority of the controller's Land (Germany)",
         "IE" => "Data Protection Commission (Ireland), www.dataprotection.ie",
         "NL" => "Autoriteit Persoonsgegevens (Netherlands), autoriteitpersoonsgegevens.nl",
-        _ => "",
-    };
-    let anywhere = "the supervisory authority of the EU/EEA country where you live, work, or where the alleged infringement took place";
-    if named.is_empty() {
-        format!("You may complain to {anywhere}.")
-    } else {
-        format!("You may complain to {named}, or to {anywhere}.")
-    }
-}
-
-fn lifetime(p: &PurposeRow) -> String {
-    match (p.legal_basis == LegalBasis::Consent.as_str(), p.lifetime_days) {
-        (true, Some(d)) => format!("consent lasts {d} days, then lapses unless you renew it"),
-        (true, None) => "until you withdraw your consent".into(),
-        (false, _) => "while the basis applies, and until you object".into(),
-    }
+        _ => return None,
+    })
 }
 
 impl Ledger {
@@ -122,7 +119,7 @@ impl Ledger {
                 article: p.legal_basis.parse::<LegalBasis>().map(|b| b.article().to_owned()).unwrap_or_default(),
                 channel: p.channel.clone(),
                 data_categories: p.data_categories.clone(),
-                lifetime: lifetime(p),
+                lifetime_days: p.lifetime_days,
             });
         }
         let mut notices = BTreeMap::new();
@@ -141,62 +138,30 @@ impl Ledger {
             }
         }
         let fields = self.app().contact_fields(site.id).await?;
-        let mut categories = vec![
-            ("contact data".to_owned(), "your email address".to_owned()),
-            (
-                "consent records".to_owned(),
-                "what you agreed to or declined, when, where and with what wording; a shortened network address (the last part removed) and a keyed fingerprint of your browser's name, never the full address or name".to_owned(),
-            ),
-            ("communications".to_owned(), "which messages were sent to you, when, and under which consent".to_owned()),
-        ];
+        let kind = |k: &str| Category { kind: k.to_owned(), field: None, data_category: None };
+        let mut categories = vec![kind("email")];
         if !view.data.name.is_empty() {
-            categories.insert(1, ("identity".to_owned(), "your name".to_owned()));
+            categories.push(kind("name"));
         }
         for key in view.data.fields.keys() {
-            let category = fields.iter().find(|f| &f.key == key).map_or("other", |f| f.data_category.as_str());
-            categories.push((category.to_owned(), format!("the field {key}")));
+            let declared = fields.iter().find(|f| &f.key == key).map(|f| f.data_category.clone());
+            categories.push(Category { kind: "field".into(), field: Some(key.clone()), data_category: declared });
         }
-        let source = match contact.source.as_str() {
-            "form" | "widget" => "from you, through a signup form".to_owned(),
-            "api" => format!("from you, through {}'s own systems", site.domain),
-            "admin" => "entered by staff, with the evidence shown in the consent records".to_owned(),
-            other => match other.strip_prefix("import:") {
-                Some(s) => format!(
-                    "imported from another system of the controller (source: {s}), not collected from you directly here"
-                ),
-                None => other.to_owned(),
-            },
-        };
-        let r = self.inner.controller.retention;
-        let retention = vec![
-            format!("Without any valid consent, your details are removed after {} days.", r.contact_days),
-            format!(
-                "As an existing customer, your details may be kept for {} days after your last purchase.",
-                r.customer_days
-            ),
-            format!("Records of decisions to send you a message are kept {} days.", r.send_log_days),
-            "Unconfirmed signups are deleted after 7 days.".to_owned(),
-            "Consent records without your details are kept as proof while the controller may need to show them; once your details are erased they cannot be linked to you.".to_owned(),
-        ];
+        categories.extend([kind("consent-records"), kind("communications")]);
         let requests =
             self.app().requests(site.id).await?.into_iter().filter(|q| q.email_hmac == contact.email_hmac).collect();
-        let recipients = if self.inner.controller.recipients.is_empty() {
-            vec![format!("No one outside {}.", self.inner.controller.name)]
-        } else {
-            self.inner.controller.recipients.clone()
-        };
         Ok(AccessReport {
             generated_at: self.now(),
             controller: self.inner.controller.name.clone(),
             controller_email: self.inner.controller.email.clone(),
             site: site.domain.clone(),
-            source,
+            source: contact.source.clone(),
             customer_since: contact.customer_since,
             purposes,
             categories,
-            recipients,
-            retention,
-            authority: authority(&self.inner.controller.jurisdiction),
+            recipients: self.inner.controller.recipients.clone(),
+            retention: self.inner.controller.retention,
+            jurisdiction: self.inner.controller.jurisdiction.clone(),
             notices,
             receipts,
             messages: self.app().contact_mail(contact.id).await?,

@@ -228,7 +228,7 @@ pub struct SendPermit {
 }
 
 /// How long the ledger keeps what it no longer needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct RetentionRules {
     /// A contact without any valid consent (and no change to their consents) for this long is
     /// retired: fields, key and email hash removed, ledger rows kept.

@@ -3,9 +3,11 @@
 //! table. Used by the preference centre's download and by `tillit contact export`.
 
 use askama::Template;
-use tillit_core::ledger::access::AccessReport;
+use tillit_core::i18n::Lang;
+use tillit_core::ledger::access::{AccessReport, authority};
 
 use super::dashboard::export::{line, zip};
+use crate::i18n::Texts;
 
 /// A UTC time as `2026-11-26 08:15 UTC`.
 fn utc(t: i64) -> String {
@@ -20,12 +22,151 @@ fn opt(t: Option<i64>) -> String {
 #[template(path = "access_cover.html")]
 struct Cover<'a> {
     r: &'a AccessReport,
-    generated: String,
-    customer_since: String,
+    t: &'static Texts,
+    lang: &'static str,
+    title: String,
+    intro: String,
     fields: Vec<(String, String)>,
+    /// (title, key, version, description, basis, article, how long)
+    purposes: Vec<[String; 7]>,
+    retention: Vec<String>,
+    categories: Vec<String>,
+    recipients: Vec<String>,
+    complaint: String,
+    source: String,
+    wording_note: String,
     history: Vec<[String; 5]>,
     messages: Vec<[String; 4]>,
     requests: Vec<[String; 4]>,
+}
+
+/// Replaces `{name}` placeholders.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(template.to_owned(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
+}
+
+/// The report's facts in the person's words.
+fn cover<'a>(r: &'a AccessReport, fields: Vec<(String, String)>) -> Cover<'a> {
+    let lang = Lang::parse(&r.contact.locale).unwrap_or_default();
+    let t = Texts::of(lang);
+    let days = |template: &str, d: u32| fill(template, &[("days", &d.to_string())]);
+    let purposes = r
+        .purposes
+        .iter()
+        .map(|p| {
+            let how_long = match (p.legal_basis == "consent", p.lifetime_days) {
+                (true, Some(d)) => days(t.life_days, d),
+                (true, None) => t.life_withdrawn.to_owned(),
+                (false, _) => t.life_other.to_owned(),
+            };
+            [
+                p.title.clone(),
+                p.key.clone(),
+                p.version.to_string(),
+                p.description.clone(),
+                p.legal_basis.clone(),
+                p.article.clone(),
+                how_long,
+            ]
+        })
+        .collect();
+    let k = r.retention;
+    let retention = vec![
+        days(t.ret_contacts, k.contact_days),
+        days(t.ret_customers, k.customer_days),
+        days(t.ret_sends, k.send_log_days),
+        t.ret_unconfirmed.to_owned(),
+        t.ret_proof.to_owned(),
+    ];
+    let categories = r
+        .categories
+        .iter()
+        .map(|c| match c.kind.as_str() {
+            "email" => t.cat_email.to_owned(),
+            "name" => t.cat_name.to_owned(),
+            "consent-records" => t.cat_consent.to_owned(),
+            "communications" => t.cat_comms.to_owned(),
+            _ => format!(
+                "{} ({})",
+                c.field.as_deref().unwrap_or_default(),
+                c.data_category.as_deref().unwrap_or("other")
+            ),
+        })
+        .collect();
+    let recipients = if r.recipients.is_empty() {
+        vec![fill(t.no_recipients, &[("controller", &r.controller)])]
+    } else {
+        r.recipients.clone()
+    };
+    let complaint = match authority(&r.jurisdiction) {
+        Some(a) => fill(t.complain_named, &[("authority", a)]),
+        None => t.complain_any.to_owned(),
+    };
+    let mut source = match r.source.as_str() {
+        "form" | "widget" => t.src_form.to_owned(),
+        "api" => fill(t.src_api, &[("site", &r.site)]),
+        "admin" => t.src_admin.to_owned(),
+        other => fill(t.src_import, &[("source", other.strip_prefix("import:").unwrap_or(other))]),
+    };
+    if let Some(since) = r.customer_since {
+        source.push(' ');
+        source.push_str(&fill(t.customer_since_text, &[("date", &opt(Some(since)))]));
+    }
+    Cover {
+        r,
+        t,
+        lang: lang.code(),
+        title: fill(t.cover_title, &[("controller", &r.controller)]),
+        intro: fill(
+            t.cover_intro,
+            &[
+                ("controller", &r.controller),
+                ("email", &r.contact.data.email),
+                ("site", &r.site),
+                ("when", &utc(r.generated_at)),
+                ("contact", &r.controller_email),
+            ],
+        ),
+        fields,
+        purposes,
+        retention,
+        categories,
+        recipients,
+        complaint,
+        source,
+        wording_note: fill(t.cover_wording_note, &[("n", &r.receipts.len().to_string()), ("url", &r.receipt_keys_url)]),
+        history: r
+            .contact
+            .history
+            .iter()
+            .map(|e| {
+                [
+                    utc(e.occurred_at),
+                    format!("{} v{}", e.purpose_key, e.purpose_version),
+                    e.state.clone(),
+                    e.method.clone(),
+                    e.collection_point.clone(),
+                ]
+            })
+            .collect(),
+        messages: r
+            .messages
+            .iter()
+            .map(|m| {
+                [
+                    opt(m.sent_at.or(Some(m.created_at))),
+                    m.subject.clone(),
+                    m.status.clone(),
+                    m.basis.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+        requests: r
+            .requests
+            .iter()
+            .map(|q| [utc(q.received_at), q.kind.clone(), q.status.clone(), q.outcome.clone().unwrap_or_default()])
+            .collect(),
+    }
 }
 
 fn csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
@@ -45,47 +186,7 @@ pub fn access_bundle(r: &AccessReport) -> Result<Vec<u8>, String> {
         fields.push(("name".to_owned(), c.data.name.clone()));
     }
     fields.extend(c.data.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let history: Vec<[String; 5]> = c
-        .history
-        .iter()
-        .map(|e| {
-            [
-                utc(e.occurred_at),
-                format!("{} v{}", e.purpose_key, e.purpose_version),
-                e.state.clone(),
-                e.method.clone(),
-                e.collection_point.clone(),
-            ]
-        })
-        .collect();
-    let messages: Vec<[String; 4]> = r
-        .messages
-        .iter()
-        .map(|m| {
-            [
-                opt(m.sent_at.or(Some(m.created_at))),
-                m.subject.clone(),
-                m.status.clone(),
-                m.basis.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let requests: Vec<[String; 4]> = r
-        .requests
-        .iter()
-        .map(|q| [utc(q.received_at), q.kind.clone(), q.status.clone(), q.outcome.clone().unwrap_or_default()])
-        .collect();
-    let cover = Cover {
-        r,
-        generated: utc(r.generated_at),
-        customer_since: opt(r.customer_since),
-        fields: fields.clone(),
-        history,
-        messages,
-        requests,
-    }
-    .render()
-    .map_err(|e| e.to_string())?;
+    let cover = cover(r, fields.clone()).render().map_err(|e| e.to_string())?;
     let json = serde_json::to_string_pretty(r).map_err(|e| e.to_string())?;
     let files = vec![
         ("README.html".to_owned(), cover),

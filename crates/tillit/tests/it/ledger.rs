@@ -982,7 +982,8 @@ async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
     let open = |smtp_port: u16| {
         let mailer = Mailer::new(&format!("smtp://127.0.0.1:{smtp_port}"), "Shop <news@shop.test>").unwrap();
         let keys = LedgerKeys::parse(&keys).unwrap();
-        Ledger::new(app.clone(), keys, clock.clone(), Some(mailer), "http://tillit.test", Controller::default())
+        let controller = Controller { name: "Shop AS".into(), jurisdiction: "NO".into(), ..Controller::default() };
+        Ledger::new(app.clone(), keys, clock.clone(), Some(mailer), "http://tillit.test", controller)
     };
     let ledger = open(port);
     for key in ["news", "offers"] {
@@ -1075,7 +1076,7 @@ async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
     assert!(status.campaign.outcome.unwrap().contains("\"affected\":2"), "the evidence stays on the campaign");
     // Erased stays erased: the same file again adds nobody back.
     let row = ImportRow { email: "eve@example.com".into(), ..ImportRow::default() };
-    let again = ledger.importer(&site, opts).await.unwrap().row(&row).await.unwrap();
+    let again = ledger.importer(&site, opts.clone()).await.unwrap().row(&row).await.unwrap();
     assert_eq!(again, RowOutcome::Skipped("erased (suppressed)".into()));
     assert_eq!(ledger.verify().await.unwrap().first_broken, None);
 
@@ -1109,4 +1110,14 @@ async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
     assert_eq!(statuses, ["cancelled", "sent", "sent"], "newest first: {record:?}");
     assert_eq!(record[0].last_error.as_deref(), Some("consent withdrawn"));
     assert!(record[1].basis.as_deref().unwrap().starts_with("consent given"), "{record:?}");
+
+    // The access report speaks the person's language, and names the controller's authority.
+    let row = ImportRow { email: "fia@example.com".into(), language: "nb".into(), ..ImportRow::default() };
+    ledger.importer(&site, ImportOptions { customers: true, ..opts }).await.unwrap().row(&row).await.unwrap();
+    let fia = contact("fia@example.com").await;
+    let bundle = tillit_web::access_bundle(&ledger.access_report(&fia).await.unwrap()).unwrap();
+    let cover = unzipped(&bundle, "README.html");
+    assert!(cover.contains("<html lang=\"nb\">") && cover.contains("(h) Automatiserte avgjørelser"), "{cover}");
+    assert!(cover.contains("Du kan klage til Datatilsynet (Norway)"), "{cover}");
+    assert!(cover.contains("Registrert som kunde siden") && cover.contains("importert fra et annet system"), "{cover}");
 }
