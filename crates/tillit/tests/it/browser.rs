@@ -14,13 +14,20 @@ use serde_json::json;
 
 use crate::support::{Server, add_site, free_port, stored_events};
 
-pub(crate) struct Driver(Child);
+/// A running chromedriver; dropping it stops it and deletes the browser profile its sessions used.
+pub(crate) struct Driver(Child, u16);
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(profile_dir(self.1));
     }
+}
+
+/// The Chromium profile of the sessions of the driver on `driver_port`.
+fn profile_dir(driver_port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tillit-chromium-{}-{driver_port}", std::process::id()))
 }
 
 pub(crate) fn chromedriver() -> Option<(Driver, u16)> {
@@ -35,7 +42,7 @@ pub(crate) fn chromedriver() -> Option<(Driver, u16)> {
     let port = free_port();
     let child =
         Command::new(path).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
-    Some((Driver(child), port))
+    Some((Driver(child, port), port))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,7 +180,7 @@ pub(crate) async fn serve_site(page: String, script: String) -> u16 {
 pub(crate) async fn browser(driver_port: u16) -> fantoccini::Client {
     // The test build enables two rustls providers (ring for Tillit, aws-lc-rs for fantoccini).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let profile = std::env::temp_dir().join(format!("tillit-chromium-{}-{driver_port}", std::process::id()));
+    let profile = profile_dir(driver_port);
     let caps = json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
