@@ -176,7 +176,8 @@ impl Ledger {
             created_by: actor.to_owned(),
             created_at: now,
             started_at: None,
-            reminder_at: input.reminder_days.map(|d| i64::from(d) * 86_400),
+            // Both moments count from the start; until then, from now (what starting now would give).
+            reminder_at: input.reminder_days.map(|d| now + i64::from(d) * 86_400),
             reminded_at: None,
             deadline_at: now + i64::from(input.deadline_days) * 86_400,
             closed_at: None,
@@ -236,8 +237,10 @@ impl Ledger {
         if self.inner.mailer.is_none() {
             return Err(LedgerError::NoMail);
         }
-        // The reminder was stored as an offset until the start.
-        c.reminder_at = c.reminder_at.map(|offset| now + offset);
+        // The reminder and the deadline count from the start.
+        let waited = now - c.created_at;
+        c.reminder_at = c.reminder_at.map(|t| t + waited);
+        c.deadline_at += waited;
         c.started_at = Some(now);
         self.app().save_campaign(&c).await?;
         let mut asked = 0;

@@ -1032,8 +1032,14 @@ async fn campaign_deadline_and_mail_queue_on_a_controlled_clock() {
         deadline_days: 14,
         reminder_days: Some(7),
     };
+    // Created a day before it starts: the deadline and reminder count from the start.
+    clock.set(1_780_000_000 - 86_400);
     let c = ledger.create_campaign(&site, &input, "user:1").await.unwrap();
+    clock.set(1_780_000_000);
     assert_eq!(ledger.start_campaign(&site, &c.id).await.unwrap(), 5);
+    let started = ledger.campaign_status(&site, &c.id).await.unwrap().campaign;
+    assert_eq!(started.deadline_at, 1_780_000_000 + 14 * 86_400);
+    assert_eq!(started.reminder_at, Some(1_780_000_000 + 7 * 86_400));
     let sent = ledger.deliver_due(100).await.unwrap();
     assert_eq!((sent.sent, sent.cancelled, sent.retrying), (5, 0, 0));
     let mails = all_mail(&maildir, 5).await;
