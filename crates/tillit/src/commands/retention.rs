@@ -1,6 +1,7 @@
 //! `tillit retention run [--dry-run]`: applies the consent ledger's retention rules now (the
 //! server also runs them every six hours) or lists what they would remove. Analytics events
-//! follow each site's retention in the server's own job.
+//! follow each site's retention in the server's own job, and consents each purpose's lifetime in
+//! the expiry job; both are listed.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -33,6 +34,13 @@ pub async fn run(config: &Config, cmd: RetentionCmd) -> anyhow::Result<()> {
             "analytics events of {} after {} days: applied by the server's retention job",
             site.domain, site.retention_days
         );
+        // Per purpose: a consent lasts the purpose's lifetime, then expires (and the contact
+        // rule above takes over).
+        for (key, p) in ledger.current_purposes(site.id).await? {
+            if let Some(days) = p.lifetime_days {
+                println!("consents to {} {key} after {days} days: expire (every ten minutes)", site.domain);
+            }
+        }
     }
     Ok(())
 }
