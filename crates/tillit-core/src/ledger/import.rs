@@ -97,6 +97,10 @@ pub struct Importer {
 impl Ledger {
     /// Starts an import into `site`. The purpose, if any, must be published and rest on consent.
     pub async fn importer(&self, site: &Site, opts: ImportOptions) -> Result<Importer> {
+        let source = opts.source.trim();
+        if source.is_empty() || source.len() > 100 || source.chars().any(char::is_control) {
+            return Err(LedgerError::Invalid("the source is 1–100 printable characters, e.g. crm-2026-11".into()));
+        }
         let purpose = match &opts.purpose {
             None => None,
             Some(key) => {
