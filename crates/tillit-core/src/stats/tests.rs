@@ -228,6 +228,20 @@ fn local_time(dst: bool) -> LocalTime {
     if dst { LocalTime { segments: vec![(i64::MIN, 3600), (T0 + 3600, 7200)] } } else { LocalTime::utc() }
 }
 
+/// The first second at or after `t` at which the local clock reads midnight.
+fn next_local_midnight(local: &LocalTime, t: i64) -> i64 {
+    let mut at = t;
+    loop {
+        let offset = i64::from(local.offset_at(at));
+        let candidate = at + (86_400 - (at + offset).rem_euclid(86_400)) % 86_400;
+        if i64::from(local.offset_at(candidate)) == offset {
+            return candidate;
+        }
+        // The offset changes before then: look again from the change.
+        at = local.segments.iter().map(|s| s.0).find(|from| *from > at).unwrap_or(candidate);
+    }
+}
+
 fn query() -> impl Strategy<Value = StatsQuery> {
     (
         prop::sample::subsequence(Metric::ALL.to_vec(), 1..5),
@@ -511,8 +525,9 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
         any::<bool>(),
         prop::collection::vec((0usize..4, any::<bool>()), 0..2),
         (1usize..8, 0usize..4),
+        any::<bool>(),
     )
-        .prop_map(|(metrics, other, time, time_first, from, len, dst, order, (limit, offset))| {
+        .prop_map(|(metrics, other, time, time_first, from, len, dst, order, (limit, offset), aligned)| {
             let mut dims: Vec<Dimension> = other.into_iter().collect();
             if metrics.iter().any(|m| m.is_session_metric()) {
                 dims.retain(|d| !d.is_event_only());
@@ -526,10 +541,17 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
             }
             let order_by = order_keys(order, &dims, &metrics);
             let local = local_time(dst);
+            // Local days, as periods are (their ends read edge cells), or any second.
+            let (start, end) = if aligned {
+                let start = next_local_midnight(&local, T0 + from - 86_400);
+                (start, next_local_midnight(&local, start + len - 3_600))
+            } else {
+                (T0 + from - 86_400, T0 + from + len)
+            };
             StatsQuery {
                 site_id: 1,
-                start: T0 + from - 86_400,
-                end: T0 + from + len,
+                start,
+                end,
                 local,
                 metrics,
                 dimensions: dims,

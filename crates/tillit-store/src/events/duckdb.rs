@@ -105,19 +105,28 @@ impl DuckDbReader {
         let n = q.dimensions.len();
         let k = q.metrics.len();
         let (first, last) = rollup::whole_days(q.start, q.end);
-        let use_rollups = rollup::eligible(q) && first < last;
+        let use_rollups = rollup::eligible(q);
         let (rows, total) = self.with_conn(|conn| {
             // One snapshot for choosing the built days and reading them.
             let tx = conn.unchecked_transaction()?;
-            let mut days = if use_rollups { built_days(&tx, q.site_id, first, last, &q.local)? } else { Vec::new() };
-            if use_rollups && q.dimensions.contains(&Dimension::Goal) {
-                let marked = goal_days(&tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
-                days.retain(|d| marked.contains(d));
+            let (mut days, mut edges) = (Vec::new(), Vec::new());
+            if use_rollups {
+                // The partial UTC days at the ends may have edge cells.
+                let (lo, hi) = (q.start.div_euclid(DAY), (q.end - 1).div_euclid(DAY) + 1);
+                let built = built_days(&tx, q.site_id, lo, hi, &q.local)?;
+                days = built.iter().copied().filter(|d| (first..last).contains(d)).collect();
+                if q.dimensions.contains(&Dimension::Goal) {
+                    // Goal cells are by whole day only.
+                    let marked = goal_days(&tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
+                    days.retain(|d| marked.contains(d));
+                } else {
+                    edges = built_edges(&tx, q, &built, &days)?;
+                }
             }
-            let sql = if days.is_empty() {
+            let sql = if days.is_empty() && edges.is_empty() {
                 super::sql::compile(q, &DuckDbDialect)
             } else {
-                rollup::compile(q, &days, &DuckDbDialect)
+                rollup::compile(q, &days, &edges, &DuckDbDialect)
             };
             let mut stmt = tx.prepare(&sql)?;
             let mut total = 0usize;
@@ -169,17 +178,20 @@ impl DuckDbReader {
             return Ok(0);
         }
         let signature = rollup::goals_signature(goals);
-        let (built, goals_built) = self.with_conn(|conn| {
+        let (built, goals_built, edges_built) = self.with_conn(|conn| {
             Ok((
                 built_days(conn, site_id, first_day, last_day, local)?,
                 goal_days(conn, site_id, first_day, last_day, &signature)?,
+                marked_days(conn, site_id, first_day, last_day, rollup::EDGES_MARKER)?,
             ))
         })?;
         let dims = rollup::rolled_up_dimensions();
         let mut count = 0;
         for day in first_day..last_day {
             let whole = !built.contains(&day);
-            if !whole && goals_built.contains(&day) {
+            let goals_due = whole || !goals_built.contains(&day);
+            let edges_due = whole || !edges_built.contains(&day);
+            if !goals_due && !edges_due {
                 continue;
             }
             let seen = *self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
@@ -196,15 +208,28 @@ impl DuckDbReader {
                         "INSERT INTO day_rollups VALUES (?, ?, ?, ?)",
                         params![site_id, day, rollup::day_signature(local, day), now],
                     )?;
-                } else {
-                    // Only the goals changed: replace the day's goal cells, keep the rest.
+                }
+                if goals_due {
+                    // Replace the day's goal cells (on their own when only the goals changed).
                     tx.execute(
                         "DELETE FROM day_cells WHERE site_id = ? AND day = ? AND dim IN (?, ?)",
                         params![site_id, day, rollup::GOAL_KEY, rollup::GOALS_MARKER],
                     )?;
+                    for sql in rollup::goal_statements(site_id, day, goals, local) {
+                        tx.execute_batch(&sql)?;
+                    }
                 }
-                for sql in rollup::goal_statements(site_id, day, goals, local) {
-                    tx.execute_batch(&sql)?;
+                if edges_due && !whole {
+                    // A day built before edge cells existed.
+                    tx.execute(
+                        "DELETE FROM day_cells WHERE site_id = ? AND day = ? AND grain IN (4, 5)",
+                        params![site_id, day],
+                    )?;
+                }
+                if edges_due {
+                    for sql in rollup::edge_statements(site_id, day, local) {
+                        tx.execute_batch(&sql)?;
+                    }
                 }
                 let guard = self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
                 if *guard != seen {
@@ -282,6 +307,32 @@ fn built_days(
     Ok(days)
 }
 
+/// The edges (see `rollup`) among the pieces of `q`'s range that `days` leave to scan, for those
+/// of the `built` days whose edge cells exist.
+fn built_edges(
+    conn: &Connection,
+    q: &StatsQuery,
+    built: &[i64],
+    days: &[i64],
+) -> Result<Vec<rollup::Edge>, duckdb::Error> {
+    let pieces: Vec<(i64, (i64, i64))> =
+        rollup::day_pieces(q.start, q.end, days).into_iter().filter(|(day, _)| built.contains(day)).collect();
+    let mut edges = Vec::new();
+    for (day, piece) in pieces {
+        let mut stmt = conn.prepare_cached(
+            "SELECT grain, bucket FROM day_cells WHERE site_id = ? AND day = ? AND dim = '' AND grain IN (4, 5) \
+             AND EXISTS (SELECT 1 FROM day_cells WHERE site_id = ? AND day = ? AND dim = ?)",
+        )?;
+        let splits = stmt
+            .query_map(params![q.site_id, day, q.site_id, day, rollup::EDGES_MARKER], |r| {
+                Ok((r.get::<_, u8>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        edges.extend(rollup::Edge::of_piece(day, piece, &splits));
+    }
+    Ok(edges)
+}
+
 /// The days in `[first, last)` whose goal cells were built for the goal set with `signature`.
 fn goal_days(
     conn: &Connection,
@@ -294,6 +345,19 @@ fn goal_days(
         conn.prepare("SELECT day FROM day_cells WHERE site_id = ? AND dim = ? AND value = ? AND day >= ? AND day < ?")?;
     let rows =
         stmt.query_map(params![site_id, rollup::GOALS_MARKER, signature, first, last], |r| r.get::<_, i64>(0))?;
+    rows.collect()
+}
+
+/// The days in `[first, last)` that have a marker cell `marker` (whatever its value).
+fn marked_days(
+    conn: &Connection,
+    site_id: u32,
+    first: i64,
+    last: i64,
+    marker: &str,
+) -> Result<Vec<i64>, duckdb::Error> {
+    let mut stmt = conn.prepare("SELECT day FROM day_cells WHERE site_id = ? AND dim = ? AND day >= ? AND day < ?")?;
+    let rows = stmt.query_map(params![site_id, marker, first, last], |r| r.get::<_, i64>(0))?;
     rows.collect()
 }
 
@@ -770,6 +834,51 @@ mod tests {
         let names: Vec<String> =
             store.recent(1_700_000_100, 1_000).unwrap().into_iter().map(|r| r.session.region_name.clone()).collect();
         assert_eq!(names, vec![String::new(), "Oslo".to_owned()], "old rows read as no name; new ones keep theirs");
+    }
+
+    #[test]
+    fn partial_days_at_the_ends_are_read_from_edge_cells() {
+        use crate::query::{Metric, StatsQuery};
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+        let day = 20_000;
+        let berlin = LocalTime { segments: vec![(i64::MIN, 3600)] };
+        // Local midnights: 23:00 UTC the day before, and 23:00 UTC on the day.
+        let (from, split) = (day * DAY - 3600, (day + 1) * DAY - 3600);
+        let visit =
+            |id: u64, ts: i64, path: &str| EventRecord { visitor_id: id, session_id: id, ..record(1, ts, path) };
+        let rows = [visit(1, day * DAY + 100, "/a"), visit(2, day * DAY + 7200, "/b"), visit(3, split + 60, "/c")];
+        store.insert(&rows, None).unwrap();
+        let reader = store.reader().unwrap();
+        assert_eq!(reader.build_rollups(1, day, day + 1, &berlin, &[], (day + 2) * DAY).unwrap(), 1);
+        let q = StatsQuery {
+            site_id: 1,
+            start: from,
+            end: split,
+            local: berlin,
+            metrics: vec![Metric::Visitors, Metric::Pageviews],
+            dimensions: vec![Dimension::Page],
+            filter: None,
+            goals: Vec::new(),
+            order_by: Vec::new(),
+            limit: 10,
+            offset: 0,
+        };
+        let pages = |q: &StatsQuery| -> Vec<(String, Vec<Option<f64>>)> {
+            let out = reader.query(q).unwrap();
+            out.rows.into_iter().map(|r| (format!("{:?}", r.dimensions[0]), r.metrics)).collect()
+        };
+        let expected = vec![
+            (format!("{:?}", DimValue::Text("/a".into())), vec![Some(1.0), Some(1.0)]),
+            (format!("{:?}", DimValue::Text("/b".into())), vec![Some(1.0), Some(1.0)]),
+        ];
+        assert_eq!(pages(&q), expected, "the local day holds the UTC day's head");
+        // Take the events away behind the store's back: the head is still answered, from its cells…
+        let EventStore::DuckDb(db) = &store;
+        db.conn.execute_batch("DELETE FROM events").unwrap();
+        assert_eq!(pages(&q), expected, "read from the edge cells");
+        // …while a range cut elsewhere scans the (now empty) events.
+        assert_eq!(pages(&StatsQuery { end: split - 1, ..q }), Vec::new());
     }
 
     #[test]

@@ -22,6 +22,15 @@
 //! rebuilds the goal cells of days whose marker does not (a goal was added, changed or removed),
 //! without touching the rest of the day.
 //!
+//! Edges: a query in a site's time zone starts and ends at local midnights, which fall inside UTC
+//! days, so its first and last UTC days are partial. For each local midnight `s` inside a built day,
+//! edge cells summarise the day's head `[day start, s)` (`grain` 4) and tail `[s, day end)` (5),
+//! per dimension, with `bucket` = `s`. They hold exactly what a raw scan of that piece gives (visits
+//! cut at the piece's bounds, as the raw path cuts them), and their visitor ids belong to that UTC
+//! day alone, so they add to whole-day cells like any other day. A marker cell (`edges`) says a
+//! day's edges are built; days built before edges existed get them added (see
+//! `DuckDbReader::build_rollups`). Goal breakdowns read edges raw.
+//!
 //! Freshness: a day is built once it is [`BUILD_DELAY_SECS`] past its end. Any later write into a
 //! day that may be built (imports, an ingest-log replay after a long outage, retention) deletes its
 //! cells in the same transaction, and a build that overlapped such a write is discarded (see
@@ -79,6 +88,94 @@ fn grain_code(grain: Option<TimeGrain>) -> u8 {
         Some(TimeGrain::Week) => 2,
         Some(TimeGrain::Month) => 3,
     }
+}
+
+/// The `grain` of edge cells: the head of a UTC day (before a local midnight) and its tail.
+const HEAD: u8 = 4;
+const TAIL: u8 = 5;
+
+/// The marker cell saying a day's edge cells are built.
+pub const EDGES_MARKER: &str = "edges";
+
+/// A part of a UTC day cut at a local midnight: `[day start, split)` (head) or `[split, day end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub day: i64,
+    pub split: i64,
+    pub head: bool,
+}
+
+impl Edge {
+    /// The UTC seconds it covers, `[from, to)`.
+    pub fn range(&self) -> (i64, i64) {
+        if self.head { (self.day * DAY, self.split) } else { (self.split, (self.day + 1) * DAY) }
+    }
+
+    fn grain(&self) -> u8 {
+        if self.head { HEAD } else { TAIL }
+    }
+
+    /// The edge a raw piece `[from, to)` of `day` is, if it is one (it must start or end the day
+    /// and be cut where one of `splits` lies).
+    pub fn of_piece(day: i64, (from, to): (i64, i64), splits: &[(u8, i64)]) -> Option<Edge> {
+        let (start, end) = (day * DAY, (day + 1) * DAY);
+        if from == start && to < end && splits.contains(&(HEAD, to)) {
+            Some(Edge { day, split: to, head: true })
+        } else if to == end && from > start && splits.contains(&(TAIL, from)) {
+            Some(Edge { day, split: from, head: false })
+        } else {
+            None
+        }
+    }
+
+    /// Local seconds of a moment inside it (every moment of an edge is on one local date).
+    fn local_moment(&self, local: &LocalTime) -> i64 {
+        if self.head { local.local(self.split - 1) } else { local.local(self.split) }
+    }
+}
+
+/// The local midnights strictly inside UTC day `day`, as UTC seconds.
+pub fn local_midnights(local: &LocalTime, day: i64) -> Vec<i64> {
+    let (start, end) = (day * DAY, (day + 1) * DAY);
+    let mut out = Vec::new();
+    for (i, (from, offset)) in local.segments.iter().enumerate() {
+        let until = local.segments.get(i + 1).map_or(i64::MAX, |s| s.0);
+        let (lo, hi) = ((*from).max(start + 1), until.min(end));
+        if lo >= hi {
+            continue;
+        }
+        // The first t >= lo with t + offset on a local midnight.
+        let off = i64::from(*offset);
+        let mut t = lo + (DAY - (lo + off).rem_euclid(DAY)) % DAY;
+        while t < hi {
+            out.push(t);
+            t += DAY;
+        }
+    }
+    out
+}
+
+/// The statements that fill one day's edge cells (every dimension by whole piece) and its marker.
+pub fn edge_statements(site_id: u32, day: i64, local: &LocalTime) -> Vec<String> {
+    let mut out = Vec::new();
+    for split in local_midnights(local, day) {
+        for head in [true, false] {
+            let edge = Edge { day, split, head };
+            for (key, dim, grain) in rolled_up_dimensions() {
+                if grain.is_none() {
+                    let bucket = split.to_string();
+                    let target =
+                        Target { site_id, day, key: &key, code: edge.grain(), bucket: &bucket, range: edge.range() };
+                    out.push(fill(&target, dim.as_ref(), None, local, &[]));
+                }
+            }
+        }
+    }
+    out.push(format!(
+        "INSERT INTO day_cells (site_id, day, dim, grain, bucket, value) VALUES ({site_id}, {day}, {}, 0, 0, '')",
+        lit(EDGES_MARKER)
+    ));
+    out
 }
 
 /// What is rolled up: `(dim key, dimension, grain)`, the key being the dimension's label (`""` for
@@ -200,12 +297,41 @@ pub fn goal_statements(site_id: u32, day: i64, goals: &[Goal], local: &LocalTime
     out
 }
 
+/// Where a fill statement puts its cells.
+struct Target<'a> {
+    site_id: u32,
+    day: i64,
+    key: &'a str,
+    /// The `grain` column.
+    code: u8,
+    /// SQL for the `bucket` column, over the parts' `d…` columns.
+    bucket: &'a str,
+    /// The UTC seconds summarised, `[from, to)`.
+    range: (i64, i64),
+}
+
 /// The statement that fills one day's cells for one dimension and grain (`goals`: the goals a
 /// goal dimension groups by).
 pub fn build_statement(
     site_id: u32,
     day: i64,
     key: &str,
+    dim: Option<&Dimension>,
+    grain: Option<TimeGrain>,
+    local: &LocalTime,
+    goals: &[Goal],
+) -> String {
+    let bucket = match (grain, dim) {
+        (None, _) => "0",
+        (Some(_), Some(_)) => "d1",
+        (Some(_), None) => "d0",
+    };
+    let target = Target { site_id, day, key, code: grain_code(grain), bucket, range: (day * DAY, (day + 1) * DAY) };
+    fill(&target, dim, grain, local, goals)
+}
+
+fn fill(
+    t: &Target<'_>,
     dim: Option<&Dimension>,
     grain: Option<TimeGrain>,
     local: &LocalTime,
@@ -218,9 +344,9 @@ pub fn build_statement(
         metrics.push(Metric::BounceRate);
     }
     let q = StatsQuery {
-        site_id,
-        start: day * DAY,
-        end: (day + 1) * DAY,
+        site_id: t.site_id,
+        start: t.range.0,
+        end: t.range.1,
         local: local.clone(),
         metrics,
         dimensions,
@@ -230,36 +356,64 @@ pub fn build_statement(
         limit: 0,
         offset: 0,
     };
-    let parts = compile_parts(&q, &[(q.start, q.end)], &super::sql::DuckDbDialect);
+    let parts = compile_parts(&q, &[t.range], &super::sql::DuckDbDialect);
     let value = if dim.is_some() { "d0" } else { "''" };
-    let bucket = match (grain, dim) {
-        (None, _) => "0",
-        (Some(_), Some(_)) => "d1",
-        (Some(_), None) => "d0",
-    };
     format!(
-        "INSERT INTO day_cells SELECT {site_id}, {day}, {}, {}, {bucket}, {value}, {} FROM ({parts})",
-        lit(key),
-        grain_code(grain),
+        "INSERT INTO day_cells SELECT {}, {}, {}, {}, {}, {value}, {} FROM ({parts})",
+        t.site_id,
+        t.day,
+        lit(t.key),
+        t.code,
+        t.bucket,
         PART_COLUMNS.join(", ")
     )
 }
 
-/// One statement answering `q` from the cells of `days` (UTC day numbers, built and valid) plus
-/// the raw events of the rest of the range. Same output columns as `sql::compile`.
-pub fn compile(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
+/// One statement answering `q` from the cells of `days` (UTC day numbers, built and valid) and of
+/// `edges` (built, inside the range), plus the raw events of the rest of the range. Same output
+/// columns as `sql::compile`.
+pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], d: &dyn Dialect) -> String {
     let n = q.dimensions.len();
-    let raw = raw_ranges(q.start, q.end, days);
+    let edge_ranges: Vec<(i64, i64)> = edges.iter().map(Edge::range).collect();
+    let raw: Vec<(i64, i64)> =
+        day_pieces(q.start, q.end, days).into_iter().map(|(_, r)| r).filter(|r| !edge_ranges.contains(r)).collect();
     let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
+    let sums_of_parts = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect::<Vec<_>>().join(", ");
     let cells = |key: &str, grain: Option<TimeGrain>, select: &str, group: bool| {
         let group_by = if group { " GROUP BY ALL" } else { "" };
         format!(
-            "SELECT {select}{} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND ({}){group_by}",
-            PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect::<Vec<_>>().join(", "),
+            "SELECT {select}{sums_of_parts} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND ({}){group_by}",
             q.site_id,
             lit(key),
             grain_code(grain),
-            day_runs.join(" OR ")
+            if day_runs.is_empty() { "false".to_owned() } else { day_runs.join(" OR ") }
+        )
+    };
+    // An edge's cells, with its local date's bucket for any time dimension.
+    let edge_cells = |edge: &Edge, key: &str, dims: &[Dimension]| {
+        let moment = edge.local_moment(&q.local);
+        let select: String = dims
+            .iter()
+            .enumerate()
+            .map(|(i, dim)| match dim {
+                Dimension::Time(g) => {
+                    format!("{} AS d{i}, ", super::sql::bucket_sql(*g, &format!("CAST({moment} AS BIGINT)"), d))
+                }
+                _ => format!("value AS d{i}, "),
+            })
+            .collect();
+        // A constant bucket is no grouping key to DuckDB: without HAVING, no rows would still give one.
+        let group_by = if dims.is_empty() { "" } else { " GROUP BY ALL HAVING count(*) > 0" };
+        // The cell without a dimension exists even for an empty piece; a time bucket must not.
+        let nonempty = if key.is_empty() && !dims.is_empty() { " AND events > 0" } else { "" };
+        format!(
+            "SELECT {select}{sums_of_parts} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND day = {} \
+             AND bucket = {}{nonempty}{group_by}",
+            q.site_id,
+            lit(key),
+            edge.grain(),
+            edge.day,
+            edge.split
         )
     };
     let dim_exprs: String = q
@@ -272,6 +426,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
         })
         .collect();
     let mut parts = vec![cells(&dim_key(q), time_grain(q), &dim_exprs, n > 0)];
+    parts.extend(edges.iter().map(|e| edge_cells(e, &dim_key(q), &q.dimensions)));
     if !raw.is_empty() {
         parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, d)));
     }
@@ -293,6 +448,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
     // total a percentage divides by.
     if q.metrics.contains(&Metric::Percentage) || q.metrics.contains(&Metric::ConversionRate) {
         let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false))];
+        totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[]))));
         if !raw.is_empty() {
             let whole = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
             totals.push(format!("SELECT visitors FROM ({})", compile_parts(&whole, &raw, d)));
@@ -330,6 +486,17 @@ fn runs(days: &[i64]) -> Vec<(i64, i64)> {
     out
 }
 
+/// `[start, end)` minus the given whole days, cut at UTC midnights: `(day, [from, to))`, sorted.
+pub fn day_pieces(start: i64, end: i64, days: &[i64]) -> Vec<(i64, (i64, i64))> {
+    raw_ranges(start, end, days)
+        .into_iter()
+        .flat_map(|(from, to)| {
+            (from.div_euclid(DAY)..=(to - 1).div_euclid(DAY))
+                .map(move |day| (day, (from.max(day * DAY), to.min((day + 1) * DAY))))
+        })
+        .collect()
+}
+
 /// `[start, end)` minus the given whole days, as sorted disjoint ranges.
 pub fn raw_ranges(start: i64, end: i64, days: &[i64]) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
@@ -363,6 +530,33 @@ mod tests {
         assert_eq!(raw_ranges(0, 4 * DAY, &[0, 2]), vec![(DAY, 2 * DAY), (3 * DAY, 4 * DAY)]);
         assert_eq!(raw_ranges(DAY, 2 * DAY, &[1]), Vec::<(i64, i64)>::new());
         assert_eq!(runs(&[5, 1, 2, 3, 7, 6]), vec![(1, 3), (5, 7)]);
+        assert_eq!(
+            day_pieces(DAY / 2, 4 * DAY + 5, &[2]),
+            vec![(0, (DAY / 2, DAY)), (1, (DAY, 2 * DAY)), (3, (3 * DAY, 4 * DAY)), (4, (4 * DAY, 4 * DAY + 5))]
+        );
+    }
+
+    #[test]
+    fn local_midnights_cut_utc_days() {
+        // UTC+1, then UTC+2 from 01:00 UTC on day 10 (as Europe's spring change).
+        let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
+        assert_eq!(local_midnights(&local, 9), vec![10 * DAY - 3600], "23:00 UTC");
+        assert_eq!(local_midnights(&local, 10), vec![11 * DAY - 7200], "22:00 UTC after the change");
+        assert_eq!(local_midnights(&LocalTime::utc(), 10), Vec::<i64>::new(), "UTC days have no cut");
+        let west = LocalTime { segments: vec![(i64::MIN, -5 * 3600)] };
+        assert_eq!(local_midnights(&west, 3), vec![3 * DAY + 5 * 3600]);
+    }
+
+    #[test]
+    fn pieces_are_edges_only_where_cells_were_cut() {
+        let splits = [(HEAD, 10 * DAY - 3600), (TAIL, 10 * DAY - 3600)];
+        let s = 10 * DAY - 3600;
+        assert_eq!(Edge::of_piece(9, (9 * DAY, s), &splits), Some(Edge { day: 9, split: s, head: true }));
+        assert_eq!(Edge::of_piece(9, (s, 10 * DAY), &splits), Some(Edge { day: 9, split: s, head: false }));
+        assert_eq!(Edge::of_piece(9, (9 * DAY, s - 1), &splits), None, "not a cut");
+        assert_eq!(Edge::of_piece(9, (9 * DAY + 1, s), &splits), None, "not from the day's start");
+        assert_eq!(Edge::of_piece(9, (9 * DAY, s), &[(TAIL, s)]), None, "only the tail was built");
+        assert_eq!(Edge { day: 9, split: s, head: true }.range(), (9 * DAY, s));
     }
 
     #[test]

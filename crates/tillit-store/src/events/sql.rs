@@ -128,14 +128,7 @@ impl Compiler<'_> {
     }
 
     fn bucket(&self, grain: TimeGrain, l: &str) -> String {
-        match grain {
-            TimeGrain::Minute => format!("({l} - ({l}) % 60)"),
-            TimeGrain::Hour => format!("({l} - ({l}) % 3600)"),
-            TimeGrain::Day => format!("({l} - ({l}) % 86400)"),
-            // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 == 0.
-            TimeGrain::Week => format!("(({l}) // 86400 - (({l}) // 86400 + 3) % 7) * 86400"),
-            TimeGrain::Month => self.d.month_start(l),
-        }
+        bucket_sql(grain, l, self.d)
     }
 
     /// The value of a dimension for one event row (`Goal` is attached by `goal_rows`).
@@ -470,6 +463,18 @@ impl Compiler<'_> {
         }
 
         (sql, from)
+    }
+}
+
+/// The start (local seconds) of the `grain` bucket holding the local second `l`.
+pub(super) fn bucket_sql(grain: TimeGrain, l: &str, d: &dyn Dialect) -> String {
+    match grain {
+        TimeGrain::Minute => format!("({l} - ({l}) % 60)"),
+        TimeGrain::Hour => format!("({l} - ({l}) % 3600)"),
+        TimeGrain::Day => format!("({l} - ({l}) % 86400)"),
+        // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 == 0.
+        TimeGrain::Week => format!("(({l}) // 86400 - (({l}) // 86400 + 3) % 7) * 86400"),
+        TimeGrain::Month => d.month_start(l),
     }
 }
 
