@@ -45,13 +45,14 @@ use crate::query::{Dimension, Goal, GoalKind, LocalTime, Metric, StatsQuery, Tim
 
 pub const DAY: i64 = 86_400;
 
-/// How long after its end (UTC) a day may be summarised: well past the last visit's timeout and
-/// any batch still on its way to the store.
-pub const BUILD_DELAY_SECS: i64 = 2 * 3600;
+/// How long after its end (UTC) a day may be summarised: visits end at midnight UTC, so this only
+/// has to outlast batches still on their way to the store (seconds). Kept short because until
+/// then every query that covers the day scans all of it; a later write invalidates anyway.
+pub const BUILD_DELAY_SECS: i64 = 30 * 60;
 
 /// Writes into days that ended at least this long ago invalidate their roll-ups. Shorter than
 /// [`BUILD_DELAY_SECS`], so a write that raced a build's start is always seen as invalidating.
-pub const INVALIDATE_DELAY_SECS: i64 = 3600;
+pub const INVALIDATE_DELAY_SECS: i64 = 15 * 60;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS day_cells (

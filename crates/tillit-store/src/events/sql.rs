@@ -339,11 +339,15 @@ impl Compiler<'_> {
         let needs_visitors = q.metrics.iter().any(|m| {
             matches!(m, Metric::Visitors | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate)
         });
+        let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
+        // Grouped by nothing or by visit attributes only, the visits with a matching event are
+        // exactly the visit side's rows: count them there instead of a second distinct count.
+        let visits_from_sessions = session_metrics && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(_)));
         let mut aggs = vec!["count(*) AS events".to_owned()];
         if needs_visitors {
             aggs.push("count(DISTINCT visitor_id) AS visitors".into());
         }
-        if self.has(Metric::Visits) {
+        if self.has(Metric::Visits) && !visits_from_sessions {
             aggs.push("count(DISTINCT session_id) AS visits".into());
         }
         if self.has(Metric::Pageviews) {
@@ -359,7 +363,6 @@ impl Compiler<'_> {
         let mut sides = vec!["e_agg"];
 
         // Visit side.
-        let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
         if session_metrics {
             let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
             // Without a filter every visit in the range qualifies: skip the semi-join.
@@ -369,10 +372,11 @@ impl Compiler<'_> {
                 ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
                  count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur FROM ev \
                  WHERE name <> 'engagement'{qualifying} GROUP BY session_id)\
-                 , s_agg AS (SELECT {}count(*) AS sessions, count(*) FILTER (WHERE ni <= 1) AS bounces, \
+                 , s_agg AS (SELECT {}count(*) AS sessions, {}count(*) FILTER (WHERE ni <= 1) AS bounces, \
                  sum(dur) AS dur_sum, sum(pv) AS pv_sum FROM sess{})",
                 self.dims_select(&sess_dims),
                 (0..n).map(|i| format!("d{i}, ")).collect::<String>(),
+                if visits_from_sessions && self.has(Metric::Visits) { "count(*) AS visits, " } else { "" },
                 self.group_by(n)
             );
             sides.push("s_agg");

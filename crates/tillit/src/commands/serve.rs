@@ -219,10 +219,10 @@ async fn shutdown_signal() {
     tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
 
-/// Day roll-ups: built for finished days at start and then every ten minutes (a day becomes
-/// finished two hours after midnight UTC; a back-filled day is rebuilt on the next round).
+/// Day roll-ups: built for finished days at start and then every five minutes (a day becomes
+/// finished half an hour after midnight UTC; a back-filled day is rebuilt on the next round).
 async fn rollups_loop(stats: StatsService, clock: Clock) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
     let mut first = true;
     loop {
         tick.tick().await;
