@@ -4,8 +4,10 @@
 # series, six breakdowns. The server builds day roll-ups when it starts; the script waits for them
 # and prints how long they took, then times the queries.
 #
-# usage: bench/query.sh [EVENTS=10000000] [RUNS=10]
+# usage: [DAYS=30] [PERIOD=30d] bench/query.sh [EVENTS=10000000] [RUNS=10]
 # The generated store is kept in $BENCH_DIR (default /tmp/tillit-query-bench-v2-EVENTS) and reused.
+# `DAYS=1 PERIOD=day bench/query.sh 3300000` puts a whole day's events (at 100 M / 30 days) into
+# today, which no roll-up covers: the most a query has to scan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${1:-10000000}
@@ -26,5 +28,5 @@ for _ in $(seq 1 1800); do
 done
 grep -o "built day roll-ups.*\|roll-ups up to date.*" "$LOG" | head -1 || echo "roll-ups: not finished after 30 min"
 
-python3 bench/query_timing.py "http://127.0.0.1:$PORT" "$KEY" "$RUNS"
+PERIOD=${PERIOD:-30d} python3 bench/query_timing.py "http://127.0.0.1:$PORT" "$KEY" "$RUNS"
 echo "store_bytes=$(du -b "$DATA/events.duckdb" | cut -f1) rss_peak_mb=$(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 ))"

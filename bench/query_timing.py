@@ -4,11 +4,12 @@ import json
 import statistics
 import sys
 import time
+import os
 import urllib.request
 
 BASE, KEY, RUNS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 V1 = BASE + "/api/v1/stats/"
-COMMON = "site_id=shop.test&period=30d"
+COMMON = "site_id=shop.test&period=" + os.environ.get("PERIOD", "30d")
 QUERIES = {
     "aggregate+compare": V1 + "aggregate?" + COMMON
     + "&metrics=visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration&compare=previous_period",

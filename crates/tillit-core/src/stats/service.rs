@@ -47,13 +47,16 @@ impl From<EventStoreError> for StatsError {
 pub struct StatsService {
     app: AppStore,
     reader: Arc<EventReader>,
-    /// Queries running at once. Each already uses all of DuckDB's threads; more at once only
-    /// multiplies memory (a dashboard's eight parallel requests peaked at 1.9 GB RSS unbounded).
+    /// Queries running at once (see [`CONCURRENT_QUERIES`]).
     running: Arc<tokio::sync::Semaphore>,
 }
 
-/// Store queries allowed to run at the same time; the rest wait their turn.
-const CONCURRENT_QUERIES: usize = 2;
+/// Store queries allowed to run at the same time; the rest wait their turn. Each query may use
+/// all of DuckDB's threads, but parts of a query run on one (a hash table's final merge, the
+/// sort), so a few at once keep both cores busy: a dashboard's eight requests over a full day of
+/// raw events (3.3 M) took ~3.5 s one or two at a time and ~2.6 s four at a time, for ~60 MB
+/// more peak RSS. Unbounded, the eight together peaked at 1.9 GB (BENCHMARKS.md).
+const CONCURRENT_QUERIES: usize = 4;
 
 impl StatsService {
     pub fn new(app: AppStore, reader: EventReader) -> StatsService {
