@@ -397,6 +397,10 @@ impl DuckDbEvents {
             // Nothing may be fetched at run time: extensions are compiled in or absent.
             .and_then(|c| c.with("autoinstall_known_extensions", "false"))
             .and_then(|c| c.with("autoload_known_extensions", "false"))
+            // Checkpoint after 64 MB of WAL rather than DuckDB's 16: each checkpoint recompresses
+            // the table's open row group, so under steady ingest fewer of them gave +17 % events/s,
+            // a third of the p99 latency and 20 instead of 28 bytes per event (BENCHMARKS.md).
+            .and_then(|c| c.with("checkpoint_threshold", "64MB"))
             .map_err(backend)?;
         let conn = Connection::open_with_flags(path, config).map_err(|e| {
             let msg = e.to_string();
