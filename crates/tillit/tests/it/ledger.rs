@@ -14,6 +14,11 @@ use crate::support::{Server, add_site, tillit, tillit_with};
 
 const ADMIN: &str = "Bearer test-admin-token";
 
+/// A GET on the admin API with the admin token, read as JSON.
+async fn admin_get(client: &reqwest::Client, url: String) -> Value {
+    client.get(url).header("authorization", ADMIN).send().await.unwrap().json().await.unwrap()
+}
+
 fn mail_env(port: u16) -> [(&'static str, String); 2] {
     [("TILLIT_SMTP_URL", format!("smtp://127.0.0.1:{port}")), ("TILLIT_MAIL_FROM", "Shop <news@shop.test>".into())]
 }
@@ -194,15 +199,8 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
         client.get(format!("{}/.well-known/jwks.json", server.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
 
-    let contact: Value = client
-        .get(format!("{}/api/admin/sites/shop.test/contacts?email=Ada@Example.com", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let contact: Value =
+        admin_get(&client, format!("{}/api/admin/sites/shop.test/contacts?email=Ada@Example.com", server.base)).await;
     let event = &contact["history"][0];
     assert_eq!((event["state"].as_str(), event["method"].as_str()), (Some("given"), Some("double-opt-in")));
     assert_eq!(event["collection_point"], "footer");
@@ -281,15 +279,8 @@ async fn consent_is_proven_confirmed_withdrawn_and_verifiable() {
     assert_eq!(res.status(), StatusCode::CREATED);
     server.kill();
     let server = Server::start(&dir, &env).await;
-    let cy: Value = client
-        .get(format!("{}/api/admin/sites/shop.test/contacts?email=cy@example.com", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cy: Value =
+        admin_get(&client, format!("{}/api/admin/sites/shop.test/contacts?email=cy@example.com", server.base)).await;
     assert_eq!(cy["states"][0]["state"], "given", "{cy}");
 
     // Access from the command line (while the server runs), then erasure that stays erased.
@@ -534,15 +525,7 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     let mail = nth_mail(&maildir, 6).await;
     assert!(mail.contains("To: eva@example.com") && mail.contains("/preferences/"), "{mail}");
     c.close().await.unwrap();
-    let listed: Value = client
-        .get(format!("{}/api/admin/sites/shop.test/requests", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = admin_get(&client, format!("{}/api/admin/sites/shop.test/requests", server.base)).await;
     assert_eq!(listed[0]["request"]["channel"], "request-form", "{listed}");
 
     // Every change and every look at personal data is in the audit log.
@@ -639,15 +622,7 @@ async fn requests_wait_for_the_persons_code_and_keep_their_deadline() {
         StatusCode::BAD_REQUEST,
         "once"
     );
-    let list: Value = client
-        .get(format!("{}/api/admin/sites/shop.test/requests", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = admin_get(&client, format!("{}/api/admin/sites/shop.test/requests", server.base)).await;
     let statuses: Vec<(&str, bool)> = list
         .as_array()
         .unwrap()
@@ -849,15 +824,7 @@ async fn contacts_are_imported_asked_once_and_can_take_their_data() {
     let no = link_in(&to_siri, &format!("{}/unsubscribe/", server.base));
     let res = client.post(&no).header("origin", &server.base).form(&[("lang", "en")]).send().await.unwrap();
     assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-    let status: Value = client
-        .get(format!("{}/api/admin/sites/shop.test/campaigns/{id}", server.base))
-        .header("authorization", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = admin_get(&client, format!("{}/api/admin/sites/shop.test/campaigns/{id}", server.base)).await;
     let s = &status["status"];
     assert_eq!(
         (s["asked"].as_u64(), s["said_yes"].as_u64(), s["said_no"].as_u64()),
