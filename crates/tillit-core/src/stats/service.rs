@@ -54,8 +54,8 @@ pub struct StatsService {
 /// Store queries allowed to run at the same time; the rest wait their turn. Each query may use
 /// all of DuckDB's threads, but parts of a query run on one (a hash table's final merge, the
 /// sort), so a few at once keep both cores busy: a dashboard's eight requests over a full day of
-/// raw events (3.3 M) took ~3.5 s one or two at a time and ~2.6 s four at a time, for ~60 MB
-/// more peak RSS. Unbounded, the eight together peaked at 1.9 GB (BENCHMARKS.md).
+/// raw events (3.3 M) took 3.4 s two at a time and 2.8 s four at a time, for ~150 MB more peak
+/// RSS (`bench/query.sh`). Unbounded, the eight together peaked at 1.9 GB (BENCHMARKS.md).
 const CONCURRENT_QUERIES: usize = 4;
 
 impl StatsService {
