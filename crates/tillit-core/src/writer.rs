@@ -92,13 +92,41 @@ impl EventSink {
         if records.is_empty() {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(&records).map_err(|e| SubmitError::Io(e.to_string()))?;
-        let (ack, done) = oneshot::channel();
-        let n = records.len() as u64;
-        self.tx.try_send(Pending { bytes, records, ack }).map_err(|e| match e {
+        self.reserve()?.submit(records).await
+    }
+
+    /// Takes a place in the queue, or fails fast when it is full. Ingest reserves before it
+    /// assigns sessions: an event refused with 503 must not have advanced its visit's totals
+    /// (the next event's [`tillit_store::VisitDelta`] would count it).
+    pub fn reserve(&self) -> Result<Reservation, SubmitError> {
+        let permit = self.tx.clone().try_reserve_owned().map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
         })?;
+        Ok(Reservation { permit, stats: self.stats.clone() })
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+}
+
+/// A place in the writer's queue (see [`EventSink::reserve`]); dropping it gives the place back.
+pub struct Reservation {
+    permit: mpsc::OwnedPermit<Pending>,
+    stats: Arc<WriterStats>,
+}
+
+impl Reservation {
+    /// Makes the records durable. Returns once they are in the ingest log on disk.
+    pub async fn submit(self, records: Vec<EventRecord>) -> Result<(), SubmitError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(&records).map_err(|e| SubmitError::Io(e.to_string()))?;
+        let (ack, done) = oneshot::channel();
+        let n = records.len() as u64;
+        self.permit.send(Pending { bytes, records, ack });
         match done.await {
             Ok(Ok(())) => {
                 self.stats.accepted.fetch_add(n, Ordering::Relaxed);
@@ -107,10 +135,6 @@ impl EventSink {
             Ok(Err(e)) => Err(SubmitError::Io(e)),
             Err(_) => Err(SubmitError::Closed),
         }
-    }
-
-    pub fn stats(&self) -> &WriterStats {
-        &self.stats
     }
 }
 
@@ -397,6 +421,7 @@ mod tests {
             engagement_ms: None,
             session: Default::default(),
             import_key: None,
+            visit: tillit_store::VisitDelta::default(),
         }
     }
 

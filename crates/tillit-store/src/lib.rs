@@ -15,4 +15,4 @@ pub mod ingest_log;
 pub mod query;
 pub mod record;
 
-pub use record::{EventRecord, Revenue, SessionAttrs};
+pub use record::{EventRecord, Revenue, SessionAttrs, VisitDelta, VisitState};

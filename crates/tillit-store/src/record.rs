@@ -36,6 +36,108 @@ pub struct EventRecord {
     /// Set for imported events: a key that makes re-importing the same line a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_key: Option<u64>,
+    /// How this event changed its visit's totals (zero for engagement events).
+    #[serde(default, skip_serializing_if = "VisitDelta::is_zero")]
+    pub visit: VisitDelta,
+}
+
+/// How one event changed the totals of its visit: a visit's bounce, duration and count are the
+/// sums of these over its events, so a range holding whole visits (a UTC day, or today so far)
+/// gets its visit metrics from one pass over the events, without grouping them by visit.
+///
+/// The sums telescope: each event adds the difference between the visit's value after it and
+/// before it, so they are right in whatever order the events are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitDelta {
+    /// The visit's first (non-engagement) event.
+    #[serde(default, rename = "vs", skip_serializing_if = "std::ops::Not::not")]
+    pub starts: bool,
+    /// Change of "the visit is a bounce" (at most one interactive event): −1, 0 or 1.
+    #[serde(default, rename = "vb", skip_serializing_if = "is_zero_i8")]
+    pub bounce: i8,
+    /// Change of the visit's duration (its last event's time minus its first's), seconds.
+    #[serde(default, rename = "vd", skip_serializing_if = "is_zero_i32")]
+    pub duration: i32,
+}
+
+fn is_zero_i8(v: &i8) -> bool {
+    *v == 0
+}
+
+fn is_zero_i32(v: &i32) -> bool {
+    *v == 0
+}
+
+impl VisitDelta {
+    pub fn is_zero(&self) -> bool {
+        *self == VisitDelta::default()
+    }
+}
+
+/// What a visit's deltas are computed from: its non-engagement events so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VisitState {
+    first: i64,
+    last: i64,
+    interactive: u32,
+}
+
+impl VisitState {
+    /// The state after a visit's first event, and that event's delta.
+    pub fn start(ts: i64, interactive: bool) -> (VisitState, VisitDelta) {
+        let state = VisitState { first: ts, last: ts, interactive: u32::from(interactive) };
+        (state, VisitDelta { starts: true, bounce: i8::from(state.is_bounce()), duration: 0 })
+    }
+
+    /// Adds a later event of the visit; returns its delta.
+    pub fn add(&mut self, ts: i64, interactive: bool) -> VisitDelta {
+        let before = *self;
+        self.first = self.first.min(ts);
+        self.last = self.last.max(ts);
+        self.interactive = self.interactive.saturating_add(u32::from(interactive));
+        VisitDelta {
+            starts: false,
+            bounce: i8::from(self.is_bounce()) - i8::from(before.is_bounce()),
+            // A visit lasts at most one UTC day, so the difference fits.
+            duration: i32::try_from(self.duration() - before.duration()).unwrap_or(i32::MAX),
+        }
+    }
+
+    fn is_bounce(&self) -> bool {
+        self.interactive <= 1
+    }
+
+    fn duration(&self) -> i64 {
+        self.last - self.first
+    }
+}
+
+/// Whether an event counts towards its visit's totals (engagement events do not).
+pub fn counts_for_visit(name: &str) -> bool {
+    name != "engagement"
+}
+
+/// Sets the visit deltas of events given in any order, as the session tracker would have: per
+/// visit, in time order. For stores and tests that write records without going through ingest.
+pub fn fill_visit_deltas(records: &mut [EventRecord]) {
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| (records[i].session_id, records[i].ts));
+    let mut state: Option<(u64, VisitState)> = None;
+    for i in order {
+        let r = &mut records[i];
+        if !counts_for_visit(&r.name) {
+            r.visit = VisitDelta::default();
+            continue;
+        }
+        r.visit = match &mut state {
+            Some((sid, s)) if *sid == r.session_id => s.add(r.ts, r.interactive),
+            _ => {
+                let (s, delta) = VisitState::start(r.ts, r.interactive);
+                state = Some((r.session_id, s));
+                delta
+            }
+        };
+    }
 }
 
 /// Revenue attached to a conversion, in thousandths of the currency unit.

@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use tillit_store::events::{EventStore, EventStoreOptions};
-use tillit_store::{EventRecord, Revenue, SessionAttrs};
+use tillit_store::{EventRecord, Revenue, SessionAttrs, VisitDelta};
 
 const BATCH: usize = 500_000;
 
@@ -65,6 +65,8 @@ fn main() -> anyhow::Result<()> {
             e.session_id = *ids.entry(e.session_id).or_insert(next);
         }
         next_session += ids.len() as u64;
+        // What the session tracker would have added to each visit's totals.
+        tillit_store::record::fill_visit_deltas(&mut day_events);
         for chunk in day_events.chunks(BATCH) {
             store.insert(chunk, None)?;
         }
@@ -260,6 +262,7 @@ impl Generator {
                 engagement_ms: None,
                 session: attrs.clone(),
                 import_key: None,
+                visit: VisitDelta::default(),
             };
             if self.rng.random_range(0..100) < 50 {
                 let mut e = base.clone();

@@ -179,7 +179,14 @@ impl Ingestor {
                 }
             };
             let pageview_path = is_pageview.then_some(page.pathname.as_str());
-            let visit = Visit { site_id: site.id, visitor, ts, may_start: !req.is_engagement(), pageview_path };
+            let visit = Visit {
+                site_id: site.id,
+                visitor,
+                ts,
+                may_start: !req.is_engagement(),
+                interactive: req.interactive,
+                pageview_path,
+            };
             let Some(assigned) = sessions.assign(visit, start) else {
                 out.dropped.push(DropReason::NoSession);
                 continue;
@@ -199,6 +206,7 @@ impl Ingestor {
                 engagement_ms: req.engagement_ms,
                 session: assigned.attrs,
                 import_key,
+                visit: assigned.delta,
             });
         }
         out

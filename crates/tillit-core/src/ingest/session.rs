@@ -14,7 +14,8 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use tillit_store::{EventRecord, SessionAttrs};
+use tillit_store::record::counts_for_visit;
+use tillit_store::{EventRecord, SessionAttrs, VisitDelta, VisitState};
 
 pub const SESSION_TIMEOUT_SECS: i64 = 30 * 60;
 const SHARDS: usize = 16;
@@ -24,6 +25,9 @@ struct Session {
     id: u64,
     last_seen: i64,
     attrs: Arc<SessionAttrs>,
+    /// Totals of its non-engagement events, for the next event's [`VisitDelta`] (`None` only for
+    /// a restored session whose stored events were all engagement).
+    totals: Option<VisitState>,
 }
 
 type Key = (u32, u64);
@@ -79,8 +83,10 @@ pub struct Visit<'a> {
     /// The visitor id under the salt of the event's UTC day.
     pub visitor: u64,
     pub ts: i64,
-    /// False for events that may not start a session (engagement).
+    /// False for engagement events: they may not start a session, nor count towards its totals.
     pub may_start: bool,
+    /// Whether the event is interactive (for the visit's bounce).
+    pub interactive: bool,
     /// The path, for pageviews: fills a missing entry page.
     pub pageview_path: Option<&'a str>,
 }
@@ -91,6 +97,8 @@ pub struct Assigned {
     pub session_id: u64,
     pub attrs: Arc<SessionAttrs>,
     pub is_new: bool,
+    /// What the event adds to its visit's totals.
+    pub delta: VisitDelta,
 }
 
 impl Sessions {
@@ -117,7 +125,7 @@ impl Sessions {
     /// session begins. Returns `None` when the event may not start a session (engagement events)
     /// and none is live.
     pub fn assign(&self, visit: Visit<'_>, start: impl FnOnce() -> SessionAttrs) -> Option<Assigned> {
-        let Visit { site_id, visitor, ts, may_start, pageview_path } = visit;
+        let Visit { site_id, visitor, ts, may_start, interactive, pageview_path } = visit;
         let key = (site_id, visitor);
         let live = |s: &Session| {
             ts - s.last_seen <= SESSION_TIMEOUT_SECS && ts.div_euclid(86_400) == s.last_seen.div_euclid(86_400)
@@ -127,6 +135,8 @@ impl Sessions {
         let assigned = match existing {
             Some(mut session) => {
                 session.last_seen = session.last_seen.max(ts);
+                let delta =
+                    if may_start { add_to(&mut session.totals, ts, interactive) } else { VisitDelta::default() };
                 if let Some(path) = pageview_path
                     && session.attrs.entry_page.is_empty()
                 {
@@ -134,7 +144,7 @@ impl Sessions {
                     attrs.entry_page = path.to_owned();
                     session.attrs = self.intern(attrs);
                 }
-                let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: false };
+                let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: false, delta };
                 shard.insert(key, session);
                 out
             }
@@ -143,8 +153,10 @@ impl Sessions {
                 if let Some(path) = pageview_path {
                     attrs.entry_page = path.to_owned();
                 }
-                let session = Session { id: new_session_id(), last_seen: ts, attrs: self.intern(attrs) };
-                let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: true };
+                let (totals, delta) = VisitState::start(ts, interactive);
+                let session =
+                    Session { id: new_session_id(), last_seen: ts, attrs: self.intern(attrs), totals: Some(totals) };
+                let out = Assigned { session_id: session.id, attrs: session.attrs.clone(), is_new: true, delta };
                 shard.insert(key, session);
                 out
             }
@@ -169,14 +181,23 @@ impl Sessions {
         n
     }
 
-    /// Rebuilds live sessions from stored events (oldest first), after a restart.
+    /// Rebuilds live sessions after a restart from stored events (oldest first): every event of
+    /// each session that may still be live, so its totals are whole.
     pub fn restore(&self, events: &[EventRecord]) {
         for e in events {
             let key = (e.site_id, e.visitor_id);
             let attrs = self.intern((*e.session).clone());
             let mut shard = self.shard(&key).lock().unwrap_or_else(|e| e.into_inner());
-            let last_seen = shard.get(&key).map_or(e.ts, |s| s.last_seen.max(e.ts));
-            shard.insert(key, Session { id: e.session_id, last_seen, attrs });
+            if shard.get(&key).is_none_or(|s| s.id != e.session_id) {
+                let fresh = Session { id: e.session_id, last_seen: e.ts, attrs: attrs.clone(), totals: None };
+                shard.insert(key, fresh);
+            }
+            let Some(session) = shard.get_mut(&key) else { continue };
+            session.last_seen = session.last_seen.max(e.ts);
+            session.attrs = attrs;
+            if counts_for_visit(&e.name) {
+                add_to(&mut session.totals, e.ts, e.interactive);
+            }
         }
     }
 
@@ -186,6 +207,18 @@ impl Sessions {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Adds an event to a visit's totals (starting them if it has none); returns its delta.
+fn add_to(totals: &mut Option<VisitState>, ts: i64, interactive: bool) -> VisitDelta {
+    match totals {
+        Some(t) => t.add(ts, interactive),
+        None => {
+            let (t, delta) = VisitState::start(ts, interactive);
+            *totals = Some(t);
+            delta
+        }
     }
 }
 
@@ -210,7 +243,7 @@ mod tests {
     use super::*;
 
     fn visit(site_id: u32, visitor: u64, ts: i64, may_start: bool, pageview_path: Option<&str>) -> Visit<'_> {
-        Visit { site_id, visitor, ts, may_start, pageview_path }
+        Visit { site_id, visitor, ts, may_start, interactive: true, pageview_path }
     }
 
     fn attrs(source: &str) -> SessionAttrs {
@@ -263,6 +296,53 @@ mod tests {
         let b = s.assign(visit(1, 2, 0, true, Some("/")), || attrs("Google")).unwrap();
         assert_ne!(a.session_id, b.session_id);
         assert!(Arc::ptr_eq(&a.attrs, &b.attrs));
+    }
+
+    #[test]
+    fn deltas_add_up_to_the_visit_and_survive_a_restore() {
+        let go = |s: &Sessions, ts: i64, engagement: bool, interactive: bool| {
+            let v = Visit { site_id: 1, visitor: 5, ts, may_start: !engagement, interactive, pageview_path: None };
+            s.assign(v, || attrs("x")).unwrap()
+        };
+        let s = Sessions::default();
+        let first = go(&s, 1_000, false, true);
+        assert_eq!(first.delta, VisitDelta { starts: true, bounce: 1, duration: 0 });
+        assert_eq!(go(&s, 1_100, true, true).delta, VisitDelta::default(), "engagement adds nothing");
+        let third = go(&s, 1_200, false, true).delta;
+        assert_eq!(third, VisitDelta { starts: false, bounce: -1, duration: 200 });
+        // Restart: the visit's events come back from the store and the totals with them.
+        let stored: Vec<EventRecord> = [(1_000, "pageview"), (1_100, "engagement"), (1_200, "pageview")]
+            .iter()
+            .map(|(ts, name)| EventRecord {
+                site_id: 1,
+                ts: *ts,
+                name: (*name).into(),
+                hostname: String::new(),
+                pathname: "/".into(),
+                visitor_id: 5,
+                session_id: first.session_id,
+                interactive: true,
+                props: Vec::new(),
+                revenue: None,
+                scroll_depth: None,
+                engagement_ms: None,
+                session: Arc::new(attrs("x")),
+                import_key: None,
+                visit: VisitDelta::default(),
+            })
+            .collect();
+        let restored = Sessions::default();
+        restored.restore(&stored);
+        let fourth = go(&restored, 1_500, false, false);
+        assert_eq!(fourth.session_id, first.session_id);
+        assert_eq!(fourth.delta, VisitDelta { starts: false, bounce: 0, duration: 300 });
+        // An event that arrives late (earlier than the visit's first) still adds up.
+        let fifth = go(&restored, 900, false, false).delta;
+        assert_eq!(fifth, VisitDelta { starts: false, bounce: 0, duration: 100 });
+        let total = [first.delta, third, fourth.delta, fifth]
+            .iter()
+            .fold((0, 0, 0), |(n, b, d), x| (n + i32::from(x.starts), b + i32::from(x.bounce), d + x.duration));
+        assert_eq!(total, (1, 0, 600), "one visit, not a bounce, 900..1500");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use tillit_store::query::{
     Dimension, Direction, Filter, FilterOp, Goal, GoalKind, LocalTime, Metric, OrderKey, StatsQuery, TimeGrain,
     VisitField,
 };
-use tillit_store::{EventRecord, SessionAttrs};
+use tillit_store::record::fill_visit_deltas;
+use tillit_store::{EventRecord, SessionAttrs, VisitDelta};
 
 use super::reference;
 
@@ -87,6 +88,7 @@ fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
                 engagement_ms: engagement.then_some(u32::from(*depth) * 997),
                 session: attrs.clone(),
                 import_key: None,
+                visit: VisitDelta::default(),
             });
         }
     }
@@ -110,6 +112,7 @@ fn event(sid: u64, ts: i64, name: &str, path: &str) -> EventRecord {
         engagement_ms: None,
         session: Arc::new(SessionAttrs { entry_page: "/".into(), ..SessionAttrs::default() }),
         import_key: None,
+        visit: VisitDelta::default(),
     }
 }
 
@@ -283,10 +286,17 @@ fn query() -> impl Strategy<Value = StatsQuery> {
         })
 }
 
+/// Stores events with the visit deltas ingest would have given them (the reference ignores them).
+fn insert(store: &mut EventStore, events: &[EventRecord]) {
+    let mut rows = events.to_vec();
+    fill_visit_deltas(&mut rows);
+    store.insert(&rows, None).unwrap();
+}
+
 fn store_with(events: &[EventRecord]) -> (tempfile::TempDir, EventStore, EventReader) {
     let tmp = tempfile::tempdir().unwrap();
     let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
-    store.insert(events, None).unwrap();
+    insert(&mut store, events);
     let reader = store.reader().unwrap();
     (tmp, store, reader)
 }
@@ -296,7 +306,7 @@ proptest! {
 
     #[test]
     fn store_agrees_with_reference(specs in prop::collection::vec(session_spec(), 0..25), q in query()) {
-        let events = build(&specs);
+        let events = build_day_bound(&specs);
         let (_tmp, _store, reader) = store_with(&events);
         let expected = reference::run(&q, &events);
         let got = reader.query(&q).unwrap();
@@ -610,7 +620,7 @@ proptest! {
             .into_iter()
             .map(|e| EventRecord { session_id: e.session_id + offset, ..e })
             .collect();
-        store.insert(&more, None).unwrap();
+        insert(&mut store, &more);
         events.extend(more);
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "after back-fill {:?}", q);
     }

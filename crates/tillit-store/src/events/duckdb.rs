@@ -9,19 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::rollup::{self, DAY};
-use super::sql::DuckDbDialect;
+use super::sql::{DuckDbDialect, WholeVisits};
 use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder, UInt32Builder, UInt64Builder,
+    ArrayRef, BooleanBuilder, Int8Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder,
+    UInt32Builder, UInt64Builder,
 };
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
-use duckdb::{AccessMode, Config, Connection, params};
+use duckdb::{AccessMode, Config, Connection, OptionalExt, params};
 
 use super::{EventStoreError, EventStoreOptions};
 use crate::ingest_log::LogPosition;
-use crate::record::{EventRecord, SessionAttrs};
+use crate::record::{EventRecord, SessionAttrs, VisitDelta};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -62,7 +63,16 @@ CREATE TABLE IF NOT EXISTS events (
     city_geoname_id UINTEGER NOT NULL,
     import_key UBIGINT,
     -- Added after the first release: nullable, so older stores can gain it in place.
-    region_name VARCHAR DEFAULT ''
+    region_name VARCHAR DEFAULT '',
+    -- What the event added to its visit (`VisitDelta`); NULL in events stored before they existed
+    -- (see `store_meta.visit_deltas_since`).
+    visit_start UTINYINT,
+    bounce_delta TINYINT,
+    duration_delta INTEGER
+);
+CREATE TABLE IF NOT EXISTS store_meta (
+    key VARCHAR PRIMARY KEY,
+    value BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ingest_state (
     id INTEGER PRIMARY KEY,
@@ -87,9 +97,15 @@ pub struct DuckDbReader {
     rollups: Arc<RollupGuard>,
     /// One roll-up build at a time: it is background work and should not crowd out queries.
     building: Mutex<()>,
+    deltas_since: i64,
 }
 
 impl DuckDbReader {
+    /// Which raw events hold whole visits with deltas; call once the statement's snapshot is taken.
+    fn whole_visits(&self) -> WholeVisits {
+        WholeVisits { since: self.deltas_since, now: unix_now() }
+    }
+
     fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, duckdb::Error>) -> Result<T, EventStoreError> {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
@@ -123,10 +139,11 @@ impl DuckDbReader {
                     edges = built_edges(&tx, q, &built, &days)?;
                 }
             }
+            let whole = self.whole_visits();
             let sql = if days.is_empty() && edges.is_empty() {
-                super::sql::compile(q, &DuckDbDialect)
+                super::sql::compile(q, whole, &DuckDbDialect)
             } else {
-                rollup::compile(q, &days, &edges, &DuckDbDialect)
+                rollup::compile(q, &days, &edges, whole, &DuckDbDialect)
             };
             let mut stmt = tx.prepare(&sql)?;
             let mut total = 0usize;
@@ -197,11 +214,12 @@ impl DuckDbReader {
             let seen = *self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
             let committed = self.with_conn(|conn| {
                 let tx = conn.unchecked_transaction()?;
+                let job = rollup::DayJob { site_id, day, local, whole: self.whole_visits() };
                 if whole {
                     tx.execute("DELETE FROM day_cells WHERE site_id = ? AND day = ?", params![site_id, day])?;
                     tx.execute("DELETE FROM day_rollups WHERE site_id = ? AND day = ?", params![site_id, day])?;
                     for (key, dim, grain) in &dims {
-                        let sql = rollup::build_statement(site_id, day, key, dim.as_ref(), *grain, local, &[]);
+                        let sql = rollup::build_statement(&job, key, dim.as_ref(), *grain, &[]);
                         tx.execute_batch(&sql)?;
                     }
                     tx.execute(
@@ -215,7 +233,7 @@ impl DuckDbReader {
                         "DELETE FROM day_cells WHERE site_id = ? AND day = ? AND dim IN (?, ?)",
                         params![site_id, day, rollup::GOAL_KEY, rollup::GOALS_MARKER],
                     )?;
-                    for sql in rollup::goal_statements(site_id, day, goals, local) {
+                    for sql in rollup::goal_statements(&job, goals) {
                         tx.execute_batch(&sql)?;
                     }
                 }
@@ -227,7 +245,7 @@ impl DuckDbReader {
                     )?;
                 }
                 if edges_due {
-                    for sql in rollup::edge_statements(site_id, day, local) {
+                    for sql in rollup::edge_statements(&job) {
                         tx.execute_batch(&sql)?;
                     }
                 }
@@ -362,6 +380,38 @@ fn marked_days(
 }
 
 /// Stores made by builds before 2026-11-25 kept `ts` as a TIMESTAMP; convert them in place, once.
+fn table_exists(conn: &Connection, name: &str) -> Result<bool, EventStoreError> {
+    conn.query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", params![name], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+        .map_err(backend)
+}
+
+/// Gives a store the visit-delta columns and returns the first second whose events have them: 0
+/// for a new store; for an older one, the next UTC midnight, as the events of the day in progress
+/// were written without. Whole days before it have their roll-ups, and raw reads of them group
+/// events by visit as before.
+fn migrate_visit_deltas(conn: &Connection, had_events: bool) -> Result<i64, EventStoreError> {
+    const KEY: &str = "visit_deltas_since";
+    let stored = conn
+        .query_row("SELECT value FROM store_meta WHERE key = ?", params![KEY], |r| r.get::<_, i64>(0))
+        .optional()
+        .map_err(backend)?;
+    if let Some(since) = stored {
+        return Ok(since);
+    }
+    let since = if had_events { (unix_now().div_euclid(DAY) + 1) * DAY } else { 0 };
+    let tx = conn.unchecked_transaction().map_err(backend)?;
+    tx.execute_batch(
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS visit_start UTINYINT;
+         ALTER TABLE events ADD COLUMN IF NOT EXISTS bounce_delta TINYINT;
+         ALTER TABLE events ADD COLUMN IF NOT EXISTS duration_delta INTEGER;",
+    )
+    .map_err(backend)?;
+    tx.execute("INSERT INTO store_meta VALUES (?, ?)", params![KEY, since]).map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(since)
+}
+
 fn migrate_ts_to_seconds(conn: &Connection) -> Result<(), EventStoreError> {
     let ty: String = conn
         .query_row(
@@ -383,6 +433,8 @@ pub struct DuckDbEvents {
     path: PathBuf,
     schema: Arc<Schema>,
     rollups: Arc<RollupGuard>,
+    /// The first UTC second whose events carry visit deltas.
+    deltas_since: i64,
 }
 
 impl DuckDbEvents {
@@ -410,12 +462,20 @@ impl DuckDbEvents {
                 backend(e)
             }
         })?;
+        let had_events = table_exists(&conn, "events")?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.execute_batch(rollup::SCHEMA).map_err(backend)?;
         migrate_ts_to_seconds(&conn)?;
         conn.execute_batch("ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT ''")
             .map_err(backend)?;
-        Ok(DuckDbEvents { conn, path: path.to_path_buf(), schema: Arc::new(arrow_schema()), rollups: Arc::default() })
+        let deltas_since = migrate_visit_deltas(&conn, had_events)?;
+        Ok(DuckDbEvents {
+            conn,
+            path: path.to_path_buf(),
+            schema: Arc::new(arrow_schema()),
+            rollups: Arc::default(),
+            deltas_since,
+        })
     }
 
     pub(super) fn reader(&self) -> Result<DuckDbReader, EventStoreError> {
@@ -425,6 +485,7 @@ impl DuckDbEvents {
             idle: Mutex::new(Vec::new()),
             rollups: self.rollups.clone(),
             building: Mutex::new(()),
+            deltas_since: self.deltas_since,
         })
     }
 
@@ -490,7 +551,10 @@ impl DuckDbEvents {
         Ok(out)
     }
 
+    /// Deletes the site's events before `cutoff`, rounded up to a UTC midnight: whole days go, so
+    /// no visit is left cut in two (whole-day reads rely on it; see `sql::WholeVisits`).
     pub(super) fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
+        let cutoff = (cutoff + DAY - 1).div_euclid(DAY) * DAY;
         // Nearly always nothing is due: don't disturb roll-up builds for nothing.
         let due: bool = self
             .conn
@@ -503,11 +567,11 @@ impl DuckDbEvents {
         if !due {
             return Ok(0);
         }
-        // Cells of days before the cutoff go with their events; those of the day it cuts are stale.
+        // Cells of days before the cutoff go with their events.
         let n = self.write_invalidating(true, &[], |tx| {
             for table in ["day_cells", "day_rollups"] {
                 tx.execute(
-                    &format!("DELETE FROM {table} WHERE site_id = ? AND day <= ?"),
+                    &format!("DELETE FROM {table} WHERE site_id = ? AND day < ?"),
                     params![site_id, cutoff.div_euclid(DAY)],
                 )?;
             }
@@ -543,19 +607,27 @@ impl DuckDbEvents {
         keys.collect::<Result<HashSet<u64>, _>>().map_err(backend)
     }
 
+    /// Every live event (not imported) of the visits with an event in the last `seconds`, oldest
+    /// first: whole visits, so the session tracker can restore their totals.
     pub(super) fn recent(&self, now: i64, seconds: i64) -> Result<Vec<EventRecord>, EventStoreError> {
+        let since = now - seconds;
+        // Visits end at midnight UTC: none of them has an event before that day began.
+        let day_start = since.div_euclid(DAY) * DAY;
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT site_id, ts, name, hostname, pathname, visitor_id, session_id, interactive,
                         entry_page, referrer, source, channel, utm_medium, utm_source, utm_campaign, utm_content,
                         utm_term, click_id, device, browser, browser_version, os, os_version, country, region, city,
-                        city_geoname_id, prop_keys, prop_values, coalesce(region_name, '')
-                 FROM events WHERE ts >= ? AND import_key IS NULL ORDER BY ts",
+                        city_geoname_id, prop_keys, prop_values, coalesce(region_name, ''),
+                        coalesce(visit_start, 0), coalesce(bounce_delta, 0), coalesce(duration_delta, 0)
+                 FROM events WHERE ts >= ? AND import_key IS NULL
+                   AND session_id IN (SELECT session_id FROM events WHERE ts >= ? AND import_key IS NULL)
+                 ORDER BY ts",
             )
             .map_err(backend)?;
         let rows = stmt
-            .query_map(params![now - seconds], |r| {
+            .query_map(params![day_start, since], |r| {
                 Ok(EventRecord {
                     site_id: r.get(0)?,
                     ts: r.get(1)?,
@@ -592,6 +664,7 @@ impl DuckDbEvents {
                         region_name: r.get(29)?,
                     }),
                     import_key: None,
+                    visit: VisitDelta { starts: r.get::<_, u8>(30)? != 0, bounce: r.get(31)?, duration: r.get(32)? },
                 })
             })
             .map_err(backend)?;
@@ -622,6 +695,9 @@ impl DuckDbEvents {
         let mut engagement_ms = UInt32Builder::with_capacity(n);
         let mut city_geoname_id = UInt32Builder::with_capacity(n);
         let mut import_key = UInt64Builder::with_capacity(n);
+        let mut visit_start = UInt8Builder::with_capacity(n);
+        let mut bounce_delta = Int8Builder::with_capacity(n);
+        let mut duration_delta = Int32Builder::with_capacity(n);
         // The string columns, in schema order, each read from a record by a plain accessor.
         let string_columns: [fn(&EventRecord) -> &str; 22] = [
             |r| &r.name,
@@ -666,6 +742,9 @@ impl DuckDbEvents {
             engagement_ms.append_option(row.engagement_ms);
             city_geoname_id.append_value(row.session.city_geoname_id);
             import_key.append_option(row.import_key);
+            visit_start.append_value(u8::from(row.visit.starts));
+            bounce_delta.append_value(row.visit.bounce);
+            duration_delta.append_value(row.visit.duration);
             for (builder, get) in strings.iter_mut().zip(string_columns.iter()) {
                 builder.append_value(get(row));
             }
@@ -708,6 +787,9 @@ impl DuckDbEvents {
             Arc::new(city_geoname_id.finish()),
             Arc::new(import_key.finish()),
             next_string()?,
+            Arc::new(visit_start.finish()),
+            Arc::new(bounce_delta.finish()),
+            Arc::new(duration_delta.finish()),
         ];
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| EventStoreError::Backend(e.to_string()))
     }
@@ -752,6 +834,9 @@ fn arrow_schema() -> Schema {
         Field::new("city_geoname_id", DataType::UInt32, false),
         Field::new("import_key", DataType::UInt64, true),
         Field::new("region_name", DataType::Utf8, true),
+        Field::new("visit_start", DataType::UInt8, true),
+        Field::new("bounce_delta", DataType::Int8, true),
+        Field::new("duration_delta", DataType::Int32, true),
     ])
 }
 
@@ -802,6 +887,7 @@ mod tests {
                 ..SessionAttrs::default()
             }),
             import_key: None,
+            visit: VisitDelta::default(),
         }
     }
 
@@ -810,12 +896,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("e.duckdb");
         {
-            // The first release's table: `ts` a TIMESTAMP, no `region_name`.
-            let old = SCHEMA.replace("ts BIGINT NOT NULL", "ts TIMESTAMP NOT NULL").replace(
-                "    import_key UBIGINT,\n    -- Added after the first release: nullable, so older stores can gain it in place.\n    region_name VARCHAR DEFAULT ''\n",
-                "    import_key UBIGINT\n",
-            );
-            assert!(!old.contains("region_name"));
+            // The first release's table: `ts` a TIMESTAMP, no `region_name`, no visit deltas.
+            let head = &SCHEMA[..SCHEMA.find("    import_key UBIGINT,").unwrap()];
+            let old =
+                format!("{head}    import_key UBIGINT\n);").replace("ts BIGINT NOT NULL", "ts TIMESTAMP NOT NULL");
+            assert!(!old.contains("region_name") && !old.contains("visit_start"));
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(&old).unwrap();
             conn.execute_batch(
@@ -838,6 +923,13 @@ mod tests {
         let names: Vec<String> =
             store.recent(1_700_000_100, 1_000).unwrap().into_iter().map(|r| r.session.region_name.clone()).collect();
         assert_eq!(names, vec![String::new(), "Oslo".to_owned()], "old rows read as no name; new ones keep theirs");
+        // The day in progress was written without visit deltas: they count from the next one.
+        let EventStore::DuckDb(db) = &store;
+        let midnight = (unix_now().div_euclid(DAY) + 1) * DAY;
+        assert_eq!(db.deltas_since, midnight);
+        drop(store);
+        let EventStore::DuckDb(db) = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        assert_eq!(db.deltas_since, midnight, "kept across restarts");
     }
 
     #[test]
@@ -883,6 +975,42 @@ mod tests {
         assert_eq!(pages(&q), expected, "read from the edge cells");
         // …while a range cut elsewhere scans the (now empty) events.
         assert_eq!(pages(&StatsQuery { end: split - 1, ..q }), Vec::new());
+    }
+
+    #[test]
+    fn whole_days_take_visit_metrics_from_the_deltas() {
+        use crate::query::{Metric, StatsQuery};
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+        let day = 20_000;
+        let at = |id: u64, ts: i64| EventRecord { visitor_id: id, session_id: id, ..record(1, day * DAY + ts, "/") };
+        // Visit 1 lasts 100 s; visit 2 is one event (a bounce).
+        let mut rows = vec![at(1, 1_000), at(1, 1_100), at(2, 5_000)];
+        crate::record::fill_visit_deltas(&mut rows);
+        store.insert(&rows, None).unwrap();
+        let reader = store.reader().unwrap();
+        let q = |start: i64, end: i64| StatsQuery {
+            site_id: 1,
+            start,
+            end,
+            local: LocalTime::utc(),
+            metrics: vec![Metric::Visits, Metric::BounceRate, Metric::VisitDuration],
+            dimensions: Vec::new(),
+            filter: None,
+            goals: Vec::new(),
+            order_by: Vec::new(),
+            limit: 10,
+            offset: 0,
+        };
+        let metrics = |q: &StatsQuery| reader.query(q).unwrap().rows[0].metrics.clone();
+        let (whole, cut) = (q(day * DAY, (day + 1) * DAY), q(day * DAY, (day + 1) * DAY - 1));
+        assert_eq!(metrics(&whole), vec![Some(2.0), Some(50.0), Some(50.0)]);
+        assert_eq!(metrics(&cut), metrics(&whole));
+        // Change the deltas behind the store's back: only the whole day reads them.
+        let EventStore::DuckDb(db) = &store;
+        db.conn.execute_batch("UPDATE events SET duration_delta = 0").unwrap();
+        assert_eq!(metrics(&whole), vec![Some(2.0), Some(50.0), Some(0.0)], "read from the deltas");
+        assert_eq!(metrics(&cut), vec![Some(2.0), Some(50.0), Some(50.0)], "grouped by visit");
     }
 
     #[test]

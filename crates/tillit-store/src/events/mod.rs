@@ -70,7 +70,8 @@ impl EventStore {
         }
     }
 
-    /// Deletes the site's events older than `cutoff` (Unix seconds). Returns the number deleted.
+    /// Deletes the site's events older than `cutoff` (Unix seconds), rounded up to a UTC midnight:
+    /// whole days at a time. Returns the number deleted.
     pub fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
         match self {
             EventStore::DuckDb(db) => db.delete_before(site_id, cutoff),
@@ -98,8 +99,8 @@ impl EventStore {
         }
     }
 
-    /// Events of the last `seconds` before `now`, oldest first: used to rebuild live sessions after
-    /// a restart.
+    /// Every event of the visits active in the last `seconds` before `now`, oldest first (not
+    /// imported ones): used to rebuild live sessions and their totals after a restart.
     pub fn recent(&self, now: i64, seconds: i64) -> Result<Vec<EventRecord>, EventStoreError> {
         match self {
             EventStore::DuckDb(db) => db.recent(now, seconds),

@@ -40,7 +40,7 @@ use std::fmt::Write;
 
 use sha2::{Digest, Sha256};
 
-use super::sql::{Dialect, PART_COLUMNS, compile_parts, lit};
+use super::sql::{Dialect, PART_COLUMNS, WholeVisits, compile_parts, lit};
 use crate::query::{Dimension, Goal, GoalKind, LocalTime, Metric, StatsQuery, TimeGrain};
 
 pub const DAY: i64 = 86_400;
@@ -156,8 +156,19 @@ pub fn local_midnights(local: &LocalTime, day: i64) -> Vec<i64> {
     out
 }
 
+/// One site's UTC day to build cells for.
+#[derive(Clone, Copy, Debug)]
+pub struct DayJob<'a> {
+    pub site_id: u32,
+    pub day: i64,
+    /// The site's time zone (local buckets and midnights).
+    pub local: &'a LocalTime,
+    pub whole: WholeVisits,
+}
+
 /// The statements that fill one day's edge cells (every dimension by whole piece) and its marker.
-pub fn edge_statements(site_id: u32, day: i64, local: &LocalTime) -> Vec<String> {
+pub fn edge_statements(job: &DayJob<'_>) -> Vec<String> {
+    let DayJob { site_id, day, local, .. } = *job;
     let mut out = Vec::new();
     for split in local_midnights(local, day) {
         for head in [true, false] {
@@ -165,9 +176,8 @@ pub fn edge_statements(site_id: u32, day: i64, local: &LocalTime) -> Vec<String>
             for (key, dim, grain) in rolled_up_dimensions() {
                 if grain.is_none() {
                     let bucket = split.to_string();
-                    let target =
-                        Target { site_id, day, key: &key, code: edge.grain(), bucket: &bucket, range: edge.range() };
-                    out.push(fill(&target, dim.as_ref(), None, local, &[]));
+                    let target = Target { job, key: &key, code: edge.grain(), bucket: &bucket, range: edge.range() };
+                    out.push(fill(&target, dim.as_ref(), None, &[]));
                 }
             }
         }
@@ -285,10 +295,11 @@ pub const GOAL_KEY: &str = "event:goal";
 pub const GOALS_MARKER: &str = "goals";
 
 /// The statements that fill one day's goal cells and its goal-set marker.
-pub fn goal_statements(site_id: u32, day: i64, goals: &[Goal], local: &LocalTime) -> Vec<String> {
+pub fn goal_statements(job: &DayJob<'_>, goals: &[Goal]) -> Vec<String> {
+    let DayJob { site_id, day, .. } = *job;
     let mut out: Vec<String> = goals
         .iter()
-        .map(|g| build_statement(site_id, day, GOAL_KEY, Some(&Dimension::Goal), None, local, std::slice::from_ref(g)))
+        .map(|g| build_statement(job, GOAL_KEY, Some(&Dimension::Goal), None, std::slice::from_ref(g)))
         .collect();
     out.push(format!(
         "INSERT INTO day_cells (site_id, day, dim, grain, bucket, value) VALUES ({site_id}, {day}, {}, 0, 0, {})",
@@ -300,8 +311,7 @@ pub fn goal_statements(site_id: u32, day: i64, goals: &[Goal], local: &LocalTime
 
 /// Where a fill statement puts its cells.
 struct Target<'a> {
-    site_id: u32,
-    day: i64,
+    job: &'a DayJob<'a>,
     key: &'a str,
     /// The `grain` column.
     code: u8,
@@ -314,30 +324,23 @@ struct Target<'a> {
 /// The statement that fills one day's cells for one dimension and grain (`goals`: the goals a
 /// goal dimension groups by).
 pub fn build_statement(
-    site_id: u32,
-    day: i64,
+    job: &DayJob<'_>,
     key: &str,
     dim: Option<&Dimension>,
     grain: Option<TimeGrain>,
-    local: &LocalTime,
     goals: &[Goal],
 ) -> String {
+    let day = job.day;
     let bucket = match (grain, dim) {
         (None, _) => "0",
         (Some(_), Some(_)) => "d1",
         (Some(_), None) => "d0",
     };
-    let target = Target { site_id, day, key, code: grain_code(grain), bucket, range: (day * DAY, (day + 1) * DAY) };
-    fill(&target, dim, grain, local, goals)
+    let target = Target { job, key, code: grain_code(grain), bucket, range: (day * DAY, (day + 1) * DAY) };
+    fill(&target, dim, grain, goals)
 }
 
-fn fill(
-    t: &Target<'_>,
-    dim: Option<&Dimension>,
-    grain: Option<TimeGrain>,
-    local: &LocalTime,
-    goals: &[Goal],
-) -> String {
+fn fill(t: &Target<'_>, dim: Option<&Dimension>, grain: Option<TimeGrain>, goals: &[Goal]) -> String {
     let dimensions: Vec<Dimension> = dim.cloned().into_iter().chain(grain.map(Dimension::Time)).collect();
     let mut metrics = vec![Metric::Visitors, Metric::Visits, Metric::Pageviews, Metric::Events];
     // Visit metrics (bounces, durations) belong to visits, which goals do not group.
@@ -345,10 +348,10 @@ fn fill(
         metrics.push(Metric::BounceRate);
     }
     let q = StatsQuery {
-        site_id: t.site_id,
+        site_id: t.job.site_id,
         start: t.range.0,
         end: t.range.1,
-        local: local.clone(),
+        local: t.job.local.clone(),
         metrics,
         dimensions,
         filter: None,
@@ -357,12 +360,12 @@ fn fill(
         limit: 0,
         offset: 0,
     };
-    let parts = compile_parts(&q, &[t.range], &super::sql::DuckDbDialect);
+    let parts = compile_parts(&q, &[t.range], t.job.whole, &super::sql::DuckDbDialect);
     let value = if dim.is_some() { "d0" } else { "''" };
     format!(
         "INSERT INTO day_cells SELECT {}, {}, {}, {}, {}, {value}, {} FROM ({parts})",
-        t.site_id,
-        t.day,
+        t.job.site_id,
+        t.job.day,
         lit(t.key),
         t.code,
         t.bucket,
@@ -373,7 +376,7 @@ fn fill(
 /// One statement answering `q` from the cells of `days` (UTC day numbers, built and valid) and of
 /// `edges` (built, inside the range), plus the raw events of the rest of the range. Same output
 /// columns as `sql::compile`.
-pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], d: &dyn Dialect) -> String {
+pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits, d: &dyn Dialect) -> String {
     let n = q.dimensions.len();
     let edge_ranges: Vec<(i64, i64)> = edges.iter().map(Edge::range).collect();
     let raw: Vec<(i64, i64)> =
@@ -429,7 +432,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], d: &dyn Dialect) ->
     let mut parts = vec![cells(&dim_key(q), time_grain(q), &dim_exprs, n > 0)];
     parts.extend(edges.iter().map(|e| edge_cells(e, &dim_key(q), &q.dimensions)));
     if !raw.is_empty() {
-        parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, d)));
+        parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, whole, d)));
     }
     let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
     let dims: String = dim_cols.iter().map(|c| format!("{c}, ")).collect();
@@ -451,8 +454,8 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], d: &dyn Dialect) ->
         let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false))];
         totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[]))));
         if !raw.is_empty() {
-            let whole = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
-            totals.push(format!("SELECT visitors FROM ({})", compile_parts(&whole, &raw, d)));
+            let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
+            totals.push(format!("SELECT visitors FROM ({})", compile_parts(&all, &raw, whole, d)));
         }
         let _ = write!(
             sql,

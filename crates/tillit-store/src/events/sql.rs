@@ -15,6 +15,12 @@
 //! - denominators for percentage and conversion rates.
 //!
 //! Sides are joined on the dimension values, ordered and paginated in SQL.
+//!
+//! Visit metrics of whole visits: where a span of the range holds every event of each of its
+//! visits (see [`WholeVisits`]), `sess` is not grouped by visit at all: each event carries what it
+//! added to its visit's count, bounce and duration (`tillit_store::record::VisitDelta`), and their
+//! sums per group are the visit metrics. Grouping millions of events by visit was the largest cost
+//! of a query over today.
 
 use std::fmt::Write;
 
@@ -53,9 +59,55 @@ pub fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+const DAY: i64 = 86_400;
+
+/// A stretch of raw events a statement reads, `[from, to)` in UTC seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub from: i64,
+    pub to: i64,
+    /// Every visit with an event here has all its events here, and they carry visit deltas.
+    pub whole: bool,
+}
+
+/// Which stretches of raw events hold whole visits with deltas. No visit spans a UTC midnight, so
+/// every visit in `[from, to)` is whole when `from` is a UTC midnight and `to` is one too, or lies
+/// after `now` (no event is later than now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WholeVisits {
+    /// The first UTC second whose events carry deltas (a UTC midnight; 0 for a store created with
+    /// them, the day after the upgrade for an older one).
+    pub since: i64,
+    /// Now, read after the snapshot the statement runs in was taken.
+    pub now: i64,
+}
+
+impl WholeVisits {
+    /// `[from, to)` cut at the UTC midnights that separate whole stretches from the rest.
+    pub fn spans(&self, from: i64, to: i64) -> Vec<Span> {
+        let first = (from + DAY - 1).div_euclid(DAY) * DAY;
+        let first = first.max(self.since);
+        let last = if to > self.now { to } else { to.div_euclid(DAY) * DAY };
+        let mut out = Vec::new();
+        let mut push = |from: i64, to: i64, whole: bool| {
+            if from < to {
+                out.push(Span { from, to, whole });
+            }
+        };
+        if first < last {
+            push(from, first, false);
+            push(first, last, true);
+            push(last, to, false);
+        } else {
+            push(from, to, false);
+        }
+        out
+    }
+}
+
 /// The statement: columns `d0…` (dimensions), `m0…` (metrics), then `total_rows`.
-pub fn compile(q: &StatsQuery, d: &dyn Dialect) -> String {
-    let c = Compiler { q, d, ranges: None };
+pub fn compile(q: &StatsQuery, whole: WholeVisits, d: &dyn Dialect) -> String {
+    let c = Compiler::new(q, d, &[(q.start, q.end)], whole);
     c.statement()
 }
 
@@ -64,9 +116,9 @@ pub fn compile(q: &StatsQuery, d: &dyn Dialect) -> String {
 /// `d0…`, then [`PART_COLUMNS`], NULL where `q.metrics` does not need one (`events` is always
 /// there). Summed over disjoint sets of whole visits, these give the same metrics as one query over
 /// their union (see `rollup`).
-pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], d: &dyn Dialect) -> String {
+pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], whole: WholeVisits, d: &dyn Dialect) -> String {
     let q = StatsQuery { filter: None, order_by: Vec::new(), ..q.clone() };
-    let c = Compiler { q: &q, d, ranges: Some(ranges) };
+    let c = Compiler::new(&q, d, ranges, whole);
     let (mut sql, from) = c.body();
     let n = q.dimensions.len();
     let needs_visitors =
@@ -91,11 +143,21 @@ pub const PART_COLUMNS: [&str; 8] =
 struct Compiler<'a> {
     q: &'a StatsQuery,
     d: &'a dyn Dialect,
-    /// Overrides `q.start..q.end` with several ranges.
-    ranges: Option<&'a [(i64, i64)]>,
+    /// What to read (`q.start..q.end`, or the ranges of a parts statement).
+    spans: Vec<Span>,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
+    /// Reads `ranges`, split into whole and cut spans only when the deltas would serve `q`.
+    fn new(q: &'a StatsQuery, d: &'a dyn Dialect, ranges: &[(i64, i64)], whole: WholeVisits) -> Compiler<'a> {
+        let spans = if uses_deltas(q) {
+            ranges.iter().flat_map(|(a, b)| whole.spans(*a, *b)).collect()
+        } else {
+            ranges.iter().map(|(a, b)| Span { from: *a, to: *b, whole: false }).collect()
+        };
+        Compiler { q, d, spans }
+    }
+
     fn needs_exit_page(&self) -> bool {
         let mut needed = self.q.dimensions.contains(&Dimension::Visit(crate::query::VisitField::ExitPage));
         if let Some(f) = &self.q.filter {
@@ -110,6 +172,11 @@ impl Compiler<'_> {
 
     fn has_goal_dim(&self) -> bool {
         self.q.dimensions.contains(&Dimension::Goal)
+    }
+
+    /// Whether visit metrics come from the deltas of whole spans (see [`uses_deltas`]).
+    fn deltas_apply(&self) -> bool {
+        self.spans.iter().any(|s| s.whole)
     }
 
     /// Local time in seconds, from the offset segments.
@@ -259,6 +326,9 @@ impl Compiler<'_> {
         if self.has(Metric::TimeOnPage) || self.has(Metric::ScrollDepth) {
             cols.extend(["scroll_depth", "engagement_ms"]);
         }
+        if self.deltas_apply() {
+            cols.extend(["visit_start", "bounce_delta", "duration_delta"]);
+        }
         cols.sort_unstable();
         cols.dedup();
         cols
@@ -268,22 +338,22 @@ impl Compiler<'_> {
     /// page, when something needs it).
     fn prelude(&self) -> String {
         let q = self.q;
-        let ranges = match self.ranges {
-            Some(r) => r.to_vec(),
-            None => vec![(q.start, q.end)],
-        };
-        // One scan per range: a disjunction of ranges would keep DuckDB from skipping row groups
+        // One scan per span: a disjunction of ranges would keep DuckDB from skipping row groups
         // by their min/max `ts`, and it would read the whole table.
-        let select = format!(
-            "SELECT {}, {} AS lts FROM events WHERE site_id = {}",
-            self.columns().join(", "),
-            self.local_ts(),
-            q.site_id
-        );
-        let scans: Vec<String> = if ranges.is_empty() {
-            vec![format!("{select} AND false")]
+        let tagged = self.deltas_apply();
+        let select = |whole: bool| {
+            let tag = if tagged { format!(", {whole} AS whole") } else { String::new() };
+            format!(
+                "SELECT {}, {} AS lts{tag} FROM events WHERE site_id = {}",
+                self.columns().join(", "),
+                self.local_ts(),
+                q.site_id
+            )
+        };
+        let scans: Vec<String> = if self.spans.is_empty() {
+            vec![format!("{} AND false", select(false))]
         } else {
-            ranges.iter().map(|(a, b)| format!("{select} AND ts >= {a} AND ts < {b}")).collect()
+            self.spans.iter().map(|s| format!("{} AND ts >= {} AND ts < {}", select(s.whole), s.from, s.to)).collect()
         };
         let mut sql = format!("WITH ev0 AS ({})", scans.join(" UNION ALL "));
         if self.needs_exit_page() {
@@ -340,6 +410,8 @@ impl Compiler<'_> {
             matches!(m, Metric::Visitors | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate)
         });
         let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
+        let deltas = self.deltas_apply();
+        let cut_any = self.spans.iter().any(|s| !s.whole);
         // Grouped by nothing or by visit attributes only, the visits with a matching event are
         // exactly the visit side's rows: count them there instead of a second distinct count.
         let visits_from_sessions = session_metrics && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(_)));
@@ -348,7 +420,16 @@ impl Compiler<'_> {
             aggs.push("count(DISTINCT visitor_id) AS visitors".into());
         }
         if self.has(Metric::Visits) && !visits_from_sessions {
-            aggs.push("count(DISTINCT session_id) AS visits".into());
+            if deltas && q.filter.is_none() {
+                // Every event of a group's visits is in the group: whole spans count their starts.
+                aggs.push(
+                    "CAST(coalesce(sum(visit_start) FILTER (WHERE whole), 0) \
+                     + count(DISTINCT session_id) FILTER (WHERE NOT whole) AS BIGINT) AS visits"
+                        .into(),
+                );
+            } else {
+                aggs.push("count(DISTINCT session_id) AS visits".into());
+            }
         }
         if self.has(Metric::Pageviews) {
             aggs.push("count(*) FILTER (WHERE name = 'pageview') AS pageviews".into());
@@ -364,19 +445,49 @@ impl Compiler<'_> {
 
         // Visit side.
         if session_metrics {
-            let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
             // Without a filter every visit in the range qualifies: skip the semi-join.
             let qualifying = if q.filter.is_some() { " AND session_id IN (SELECT session_id FROM m)" } else { "" };
+            let dims = (0..n).map(|i| format!("d{i}, ")).collect::<String>();
+            let visits = if visits_from_sessions && self.has(Metric::Visits) {
+                "CAST(sum(sessions) AS BIGINT) AS visits, "
+            } else {
+                ""
+            };
+            let mut parts = Vec::new();
+            if deltas {
+                let _ = write!(
+                    sql,
+                    ", s_whole AS (SELECT {}CAST(sum(visit_start) AS BIGINT) AS sessions, \
+                     CAST(sum(bounce_delta) AS BIGINT) AS bounces, CAST(sum(duration_delta) AS BIGINT) AS dur_sum, \
+                     count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM ev \
+                     WHERE name <> 'engagement' AND whole{qualifying}{})",
+                    self.dims_select(&event_dims),
+                    self.group_by(n)
+                );
+                parts.push("s_whole");
+            }
+            if !deltas || cut_any {
+                let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
+                let cut = if deltas { " AND NOT whole" } else { "" };
+                let _ = write!(
+                    sql,
+                    ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
+                     count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur FROM ev \
+                     WHERE name <> 'engagement'{cut}{qualifying} GROUP BY session_id)\
+                     , s_cut AS (SELECT {dims}count(*) AS sessions, count(*) FILTER (WHERE ni <= 1) AS bounces, \
+                     sum(dur) AS dur_sum, sum(pv) AS pv_sum FROM sess{})",
+                    self.dims_select(&sess_dims),
+                    self.group_by(n)
+                );
+                parts.push("s_cut");
+            }
+            let union: Vec<String> = parts.iter().map(|p| format!("SELECT * FROM {p}")).collect();
             let _ = write!(
                 sql,
-                ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
-                 count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur FROM ev \
-                 WHERE name <> 'engagement'{qualifying} GROUP BY session_id)\
-                 , s_agg AS (SELECT {}count(*) AS sessions, {}count(*) FILTER (WHERE ni <= 1) AS bounces, \
-                 sum(dur) AS dur_sum, sum(pv) AS pv_sum FROM sess{})",
-                self.dims_select(&sess_dims),
-                (0..n).map(|i| format!("d{i}, ")).collect::<String>(),
-                if visits_from_sessions && self.has(Metric::Visits) { "count(*) AS visits, " } else { "" },
+                ", s_agg AS (SELECT {dims}CAST(sum(sessions) AS BIGINT) AS sessions, {visits}\
+                 CAST(sum(bounces) AS BIGINT) AS bounces, CAST(sum(dur_sum) AS BIGINT) AS dur_sum, \
+                 CAST(sum(pv_sum) AS BIGINT) AS pv_sum FROM ({}){})",
+                union.join(" UNION ALL "),
                 self.group_by(n)
             );
             sides.push("s_agg");
@@ -482,6 +593,17 @@ pub(super) fn bucket_sql(grain: TimeGrain, l: &str, d: &dyn Dialect) -> String {
     }
 }
 
+/// Whether `q` takes anything from visit deltas: visit metrics, or visits (counted from visit
+/// starts when every event of a visit falls in its group, which needs no filter). The groups must
+/// be visit attributes that every event of a visit carries alike: not the entry page, which a
+/// visit starting with a custom event gets only later; not a time bucket, which is the first
+/// event's.
+fn uses_deltas(q: &StatsQuery) -> bool {
+    let wanted =
+        q.metrics.iter().any(|m| m.is_session_metric()) || (q.metrics.contains(&Metric::Visits) && q.filter.is_none());
+    wanted && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(f) if *f != VisitField::EntryPage))
+}
+
 /// `d0…, m0…`: the columns of a result, in order.
 pub(super) fn output_columns(n: usize, k: usize) -> String {
     (0..n).map(|i| format!("d{i}")).chain((0..k).map(|i| format!("m{i}"))).collect::<Vec<_>>().join(", ")
@@ -536,7 +658,7 @@ fn visit_expr(f: VisitField) -> String {
 /// match is always the best one, so the chain of `min(ts)` below is exact.
 pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
     let q = f.as_stats_query();
-    let c = Compiler { q: &q, d, ranges: None };
+    let c = Compiler { q: &q, d, spans: vec![Span { from: q.start, to: q.end, whole: false }] };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
     let mut sql = c.prelude();
     let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");

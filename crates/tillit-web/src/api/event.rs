@@ -37,10 +37,15 @@ pub async fn post(
     };
     let ip = client_ip::resolve(peer.ip(), headers, &state.config.trusted_proxies);
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // A place in the queue first: a request refused with 503 leaves the live sessions untouched.
+    let reservation = match state.sink.reserve() {
+        Ok(r) => r,
+        Err(e) => return cors(submit_error(e)),
+    };
     let now = state.clock.now();
     let processed = state.ingestor.process(&req, Client { ip, user_agent }, now);
     let dropped = processed.dropped.len();
-    let res = match state.sink.submit(processed.records).await {
+    let res = match reservation.submit(processed.records).await {
         Ok(()) => {
             let mut res = (StatusCode::ACCEPTED, "ok").into_response();
             if dropped > 0 {
@@ -48,10 +53,16 @@ pub async fn post(
             }
             res
         }
-        Err(SubmitError::Overloaded) => ApiError::Overloaded.into_response(),
-        Err(e @ (SubmitError::Closed | SubmitError::Io(_))) => ApiError::Internal(e.to_string()).into_response(),
+        Err(e) => submit_error(e),
     };
     cors(res)
+}
+
+fn submit_error(e: SubmitError) -> Response {
+    match e {
+        SubmitError::Overloaded => ApiError::Overloaded.into_response(),
+        e @ (SubmitError::Closed | SubmitError::Io(_)) => ApiError::Internal(e.to_string()).into_response(),
+    }
 }
 
 /// CORS pre-flight: any site may post events (the tracker runs on the customer's pages).

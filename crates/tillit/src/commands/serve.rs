@@ -58,16 +58,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let salts = rotate_salts(&app, clock.now()).await?;
     let ingestor = Arc::new(Ingestor::new(ua, geo, &spam, salts));
     refresh_sites(&app, &ingestor).await?;
-    // Live visits continue across a restart: rebuild their sessions from the last 30 minutes.
-    let recent = events.recent(clock.now(), SESSION_TIMEOUT_SECS)?;
-    ingestor.sessions().restore(&recent);
-
     // Queries read through their own connections, so they never wait behind the writer thread.
     let stats = StatsService::new(app.clone(), events.reader()?);
     let (sink, store, writer, recovery) = writer::start(&config.ingest_log_dir(), events, WriterOptions::default())?;
     if recovery.replayed_events > 0 || recovery.torn_tails > 0 {
         info!(events = recovery.replayed_events, torn_tails = recovery.torn_tails, "replayed the ingest log");
     }
+    // Live visits continue across a restart: rebuild the sessions active in the last 30 minutes,
+    // after the replay, so events that were only in the log count too.
+    let now = clock.now();
+    let recent = store.run(move |s| s.recent(now, SESSION_TIMEOUT_SECS)).await??;
+    ingestor.sessions().restore(&recent);
 
     let admin_token = admin_token(&config)?;
     let web = WebConfig {

@@ -1,6 +1,6 @@
 //! "A 202 means the event is on disk": SIGKILL during ingest loses no acknowledged event.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,14 +50,21 @@ async fn sigkill_during_ingest_loses_no_acknowledged_event() {
     let acked = acked.lock().await.clone();
     assert!(acked.len() > 100, "only {} events were acknowledged", acked.len());
 
-    // Restart: the ingest log is replayed into the store. Then stop cleanly and look.
-    let server = Server::start(tmp.path(), &[]).await;
+    // Restart: the ingest log is replayed into the store, and the live visits are restored from
+    // it; each continues with one more event. Then stop cleanly and look.
+    let server = Server::start(tmp.path(), &[("TILLIT_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    for worker in 0..16 {
+        let body = format!(r#"{{"n":"pageview","u":"https://shop.test/after/w{worker}","d":"shop.test"}}"#);
+        let status = server.post_event(&body, &format!("198.51.100.{worker}"), CHROME_UA).await.status();
+        assert_eq!(status, 202);
+    }
     server.stop();
     let stored: Vec<String> = stored_events(tmp.path()).into_iter().map(|e| e.pathname).collect();
     let stored_set: HashSet<&String> = stored.iter().collect();
     let missing: Vec<&String> = acked.iter().filter(|p| !stored_set.contains(p)).collect();
     assert!(missing.is_empty(), "{} acknowledged events lost, e.g. {:?}", missing.len(), missing.first());
     assert_eq!(stored.len(), stored_set.len(), "no event was stored twice");
+    assert_visit_deltas_add_up(&stored_events(tmp.path()));
 
     // And a second restart replays nothing again.
     let server = Server::start(tmp.path(), &[]).await;
@@ -81,4 +88,25 @@ async fn graceful_shutdown_flushes_and_sessions_survive_restart() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].session_id, events[1].session_id, "the visit continues across a restart");
     assert_eq!(events[1].session.source, "Hacker News");
+    assert_visit_deltas_add_up(&events);
+}
+
+/// Per visit, the stored deltas add up to what grouping its events gives: one visit, its bounce
+/// (at most one interactive event) and its duration.
+fn assert_visit_deltas_add_up(events: &[tillit_store::EventRecord]) {
+    let mut visits: HashMap<u64, Vec<&tillit_store::EventRecord>> = HashMap::new();
+    for e in events.iter().filter(|e| e.name != "engagement") {
+        visits.entry(e.session_id).or_default().push(e);
+    }
+    assert!(!visits.is_empty());
+    for (id, evs) in visits {
+        let starts: u32 = evs.iter().map(|e| u32::from(e.visit.starts)).sum();
+        let bounce: i32 = evs.iter().map(|e| i32::from(e.visit.bounce)).sum();
+        let duration: i64 = evs.iter().map(|e| i64::from(e.visit.duration)).sum();
+        let interactive = evs.iter().filter(|e| e.interactive).count();
+        let (first, last) = (evs.iter().map(|e| e.ts).min().unwrap(), evs.iter().map(|e| e.ts).max().unwrap());
+        assert_eq!(starts, 1, "visit {id}");
+        assert_eq!(bounce, i32::from(interactive <= 1), "visit {id}");
+        assert_eq!(duration, last - first, "visit {id}");
+    }
 }
