@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc as std_mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc as std_mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,9 +27,38 @@ use tillit_store::EventRecord;
 use tillit_store::events::{EventStore, EventStoreError};
 use tillit_store::ingest_log::{self, IngestLog, LogPosition};
 
-/// Durable groups that may wait for the store thread. 2048 was tried: no better tail latency, and
-/// peak memory under load doubled (BENCHMARKS.md), so it stays small.
-const STORE_QUEUE_GROUPS: usize = 64;
+/// Durable rows that may wait for the store thread. A DuckDB checkpoint blocks every commit for a
+/// second or so; with this much room the log keeps acknowledging meanwhile (a few MB of records)
+/// instead of stalling all ingest behind it. Bounded by rows, not groups: a group may hold one
+/// request or thousands, and 2048 groups once let peak memory double (BENCHMARKS.md).
+const STORE_QUEUE_ROWS: usize = 16_384;
+
+/// Messages (row groups and commands) the store channel holds; the row budget binds first.
+const STORE_QUEUE_MESSAGES: usize = 4_096;
+
+/// Rows handed to the store thread and not yet taken: the log thread waits while it is full.
+#[derive(Default)]
+struct RowBudget {
+    queued: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl RowBudget {
+    /// Waits for room for `n` rows (a group larger than the whole budget waits for an empty queue).
+    fn take(&self, n: usize) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        while *queued > 0 && *queued + n > STORE_QUEUE_ROWS {
+            queued = self.freed.wait(queued).unwrap_or_else(|e| e.into_inner());
+        }
+        *queued += n;
+    }
+
+    fn give_back(&self, n: usize) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *queued = queued.saturating_sub(n);
+        self.freed.notify_all();
+    }
+}
 
 /// Tuning for the writer.
 #[derive(Clone, Debug)]
@@ -213,18 +242,20 @@ pub fn start(
     let stats = Arc::new(WriterStats::default());
     let (tx, rx) = mpsc::channel::<Pending>(options.queue_capacity.max(1));
     // Bounded: when the store falls behind, the log thread waits, the queue fills, requests get 503.
-    let (store_tx, store_rx) = std_mpsc::sync_channel::<StoreMsg>(STORE_QUEUE_GROUPS);
+    let (store_tx, store_rx) = std_mpsc::sync_channel::<StoreMsg>(STORE_QUEUE_MESSAGES);
+    let budget = Arc::new(RowBudget::default());
 
     let log_store_tx = store_tx.clone();
+    let log_budget = budget.clone();
     let log_thread = std::thread::Builder::new()
         .name("ingest-log".into())
-        .spawn(move || log_loop(log, rx, log_store_tx))
+        .spawn(move || log_loop(log, rx, log_store_tx, &log_budget))
         .map_err(|e| WriterError::Log(e.to_string()))?;
     let dir = log_dir.to_path_buf();
     let store_stats = stats.clone();
     let store_thread = std::thread::Builder::new()
         .name("event-store".into())
-        .spawn(move || store_loop(store, store_rx, dir, options, store_stats))
+        .spawn(move || store_loop(store, store_rx, dir, options, store_stats, &budget))
         .map_err(|e| WriterError::Log(e.to_string()))?;
     Ok((EventSink { tx, stats }, StoreHandle { tx: store_tx }, EventWriter { log_thread, store_thread }, recovery))
 }
@@ -277,7 +308,12 @@ impl From<std::io::Error> for WriterError {
     }
 }
 
-fn log_loop(mut log: IngestLog, mut rx: mpsc::Receiver<Pending>, store_tx: std_mpsc::SyncSender<StoreMsg>) {
+fn log_loop(
+    mut log: IngestLog,
+    mut rx: mpsc::Receiver<Pending>,
+    store_tx: std_mpsc::SyncSender<StoreMsg>,
+    budget: &RowBudget,
+) {
     let mut group: Vec<Pending> = Vec::with_capacity(4096);
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
@@ -298,6 +334,7 @@ fn log_loop(mut log: IngestLog, mut rx: mpsc::Receiver<Pending>, store_tx: std_m
                 // Hand the rows on before acknowledging, so anything acknowledged is already queued
                 // for the store (a later flush sees it). Blocks when the store falls behind, which
                 // backs the queue up into 503s.
+                budget.take(rows.len());
                 if store_tx.send(StoreMsg::Rows(rows, pos)).is_err() {
                     error!("event store thread is gone; accepted events stay in the ingest log");
                 }
@@ -322,6 +359,7 @@ fn store_loop(
     log_dir: PathBuf,
     options: WriterOptions,
     stats: Arc<WriterStats>,
+    budget: &RowBudget,
 ) {
     let mut rows: Vec<EventRecord> = Vec::new();
     let mut pos: Option<LogPosition> = None;
@@ -364,6 +402,7 @@ fn store_loop(
         };
         match msg {
             Some(StoreMsg::Rows(batch, p)) => {
+                budget.give_back(batch.len());
                 rows.extend(batch);
                 pos = Some(p);
                 oldest.get_or_insert_with(Instant::now);
@@ -465,6 +504,24 @@ mod tests {
         }
         let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
         assert_eq!(store.count(None).unwrap(), 2);
+    }
+
+    #[test]
+    fn the_store_queue_is_bounded_by_rows() {
+        let budget = Arc::new(RowBudget::default());
+        // One group larger than the whole budget still goes through when the queue is empty.
+        budget.take(STORE_QUEUE_ROWS + 10);
+        let (done_tx, done_rx) = std_mpsc::channel();
+        let waiting = budget.clone();
+        let handle = std::thread::spawn(move || {
+            waiting.take(1);
+            done_tx.send(()).unwrap();
+        });
+        assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err(), "a full queue makes the log wait");
+        budget.give_back(STORE_QUEUE_ROWS + 10);
+        done_rx.recv_timeout(Duration::from_secs(5)).expect("room again once the store took the rows");
+        handle.join().unwrap();
+        assert_eq!(*budget.queued.lock().unwrap(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
