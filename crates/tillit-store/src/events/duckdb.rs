@@ -932,6 +932,23 @@ mod tests {
         assert_eq!(db.deltas_since, midnight, "kept across restarts");
     }
 
+    /// An unfiltered query of site 1 with no dimension.
+    fn query(start: i64, end: i64, local: LocalTime, metrics: Vec<crate::query::Metric>) -> crate::query::StatsQuery {
+        crate::query::StatsQuery {
+            site_id: 1,
+            start,
+            end,
+            local,
+            metrics,
+            dimensions: Vec::new(),
+            filter: None,
+            goals: Vec::new(),
+            order_by: Vec::new(),
+            limit: 10,
+            offset: 0,
+        }
+    }
+
     #[test]
     fn partial_days_at_the_ends_are_read_from_edge_cells() {
         use crate::query::{Metric, StatsQuery};
@@ -948,17 +965,8 @@ mod tests {
         let reader = store.reader().unwrap();
         assert_eq!(reader.build_rollups(1, day, day + 1, &berlin, &[], (day + 2) * DAY).unwrap(), 1);
         let q = StatsQuery {
-            site_id: 1,
-            start: from,
-            end: split,
-            local: berlin,
-            metrics: vec![Metric::Visitors, Metric::Pageviews],
             dimensions: vec![Dimension::Page],
-            filter: None,
-            goals: Vec::new(),
-            order_by: Vec::new(),
-            limit: 10,
-            offset: 0,
+            ..query(from, split, berlin, vec![Metric::Visitors, Metric::Pageviews])
         };
         let pages = |q: &StatsQuery| -> Vec<(String, Vec<Option<f64>>)> {
             let out = reader.query(q).unwrap();
@@ -989,18 +997,8 @@ mod tests {
         crate::record::fill_visit_deltas(&mut rows);
         store.insert(&rows, None).unwrap();
         let reader = store.reader().unwrap();
-        let q = |start: i64, end: i64| StatsQuery {
-            site_id: 1,
-            start,
-            end,
-            local: LocalTime::utc(),
-            metrics: vec![Metric::Visits, Metric::BounceRate, Metric::VisitDuration],
-            dimensions: Vec::new(),
-            filter: None,
-            goals: Vec::new(),
-            order_by: Vec::new(),
-            limit: 10,
-            offset: 0,
+        let q = |start: i64, end: i64| {
+            query(start, end, LocalTime::utc(), vec![Metric::Visits, Metric::BounceRate, Metric::VisitDuration])
         };
         let metrics = |q: &StatsQuery| reader.query(q).unwrap().rows[0].metrics.clone();
         let (whole, cut) = (q(day * DAY, (day + 1) * DAY), q(day * DAY, (day + 1) * DAY - 1));
