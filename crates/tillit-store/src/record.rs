@@ -47,6 +47,9 @@ pub struct EventRecord {
 ///
 /// The sums telescope: each event adds the difference between the visit's value after it and
 /// before it, so they are right in whatever order the events are stored.
+///
+/// `starts` is true exactly when `bounce` is 1: one event makes a visit a bounce, and later ones can
+/// only end that. Stores keep `bounce` and `duration` only ([`VisitDelta::from_stored`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitDelta {
     /// The visit's first (non-engagement) event.
@@ -71,6 +74,11 @@ fn is_zero_i32(v: &i32) -> bool {
 impl VisitDelta {
     pub fn is_zero(&self) -> bool {
         *self == VisitDelta::default()
+    }
+
+    /// The delta a store kept as its bounce and duration parts.
+    pub fn from_stored(bounce: i8, duration: i32) -> VisitDelta {
+        VisitDelta { starts: bounce == 1, bounce, duration }
     }
 }
 

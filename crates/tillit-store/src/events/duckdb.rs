@@ -65,8 +65,8 @@ CREATE TABLE IF NOT EXISTS events (
     -- Added after the first release: nullable, so older stores can gain it in place.
     region_name VARCHAR DEFAULT '',
     -- What the event added to its visit (`VisitDelta`); NULL in events stored before they existed
-    -- (see `store_meta.visit_deltas_since`).
-    visit_start UTINYINT,
+    -- (see `store_meta.visit_deltas_since`). A visit's first event is the one whose bounce_delta
+    -- is 1, so its start needs no column of its own.
     bounce_delta TINYINT,
     duration_delta INTEGER
 );
@@ -397,13 +397,15 @@ fn migrate_visit_deltas(conn: &Connection, had_events: bool) -> Result<i64, Even
         .optional()
         .map_err(backend)?;
     if let Some(since) = stored {
+        // The first version of these columns also stored each visit's start, which the bounce
+        // delta already tells.
+        conn.execute_batch("ALTER TABLE events DROP COLUMN IF EXISTS visit_start").map_err(backend)?;
         return Ok(since);
     }
     let since = if had_events { (unix_now().div_euclid(DAY) + 1) * DAY } else { 0 };
     let tx = conn.unchecked_transaction().map_err(backend)?;
     tx.execute_batch(
-        "ALTER TABLE events ADD COLUMN IF NOT EXISTS visit_start UTINYINT;
-         ALTER TABLE events ADD COLUMN IF NOT EXISTS bounce_delta TINYINT;
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS bounce_delta TINYINT;
          ALTER TABLE events ADD COLUMN IF NOT EXISTS duration_delta INTEGER;",
     )
     .map_err(backend)?;
@@ -620,7 +622,7 @@ impl DuckDbEvents {
                         entry_page, referrer, source, channel, utm_medium, utm_source, utm_campaign, utm_content,
                         utm_term, click_id, device, browser, browser_version, os, os_version, country, region, city,
                         city_geoname_id, prop_keys, prop_values, coalesce(region_name, ''),
-                        coalesce(visit_start, 0), coalesce(bounce_delta, 0), coalesce(duration_delta, 0)
+                        coalesce(bounce_delta, 0), coalesce(duration_delta, 0)
                  FROM events WHERE ts >= ? AND import_key IS NULL
                    AND session_id IN (SELECT session_id FROM events WHERE ts >= ? AND import_key IS NULL)
                  ORDER BY ts",
@@ -664,7 +666,7 @@ impl DuckDbEvents {
                         region_name: r.get(29)?,
                     }),
                     import_key: None,
-                    visit: VisitDelta { starts: r.get::<_, u8>(30)? != 0, bounce: r.get(31)?, duration: r.get(32)? },
+                    visit: VisitDelta::from_stored(r.get(30)?, r.get(31)?),
                 })
             })
             .map_err(backend)?;
@@ -695,7 +697,6 @@ impl DuckDbEvents {
         let mut engagement_ms = UInt32Builder::with_capacity(n);
         let mut city_geoname_id = UInt32Builder::with_capacity(n);
         let mut import_key = UInt64Builder::with_capacity(n);
-        let mut visit_start = UInt8Builder::with_capacity(n);
         let mut bounce_delta = Int8Builder::with_capacity(n);
         let mut duration_delta = Int32Builder::with_capacity(n);
         // The string columns, in schema order, each read from a record by a plain accessor.
@@ -742,7 +743,6 @@ impl DuckDbEvents {
             engagement_ms.append_option(row.engagement_ms);
             city_geoname_id.append_value(row.session.city_geoname_id);
             import_key.append_option(row.import_key);
-            visit_start.append_value(u8::from(row.visit.starts));
             bounce_delta.append_value(row.visit.bounce);
             duration_delta.append_value(row.visit.duration);
             for (builder, get) in strings.iter_mut().zip(string_columns.iter()) {
@@ -787,7 +787,6 @@ impl DuckDbEvents {
             Arc::new(city_geoname_id.finish()),
             Arc::new(import_key.finish()),
             next_string()?,
-            Arc::new(visit_start.finish()),
             Arc::new(bounce_delta.finish()),
             Arc::new(duration_delta.finish()),
         ];
@@ -834,7 +833,6 @@ fn arrow_schema() -> Schema {
         Field::new("city_geoname_id", DataType::UInt32, false),
         Field::new("import_key", DataType::UInt64, true),
         Field::new("region_name", DataType::Utf8, true),
-        Field::new("visit_start", DataType::UInt8, true),
         Field::new("bounce_delta", DataType::Int8, true),
         Field::new("duration_delta", DataType::Int32, true),
     ])
@@ -900,7 +898,7 @@ mod tests {
             let head = &SCHEMA[..SCHEMA.find("    import_key UBIGINT,").unwrap()];
             let old =
                 format!("{head}    import_key UBIGINT\n);").replace("ts BIGINT NOT NULL", "ts TIMESTAMP NOT NULL");
-            assert!(!old.contains("region_name") && !old.contains("visit_start"));
+            assert!(!old.contains("region_name") && !old.contains("bounce_delta"));
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(&old).unwrap();
             conn.execute_batch(

@@ -327,7 +327,7 @@ impl<'a> Compiler<'a> {
             cols.extend(["scroll_depth", "engagement_ms"]);
         }
         if self.deltas_apply() {
-            cols.extend(["visit_start", "bounce_delta", "duration_delta"]);
+            cols.extend(["bounce_delta", "duration_delta"]);
         }
         cols.sort_unstable();
         cols.dedup();
@@ -423,8 +423,8 @@ impl<'a> Compiler<'a> {
             if deltas && q.filter.is_none() {
                 // Every event of a group's visits is in the group: whole spans count their starts.
                 aggs.push(
-                    "CAST(coalesce(sum(visit_start) FILTER (WHERE whole), 0) \
-                     + count(DISTINCT session_id) FILTER (WHERE NOT whole) AS BIGINT) AS visits"
+                    "count(*) FILTER (WHERE whole AND bounce_delta = 1) \
+                     + count(DISTINCT session_id) FILTER (WHERE NOT whole) AS visits"
                         .into(),
                 );
             } else {
@@ -457,7 +457,7 @@ impl<'a> Compiler<'a> {
             if deltas {
                 let _ = write!(
                     sql,
-                    ", s_whole AS (SELECT {}CAST(sum(visit_start) AS BIGINT) AS sessions, \
+                    ", s_whole AS (SELECT {}count(*) FILTER (WHERE bounce_delta = 1) AS sessions, \
                      CAST(sum(bounce_delta) AS BIGINT) AS bounces, CAST(sum(duration_delta) AS BIGINT) AS dur_sum, \
                      count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM ev \
                      WHERE name <> 'engagement' AND whole{qualifying}{})",
