@@ -85,8 +85,8 @@ pub struct WholeVisits {
 impl WholeVisits {
     /// `[from, to)` cut at the UTC midnights that separate whole stretches from the rest.
     pub fn spans(&self, from: i64, to: i64) -> Vec<Span> {
-        let first = (from + DAY - 1).div_euclid(DAY) * DAY;
-        let first = first.max(self.since);
+        // The first UTC midnight in the range whose events carry deltas, and where whole visits end.
+        let first = ((from + DAY - 1).div_euclid(DAY) * DAY).max(self.since);
         let last = if to > self.now { to } else { to.div_euclid(DAY) * DAY };
         let mut out = Vec::new();
         let mut push = |from: i64, to: i64, whole: bool| {
@@ -340,15 +340,10 @@ impl<'a> Compiler<'a> {
         let q = self.q;
         // One scan per span: a disjunction of ranges would keep DuckDB from skipping row groups
         // by their min/max `ts`, and it would read the whole table.
-        let tagged = self.deltas_apply();
+        let (tagged, columns, lts) = (self.deltas_apply(), self.columns().join(", "), self.local_ts());
         let select = |whole: bool| {
             let tag = if tagged { format!(", {whole} AS whole") } else { String::new() };
-            format!(
-                "SELECT {}, {} AS lts{tag} FROM events WHERE site_id = {}",
-                self.columns().join(", "),
-                self.local_ts(),
-                q.site_id
-            )
+            format!("SELECT {columns}, {lts} AS lts{tag} FROM events WHERE site_id = {}", q.site_id)
         };
         let scans: Vec<String> = if self.spans.is_empty() {
             vec![format!("{} AND false", select(false))]
