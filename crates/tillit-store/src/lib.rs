@@ -15,4 +15,4 @@ pub mod ingest_log;
 pub mod query;
 pub mod record;
 
-pub use record::{EventRecord, Revenue, SessionAttrs, VisitDelta, VisitState};
+pub use record::{EventRecord, Revenue, SessionAttrs, VisitDelta, VisitState, visitor_id};

@@ -1,7 +1,8 @@
 //! The stored shape of one analytics event, shared by the ingest log and every event-store backend.
 //!
 //! A record holds no personal data: no IP address, no user agent, no query string beyond campaign
-//! parameters. `visitor_id` is a keyed hash under a salt that is destroyed within 48 hours.
+//! parameters. `visitor_id` is a keyed hash under a salt that is destroyed within 48 hours (see
+//! [`visitor_id`] for its layout).
 
 use std::sync::Arc;
 
@@ -118,6 +119,24 @@ impl VisitState {
     fn duration(&self) -> i64 {
         self.last - self.first
     }
+}
+
+/// How many bits of a visitor's keyed hash its id keeps.
+///
+/// Why not all 64: the id is the widest column per event, and random 64-bit values do not
+/// compress (8.5 bytes per event stored). With the UTC day in the high bits, the ids of one row
+/// group differ only in their low 36 bits, which the store bit-packs to ~4.7 bytes. The cost is
+/// collisions: two visitors of one site and day share an id with probability 2^-36 per pair, so a
+/// site with a million visitors a day counts about 7 of them as one (0.0007 %).
+pub const VISITOR_HASH_BITS: u32 = 36;
+
+/// A visitor id: the UTC day since the epoch above, the top [`VISITOR_HASH_BITS`] bits of the
+/// keyed hash below. Ids of different days never collide, which the day roll-ups rely on (the
+/// distinct visitors of two days add up).
+pub fn visitor_id(day: i64, hash: u64) -> u64 {
+    // 19 bits of day cover the years 1970–3405; earlier or later days wrap, harmlessly.
+    let day = (day as u64) & ((1 << (64 - VISITOR_HASH_BITS - 9)) - 1);
+    (day << VISITOR_HASH_BITS) | (hash >> (64 - VISITOR_HASH_BITS))
 }
 
 /// Whether an event counts towards its visit's totals (engagement events do not).

@@ -186,7 +186,7 @@ impl Generator {
         if ts >= end {
             return;
         }
-        let visitor_id: u64 = self.rng.random();
+        let visitor_id = tillit_store::visitor_id(day_start.div_euclid(86_400), self.rng.random());
         // Unique for now; renumbered in start order once the day is sorted.
         self.sessions += 1;
         let session_id = self.sessions;
