@@ -437,7 +437,19 @@ pub struct DuckDbEvents {
     rollups: Arc<RollupGuard>,
     /// The first UTC second whose events carry visit deltas.
     deltas_since: i64,
+    /// Events appended since the last checkpoint (see [`ROW_GROUP_ROWS`]).
+    unchecked_rows: usize,
 }
+
+/// DuckDB's row group: the unit it compresses and writes at a checkpoint.
+///
+/// The event writer checkpoints when the rows appended since the last one would overflow a row
+/// group, rather than after so many bytes of write-ahead log as DuckDB does on its own. Why: rows
+/// appended after a checkpoint start a new row group, so checkpoints at arbitrary points leave
+/// partly filled groups that every later checkpoint merges and recompresses (DuckDB's vacuum),
+/// which blocked commits for up to a second and was where peak memory came from. Aligned, each
+/// checkpoint compresses one nearly full group once.
+const ROW_GROUP_ROWS: usize = 122_880;
 
 impl DuckDbEvents {
     pub(super) fn open(path: &Path, options: &EventStoreOptions) -> Result<DuckDbEvents, EventStoreError> {
@@ -451,10 +463,9 @@ impl DuckDbEvents {
             // Nothing may be fetched at run time: extensions are compiled in or absent.
             .and_then(|c| c.with("autoinstall_known_extensions", "false"))
             .and_then(|c| c.with("autoload_known_extensions", "false"))
-            // Checkpoint after 64 MB of WAL rather than DuckDB's 16: each checkpoint recompresses
-            // the table's open row group, so under steady ingest fewer of them gave +17 % events/s,
-            // a third of the p99 latency and 20 instead of 28 bytes per event (BENCHMARKS.md).
-            .and_then(|c| c.with("checkpoint_threshold", "64MB"))
+            // Event inserts checkpoint at row-group boundaries (`ROW_GROUP_ROWS`); DuckDB's own
+            // checkpoint by log size only backs that up, for other writes and unusually wide rows.
+            .and_then(|c| c.with("checkpoint_threshold", "128MB"))
             .map_err(backend)?;
         let conn = Connection::open_with_flags(path, config).map_err(|e| {
             let msg = e.to_string();
@@ -477,6 +488,7 @@ impl DuckDbEvents {
             schema: Arc::new(arrow_schema()),
             rollups: Arc::default(),
             deltas_since,
+            unchecked_rows: 0,
         })
     }
 
@@ -504,6 +516,13 @@ impl DuckDbEvents {
     }
 
     pub(super) fn insert(&mut self, rows: &[EventRecord], applied: Option<LogPosition>) -> Result<(), EventStoreError> {
+        if self.unchecked_rows > 0 && self.unchecked_rows + rows.len() > ROW_GROUP_ROWS {
+            // A failed checkpoint loses nothing (the rows stay in DuckDB's log); the next insert
+            // or DuckDB's own threshold tries again.
+            if let Err(e) = self.checkpoint() {
+                tracing::warn!(error = %e, "event store checkpoint failed");
+            }
+        }
         let batch = self.to_batch(rows)?;
         // Live events land in today; only back-fills reach days that may have roll-ups.
         let finished = (unix_now() - rollup::INVALIDATE_DELAY_SECS).div_euclid(DAY);
@@ -524,7 +543,9 @@ impl DuckDbEvents {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        self.unchecked_rows += rows.len();
+        Ok(())
     }
 
     /// Runs `write` in a transaction that also drops the roll-ups of the given (site, day) pairs.
@@ -673,8 +694,10 @@ impl DuckDbEvents {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
-    pub(super) fn checkpoint(&self) -> Result<(), EventStoreError> {
-        self.conn.execute_batch("CHECKPOINT").map_err(backend)
+    pub(super) fn checkpoint(&mut self) -> Result<(), EventStoreError> {
+        self.conn.execute_batch("CHECKPOINT").map_err(backend)?;
+        self.unchecked_rows = 0;
+        Ok(())
     }
 
     pub(super) fn size_on_disk(&self) -> u64 {
@@ -1007,6 +1030,38 @@ mod tests {
         db.conn.execute_batch("UPDATE events SET duration_delta = 0").unwrap();
         assert_eq!(metrics(&whole), vec![Some(2.0), Some(50.0), Some(0.0)], "read from the deltas");
         assert_eq!(metrics(&cut), vec![Some(2.0), Some(50.0), Some(50.0)], "grouped by visit");
+    }
+
+    #[test]
+    fn inserts_checkpoint_at_row_group_boundaries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+        let batch: Vec<EventRecord> = (0..30_000).map(|i| record(1, 1_000 + i, "/")).collect();
+        let EventStore::DuckDb(db) = &mut store;
+        // (row group, rows, written to the file) per row group of the first column.
+        let groups = |db: &DuckDbEvents| -> Vec<(i64, i64, bool)> {
+            let mut stmt = db
+                .conn
+                .prepare(
+                    "SELECT row_group_id, sum(count)::BIGINT, bool_and(persistent) FROM pragma_storage_info('events') \
+                     WHERE column_path = '[0]' GROUP BY 1 ORDER BY 1",
+                )
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+        };
+        for _ in 0..4 {
+            db.insert(&batch, None).unwrap();
+        }
+        assert!(groups(db).iter().all(|g| !g.2), "120 000 rows fit one group: no checkpoint yet");
+        // The fifth batch would overflow the group: the four before it are written first, as one
+        // nearly full group, and the new rows start the next one.
+        db.insert(&batch, None).unwrap();
+        assert_eq!(groups(db), vec![(0, 120_000, true), (1, 30_000, false)]);
+        for _ in 0..4 {
+            db.insert(&batch, None).unwrap();
+        }
+        assert_eq!(groups(db)[..2], [(0, 120_000, true), (1, 120_000, true)]);
+        assert_eq!(db.count(None).unwrap(), 270_000);
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl EventStore {
     }
 
     /// Writes everything to the main file and truncates the engine's own write-ahead log.
-    pub fn checkpoint(&self) -> Result<(), EventStoreError> {
+    pub fn checkpoint(&mut self) -> Result<(), EventStoreError> {
         match self {
             EventStore::DuckDb(db) => db.checkpoint(),
         }
