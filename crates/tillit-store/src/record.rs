@@ -127,7 +127,7 @@ impl VisitState {
 /// compress (8.5 bytes per event stored). With the UTC day in the high bits, the ids of one row
 /// group differ only in their low 36 bits, which the store bit-packs to ~4.7 bytes. The cost is
 /// collisions: two visitors of one site and day share an id with probability 2^-36 per pair, so a
-/// site with a million visitors a day counts about 7 of them as one (0.0007 %).
+/// site with a million visitors a day counts about 7 pairs of them as one visitor each (0.0007 %).
 pub const VISITOR_HASH_BITS: u32 = 36;
 
 /// A visitor id: the UTC day since the epoch above, the top [`VISITOR_HASH_BITS`] bits of the
