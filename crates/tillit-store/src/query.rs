@@ -361,6 +361,26 @@ pub struct StatsQuery {
     pub offset: usize,
 }
 
+impl StatsQuery {
+    /// A query of one site over `[start, end)` that asks for nothing yet: no metrics, groups,
+    /// filter, goals or order, and no limit. Callers fill in what they need.
+    pub fn over(site_id: u32, start: i64, end: i64, local: LocalTime) -> StatsQuery {
+        StatsQuery {
+            site_id,
+            start,
+            end,
+            local,
+            metrics: Vec::new(),
+            dimensions: Vec::new(),
+            filter: None,
+            goals: Vec::new(),
+            order_by: Vec::new(),
+            limit: 0,
+            offset: 0,
+        }
+    }
+}
+
 /// A dimension value in a result: text, or the local start second of a time bucket.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DimValue {
@@ -413,17 +433,9 @@ impl FunnelQuery {
     /// filter and goal matching.
     pub fn as_stats_query(&self) -> StatsQuery {
         StatsQuery {
-            site_id: self.site_id,
-            start: self.start,
-            end: self.end,
-            local: LocalTime::utc(),
-            metrics: Vec::new(),
-            dimensions: Vec::new(),
             filter: self.filter.clone(),
             goals: self.steps.clone(),
-            order_by: Vec::new(),
-            limit: 0,
-            offset: 0,
+            ..StatsQuery::over(self.site_id, self.start, self.end, LocalTime::utc())
         }
     }
 }

@@ -169,19 +169,7 @@ fn leaf(op: FilterOp, dimension: Dimension, values: Vec<String>, case_sensitive:
 
 /// An empty query for the site over `range` (no metrics yet), for the parsers to fill in.
 fn over_site(site: &SiteCtx, range: &Range) -> StatsQuery {
-    StatsQuery {
-        site_id: site.id,
-        start: range.start,
-        end: range.end,
-        local: range.local.clone(),
-        metrics: Vec::new(),
-        dimensions: Vec::new(),
-        filter: None,
-        goals: site.goals.clone(),
-        order_by: Vec::new(),
-        limit: 0,
-        offset: 0,
-    }
+    StatsQuery { goals: site.goals.clone(), ..StatsQuery::over(site.id, range.start, range.end, range.local.clone()) }
 }
 
 /// The same query over another range (comparisons).

@@ -331,10 +331,6 @@ fn metric_definitions_on_a_fixed_case() {
         mk(3, 1, T0 + 7230, "Scroll", "/", false),
     ];
     let q = StatsQuery {
-        site_id: 1,
-        start: T0,
-        end: T0 + 86_400,
-        local: LocalTime::utc(),
         metrics: vec![
             Metric::Visitors,
             Metric::Visits,
@@ -344,12 +340,8 @@ fn metric_definitions_on_a_fixed_case() {
             Metric::VisitDuration,
             Metric::ViewsPerVisit,
         ],
-        dimensions: Vec::new(),
-        filter: None,
-        goals: Vec::new(),
-        order_by: Vec::new(),
         limit: 10,
-        offset: 0,
+        ..StatsQuery::over(1, T0, T0 + 86_400, LocalTime::utc())
     };
     let expected = vec![Some(2.0), Some(3.0), Some(4.0), Some(5.0), Some(67.0), Some(30.0), Some(1.33)];
     assert_eq!(reference::run(&q, &events).rows[0].metrics, expected);

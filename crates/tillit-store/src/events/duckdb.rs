@@ -955,19 +955,7 @@ mod tests {
 
     /// An unfiltered query of site 1 with no dimension.
     fn query(start: i64, end: i64, local: LocalTime, metrics: Vec<crate::query::Metric>) -> crate::query::StatsQuery {
-        crate::query::StatsQuery {
-            site_id: 1,
-            start,
-            end,
-            local,
-            metrics,
-            dimensions: Vec::new(),
-            filter: None,
-            goals: Vec::new(),
-            order_by: Vec::new(),
-            limit: 10,
-            offset: 0,
-        }
+        crate::query::StatsQuery { metrics, limit: 10, ..crate::query::StatsQuery::over(1, start, end, local) }
     }
 
     #[test]

@@ -348,17 +348,10 @@ fn fill(t: &Target<'_>, dim: Option<&Dimension>, grain: Option<TimeGrain>, goals
         metrics.push(Metric::BounceRate);
     }
     let q = StatsQuery {
-        site_id: t.job.site_id,
-        start: t.range.0,
-        end: t.range.1,
-        local: t.job.local.clone(),
         metrics,
         dimensions,
-        filter: None,
         goals: goals.to_vec(),
-        order_by: Vec::new(),
-        limit: 0,
-        offset: 0,
+        ..StatsQuery::over(t.job.site_id, t.range.0, t.range.1, t.job.local.clone())
     };
     let parts = compile_parts(&q, &[t.range], t.job.whole, &super::sql::DuckDbDialect);
     let value = if dim.is_some() { "d0" } else { "''" };
