@@ -27,8 +27,8 @@ use tillit_store::EventRecord;
 use tillit_store::events::{EventStore, EventStoreError};
 use tillit_store::ingest_log::{self, IngestLog, LogPosition};
 
-/// Durable rows that may wait for the store thread. A DuckDB checkpoint blocks every commit for a
-/// second or so; with this much room the log keeps acknowledging meanwhile (a few MB of records)
+/// Durable rows that may wait for the store thread. A DuckDB checkpoint blocks every commit while
+/// it runs; with this much room the log keeps acknowledging meanwhile (a few MB of records)
 /// instead of stalling all ingest behind it. Bounded by rows, not groups: a group may hold one
 /// request or thousands, and 2048 groups once let peak memory double (BENCHMARKS.md).
 const STORE_QUEUE_ROWS: usize = 16_384;
