@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Memory under ingest: runs `tillit serve` on an empty store under the same wrk load as
+# bench/ingest.sh and samples its RSS every 2 s from /proc (no HTTP, so sampling adds no load),
+# then prints the samples, the peak (VmHWM), wrk's rate and p99.
+#
+# usage: bench/ingest-rss.sh [SECONDS=40] [CONNECTIONS=256]   (extra env such as LD_PRELOAD is passed on)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-40}
+CONN=${2:-256}
+PORT=${PORT:-8096}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q -p tillit
+BIN=$CARGO_TARGET_DIR/release
+DATA=$(mktemp -d /tmp/tillit-rss.XXXXXX)
+OUT=$(mktemp -d /tmp/tillit-rss-out.XXXXXX)
+"$BIN/tillit" --data-dir "$DATA" site add shop.test >/dev/null
+TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" &
+PID=$!
+trap 'kill $PID 2>/dev/null && wait $PID 2>/dev/null; rm -rf "$DATA" "$OUT"' EXIT
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
+rss() { echo $(( $(awk '/VmRSS/ {print $2}' "/proc/$PID/status") / 1024 )); }
+idle=$(rss)
+wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk.txt" &
+WRK=$!
+samples=""
+while kill -0 $WRK 2>/dev/null; do samples="$samples $(rss)"; sleep 2; done
+echo "idle_mb=$idle rss_mb_every_2s:$samples"
+echo "peak_mb=$(( $(awk '/VmHWM/ {print $2}' "/proc/$PID/status") / 1024 )) $(grep Requests/sec "$OUT/wrk.txt") $(grep P99_MS "$OUT/wrk.txt")"
