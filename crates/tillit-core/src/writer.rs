@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use tillit_store::EventRecord;
 use tillit_store::events::{EventStore, EventStoreError};
 use tillit_store::ingest_log::{self, IngestLog, LogPosition};
+use tillit_store::{EventRecord, codec};
 
 /// Durable rows that may wait for the store thread. A DuckDB checkpoint blocks every commit while
 /// it runs; with this much room the log keeps acknowledging meanwhile (a few MB of records)
@@ -152,7 +152,7 @@ impl Reservation {
         if records.is_empty() {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(&records).map_err(|e| SubmitError::Io(e.to_string()))?;
+        let bytes = codec::encode(&records);
         let (ack, done) = oneshot::channel();
         let n = records.len() as u64;
         self.permit.send(Pending { bytes, records, ack });
@@ -274,14 +274,14 @@ fn recover(log_dir: &Path, store: &mut EventStore, batch_rows: usize) -> Result<
     let mut rows: Vec<EventRecord> = Vec::new();
     let mut last = applied;
     let stats = ingest_log::replay::<WriterError>(log_dir, applied, |payload, pos| {
-        match serde_json::from_slice::<Vec<EventRecord>>(payload) {
+        match codec::decode(payload) {
             Ok(records) => {
                 recovery.replayed_events += records.len() as u64;
                 rows.extend(records);
             }
             // A record that passed its checksum but does not decode was written by an incompatible
             // version; keep the log (it is not released) and refuse to start rather than lose it.
-            Err(e) => return Err(WriterError::Log(format!("undecodable record before {pos:?}: {e}"))),
+            Err(e) => return Err(WriterError::Log(format!("{e} (before {pos:?})"))),
         }
         last = pos;
         if rows.len() >= batch_rows {
@@ -490,8 +490,10 @@ mod tests {
         let log_dir = tmp.path().join("log");
         // Records reach the log but the process "dies" before the store sees them.
         let mut log = IngestLog::open(&log_dir, 1 << 20).unwrap();
-        let payload = serde_json::to_vec(&vec![record(1), record(2)]).unwrap();
-        log.append([payload.as_slice()]).unwrap();
+        // One payload as an older version wrote it (JSON), one as this one does.
+        let old = serde_json::to_vec(&vec![record(1)]).unwrap();
+        let new = codec::encode(&[record(2)]);
+        log.append([old.as_slice(), new.as_slice()]).unwrap();
         drop(log);
         for _ in 0..2 {
             let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
