@@ -6,17 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONN=${1:-256}
-PORT=${PORT:-8096}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tillit/target}
-cargo build --release -q -p tillit
-BIN=$CARGO_TARGET_DIR/release
-DATA=$(mktemp -d /tmp/tillit-cpu.XXXXXX)
-OUT=$(mktemp -d /tmp/tillit-cpu-out.XXXXXX)
-"$BIN/tillit" --data-dir "$DATA" site add shop.test >/dev/null
-TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" &
-PID=$!
-trap 'kill $PID 2>/dev/null && wait $PID 2>/dev/null; rm -rf "$DATA" "$OUT"' EXIT
-for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
+. bench/serve-for-load.sh
 wrk -t2 -c"$CONN" -d25s -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk.txt" &
 WRK=$!
 sleep 8
