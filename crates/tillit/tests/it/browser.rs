@@ -335,6 +335,25 @@ pub(crate) async fn click(c: &fantoccini::Client, css: &str) {
     c.find(fantoccini::Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
+/// Clicks `css` (a submit button or a link) and waits until the browser has loaded the next
+/// document. Waiting for text alone is not enough when the old page already shows that text
+/// (a second "Saved."): the test would read the old page while the new one loads.
+pub(crate) async fn click_and_load(c: &fantoccini::Client, css: &str) {
+    js(c, "window.tillitOldPage = true; return 0;").await;
+    click(c, css).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        // During the navigation the script may fail; that only means "not yet".
+        let loaded =
+            c.execute("return window.tillitOldPage === undefined && document.readyState === 'complete';", vec![]).await;
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "clicking {css} never loaded a new page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub(crate) async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.unwrap()
 }
@@ -519,7 +538,7 @@ async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
     wait_for_text(&c, "Installation check").await;
     wait_for_text(&c, "Events are arriving").await;
     c.find(fantoccini::Locator::Css("input[name=page_path]")).await.unwrap().send_keys("/pricing").await.unwrap();
-    click(&c, "form[action$='/settings/goals'] button").await;
+    click_and_load(&c, "form[action$='/settings/goals'] button").await;
     wait_for_text(&c, "Saved.").await;
     wait_for_text(&c, "Visit /pricing").await;
     screenshot(&c, "settings").await;

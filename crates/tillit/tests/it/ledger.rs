@@ -7,7 +7,8 @@ use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 
 use crate::browser::{
-    browser, chromedriver, click, js, screenshot, serve_site, submit_credentials, type_into, wait_for_text,
+    browser, chromedriver, click, click_and_load, js, screenshot, serve_site, submit_credentials, type_into,
+    wait_for_text,
 };
 use crate::mail::{Smtp, link_in, nth_mail, smtp_server};
 use crate::support::{Server, add_site, tillit, tillit_with};
@@ -476,9 +477,9 @@ async fn signup_confirmation_and_preference_centre_in_a_browser() {
     type_into(&c, "input[name=key][placeholder=newsletter]", "news").await;
     type_into(&c, "input[name=title_en]", "Weekly newsletter").await;
     type_into(&c, "textarea[name=description_en]", "News every week").await;
-    click(&c, "#purposes form.stack button[type=submit]").await;
+    click_and_load(&c, "#purposes form.stack button[type=submit]").await;
     wait_for_text(&c, "Saved.").await;
-    click(&c, "form[action='/sites/shop.test/ledger/purposes/news/publish'] button").await;
+    click_and_load(&c, "form[action='/sites/shop.test/ledger/purposes/news/publish'] button").await;
     wait_for_text(&c, "Saved.").await;
     let published = js(&c, "return document.querySelectorAll('#purposes tbody tr').length;").await;
     assert_eq!(published, json!(3), "news v1, news v2, offers v1");
@@ -887,7 +888,7 @@ async fn contacts_are_imported_asked_once_and_can_take_their_data() {
     assert!(queue.as_str().unwrap().contains("sent 2"), "{queue}");
     js(&c, "document.querySelector('#campaigns details').open = true; return 0;").await;
     type_into(&c, "textarea[name=message]", "One more question.").await;
-    click(&c, "#campaigns form.stack button[type=submit]").await;
+    click_and_load(&c, "#campaigns form.stack button[type=submit]").await;
     wait_for_text(&c, "Saved.").await;
     let ids =
         js(&c, "return [...document.querySelectorAll('tr[data-campaign]')].map(tr => tr.dataset.campaign);").await;
