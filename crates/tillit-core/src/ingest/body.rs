@@ -4,9 +4,11 @@
 //! the `Content-Type` says (the tracker sends `text/plain` to avoid a CORS pre-flight). Validation
 //! failures are collected per field, in Plausible's wording, for a `400 {"errors": …}` answer.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -81,25 +83,239 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 /// Parses and validates a request body.
+///
+/// The body is read straight into [`Fields`], borrowing its strings, rather than into a
+/// `serde_json::Value` tree: that allocated every key and value of every request, and was most of
+/// the parsing cost on the ingest path (`bench/pipeline.sh`).
 pub fn parse(body: &[u8]) -> Result<EventRequest, ValidationErrors> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ValidationErrors::single("request", "Request body is too large"));
     }
-    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
-        return Err(ValidationErrors::single("request", "Unable to parse request body as json"));
-    };
-    from_object(&obj)
+    match serde_json::from_slice::<Fields<'_>>(body) {
+        Ok(fields) => validate(fields),
+        Err(_) => Err(ValidationErrors::single("request", "Unable to parse request body as json")),
+    }
 }
 
 /// Validates an already-decoded JSON object (used by imports too).
 pub fn from_object(obj: &Map<String, Value>) -> Result<EventRequest, ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let get = |long: &str, short: &str| obj.get(long).or_else(|| obj.get(short)).filter(|v| !v.is_null());
+    let mut fields = Fields::default();
+    for (key, value) in obj {
+        fields.set(key, value.clone());
+    }
+    validate(fields)
+}
 
-    let name = match get("name", "n") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-        Some(Value::String(_)) | None => {
+/// A JSON value where the Events API expects a scalar. Strings are borrowed from the body when
+/// they hold no escapes.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    /// An array or an object.
+    Other,
+}
+
+impl Scalar<'_> {
+    fn from_value(value: &Value) -> Scalar<'_> {
+        match value {
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => Scalar::UInt(u),
+                (None, Some(i)) => Scalar::Int(i),
+                _ => Scalar::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
+            Value::Array(_) | Value::Object(_) => Scalar::Other,
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Scalar::Null)
+    }
+
+    /// An integer from a number or a numeric string (floats truncated, as Plausible does).
+    fn int(&self) -> Option<i64> {
+        match self {
+            Scalar::Int(i) => Some(*i),
+            Scalar::UInt(u) => Some(i64::try_from(*u).unwrap_or(i64::MAX)),
+            Scalar::Float(f) => f.is_finite().then_some(*f as i64),
+            Scalar::Str(s) => s.trim().parse().ok(),
+            Scalar::Null | Scalar::Bool(_) | Scalar::Other => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::UInt(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// The fields of a request body that the API reads, under their long and short names. A key that
+/// appears twice keeps its last value, as a JSON object would; unknown keys are skipped.
+#[derive(Debug, Default)]
+struct Fields<'a> {
+    name: Option<Scalar<'a>>,
+    n: Option<Scalar<'a>>,
+    url: Option<Scalar<'a>>,
+    u: Option<Scalar<'a>>,
+    domain: Option<Scalar<'a>>,
+    d: Option<Scalar<'a>>,
+    referrer: Option<Scalar<'a>>,
+    r: Option<Scalar<'a>>,
+    interactive: Option<Scalar<'a>>,
+    i: Option<Scalar<'a>>,
+    hash_mode: Option<Scalar<'a>>,
+    h: Option<Scalar<'a>>,
+    scroll_depth: Option<Scalar<'a>>,
+    engagement_time: Option<Scalar<'a>>,
+    /// `props`, `p`, `meta`, `m`, in that order of precedence. Rare, so kept as plain values.
+    props: [Option<Value>; 4],
+    /// `revenue`, `$`.
+    revenue: [Option<Value>; 2],
+}
+
+impl<'a> Fields<'a> {
+    /// The slot for a scalar field, if `key` names one.
+    fn scalar_slot(&mut self, key: &str) -> Option<&mut Option<Scalar<'a>>> {
+        Some(match key {
+            "name" => &mut self.name,
+            "n" => &mut self.n,
+            "url" => &mut self.url,
+            "u" => &mut self.u,
+            "domain" => &mut self.domain,
+            "d" => &mut self.d,
+            "referrer" => &mut self.referrer,
+            "r" => &mut self.r,
+            "interactive" => &mut self.interactive,
+            "i" => &mut self.i,
+            "hashMode" => &mut self.hash_mode,
+            "h" => &mut self.h,
+            "sd" => &mut self.scroll_depth,
+            "e" => &mut self.engagement_time,
+            _ => return None,
+        })
+    }
+
+    fn value_slot(&mut self, key: &str) -> Option<&mut Option<Value>> {
+        Some(match key {
+            "props" => &mut self.props[0],
+            "p" => &mut self.props[1],
+            "meta" => &mut self.props[2],
+            "m" => &mut self.props[3],
+            "revenue" => &mut self.revenue[0],
+            "$" => &mut self.revenue[1],
+            _ => return None,
+        })
+    }
+
+    fn set(&mut self, key: &str, value: Value) {
+        if let Some(slot) = self.value_slot(key) {
+            *slot = Some(value);
+        } else if let Some(slot) = self.scalar_slot(key) {
+            *slot = Some(Scalar::from_value(&value).into_owned());
+        }
+    }
+}
+
+impl Scalar<'_> {
+    fn into_owned(self) -> Scalar<'static> {
+        match self {
+            Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+            Scalar::Null => Scalar::Null,
+            Scalar::Bool(b) => Scalar::Bool(b),
+            Scalar::Int(i) => Scalar::Int(i),
+            Scalar::UInt(u) => Scalar::UInt(u),
+            Scalar::Float(f) => Scalar::Float(f),
+            Scalar::Other => Scalar::Other,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Fields::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if let Some(slot) = fields.value_slot(&key) {
+                        *slot = Some(map.next_value()?);
+                    } else if let Some(slot) = fields.scalar_slot(&key) {
+                        *slot = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(fields)
+            }
+        }
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
+/// The long name's value if present, else the short name's; JSON `null` counts as absent.
+fn pick<'f, 'a>(long: &'f Option<Scalar<'a>>, short: &'f Option<Scalar<'a>>) -> Option<&'f Scalar<'a>> {
+    long.as_ref().or(short.as_ref()).filter(|v| !v.is_null())
+}
+
+fn validate(f: Fields<'_>) -> Result<EventRequest, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+
+    let name = match pick(&f.name, &f.n) {
+        Some(Scalar::Str(s)) if !s.trim().is_empty() => s.clone().into_owned(),
+        Some(Scalar::Int(i)) => i.to_string(),
+        Some(Scalar::UInt(u)) => u.to_string(),
+        Some(Scalar::Str(_)) | None => {
             errors.add("name", "can't be blank");
             String::new()
         }
@@ -112,9 +328,9 @@ pub fn from_object(obj: &Map<String, Value>) -> Result<EventRequest, ValidationE
         errors.add("name", "should be at most 120 character(s)");
     }
 
-    let url = match get("url", "u") {
-        Some(Value::String(s)) if !s.is_empty() => parse_url(s).map_err(|msg| errors.add("url", msg)).ok(),
-        Some(Value::String(_)) | None => {
+    let url = match pick(&f.url, &f.u) {
+        Some(Scalar::Str(s)) if !s.is_empty() => parse_url(s).map_err(|msg| errors.add("url", msg)).ok(),
+        Some(Scalar::Str(_)) | None => {
             errors.add("url", "is required");
             None
         }
@@ -124,8 +340,8 @@ pub fn from_object(obj: &Map<String, Value>) -> Result<EventRequest, ValidationE
         }
     };
 
-    let domains = match get("domain", "d") {
-        Some(Value::String(s)) => split_domains(s),
+    let domains = match pick(&f.domain, &f.d) {
+        Some(Scalar::Str(s)) => split_domains(s),
         Some(_) => Vec::new(),
         None => url.as_ref().and_then(|u| u.host_str()).map(split_domains).unwrap_or_default(),
     };
@@ -133,12 +349,12 @@ pub fn from_object(obj: &Map<String, Value>) -> Result<EventRequest, ValidationE
         errors.add("domain", "can't be blank");
     }
 
-    let referrer = match get("referrer", "r") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.chars().take(MAX_REFERRER_CHARS).collect()),
+    let referrer = match pick(&f.referrer, &f.r) {
+        Some(Scalar::Str(s)) if !s.is_empty() => Some(s.chars().take(MAX_REFERRER_CHARS).collect()),
         _ => None,
     };
 
-    let props = match ["props", "p", "meta", "m"].iter().find_map(|k| obj.get(*k).filter(|v| !v.is_null())) {
+    let props = match f.props.iter().find_map(|v| v.as_ref().filter(|v| !v.is_null())) {
         Some(value) => parse_props(value).unwrap_or_else(|msg| {
             errors.add("props", msg);
             Vec::new()
@@ -146,17 +362,19 @@ pub fn from_object(obj: &Map<String, Value>) -> Result<EventRequest, ValidationE
         None => Vec::new(),
     };
 
-    let revenue = get("revenue", "$").and_then(parse_revenue);
-    let interactive = !matches!(get("interactive", "i"), Some(Value::Bool(false)));
-    let hash_mode = matches!(get("hashMode", "h"), Some(v) if int_of(v) == Some(1));
+    let [revenue_long, revenue_short] = &f.revenue;
+    let revenue = revenue_long.as_ref().or(revenue_short.as_ref()).filter(|v| !v.is_null()).and_then(parse_revenue);
+    let interactive = !matches!(pick(&f.interactive, &f.i), Some(Scalar::Bool(false)));
+    let hash_mode = matches!(pick(&f.hash_mode, &f.h), Some(v) if v.int() == Some(1));
 
     let is_engagement = name == "engagement";
     let (mut scroll_depth, mut engagement_ms) = (None, None);
     if is_engagement {
-        scroll_depth = obj.get("sd").and_then(int_of).filter(|v| *v >= 0).map(|v| v.min(100) as u8);
-        engagement_ms = obj
-            .get("e")
-            .and_then(int_of)
+        scroll_depth = f.scroll_depth.as_ref().and_then(Scalar::int).filter(|v| *v >= 0).map(|v| v.min(100) as u8);
+        engagement_ms = f
+            .engagement_time
+            .as_ref()
+            .and_then(Scalar::int)
             .filter(|v| *v >= 0 && (*v as u64) < MAX_ENGAGEMENT_MS)
             .and_then(|v| u32::try_from(v).ok());
         if scroll_depth.is_none() && engagement_ms.is_none() {
@@ -196,8 +414,11 @@ fn parse_url(s: &str) -> Result<Url, &'static str> {
 pub fn split_domains(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for part in s.split(',') {
-        let d = part.trim().to_ascii_lowercase();
-        let d = d.strip_prefix("www.").unwrap_or(&d).to_owned();
+        let lower = part.trim().to_ascii_lowercase();
+        let d = match lower.strip_prefix("www.") {
+            Some(rest) => rest.to_owned(),
+            None => lower,
+        };
         if !d.is_empty() && !out.contains(&d) {
             out.push(d);
         }
@@ -260,14 +481,6 @@ fn parse_revenue(value: &Value) -> Option<Revenue> {
     let milli = (amount * 1000.0).round();
     (valid_currency && milli.is_finite() && milli.abs() < 9.0e15)
         .then_some(Revenue { amount_milli: milli as i64, currency })
-}
-
-fn int_of(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -363,7 +576,69 @@ mod tests {
         assert!(r.interactive && !r.hash_mode);
     }
 
+    #[test]
+    fn repeated_escaped_and_null_keys() {
+        // A repeated key keeps its last value, as in a JSON object.
+        assert_eq!(ok(r#"{"n":"a","n":"b","u":"https://x.org/"}"#).name, "b");
+        // Escaped keys and values are decoded.
+        let r = ok(r#"{"\u006e":"caf\u00e9","u":"https://x.org/","unknown":[{"x":[1,{}]}]}"#);
+        assert_eq!(r.name, "café");
+        // A null long name counts as absent and does not fall back to the short one.
+        assert_eq!(err(r#"{"name":null,"n":"a","u":"https://x.org/"}"#).0["name"], ["can't be blank"]);
+        assert_eq!(err(r#"{"n":"a","u":"https://x.org/"} x"#).0["request"], ["Unable to parse request body as json"]);
+        assert_eq!(err("").0["request"], ["Unable to parse request body as json"]);
+        assert_eq!(err(&format!("{}1{}", "[".repeat(200), "]".repeat(200))).0["request"].len(), 1);
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1000i32..1000).prop_map(|i| Value::from(f64::from(i) / 2.0)),
+            prop_oneof![
+                Just("pageview".to_owned()),
+                Just("engagement".to_owned()),
+                Just("https://www.x.org/a?b=1#c".to_owned()),
+                Just("x.org, www.Y.org".to_owned()),
+                Just(" 1 ".to_owned()),
+                Just("{\"plan\":\"pro\",\"n\":2}".to_owned()),
+                Just("{\"amount\":\"9.5\",\"currency\":\"eur\"}".to_owned()),
+                ".{0,12}",
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(2, 8, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z]{1,3}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
+        // The live path (bytes read into borrowed fields) and the import path (an already decoded
+        // object) must agree on every body: same request, or same errors.
+        #[test]
+        fn bytes_and_decoded_objects_agree(
+            fields in proptest::collection::btree_map(
+                prop_oneof![
+                    Just("name"), Just("n"), Just("url"), Just("u"), Just("domain"), Just("d"),
+                    Just("referrer"), Just("r"), Just("props"), Just("p"), Just("meta"), Just("m"),
+                    Just("revenue"), Just("$"), Just("interactive"), Just("i"), Just("hashMode"),
+                    Just("h"), Just("sd"), Just("e"), Just("other"),
+                ],
+                json_value(),
+                0..10,
+            ),
+        ) {
+            let obj: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let bytes = serde_json::to_vec(&obj).unwrap();
+            prop_assert_eq!(parse(&bytes), from_object(&obj));
+        }
+
         // Whatever the bytes, parsing answers (never panics), and an accepted request obeys the limits.
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

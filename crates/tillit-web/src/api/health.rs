@@ -29,6 +29,7 @@ pub async fn get(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             "accepted": stats.accepted.load(Ordering::Relaxed),
             "stored": stats.stored.load(Ordering::Relaxed),
             "store_errors": stats.store_errors.load(Ordering::Relaxed),
+            "log_writes": stats.log_writes.load(Ordering::Relaxed),
             "live_sessions": state.ingestor.sessions().len(),
         },
         "geolocation": state.config.geo_status,
