@@ -177,7 +177,8 @@ pub fn lookup_host(host: &str) -> Option<(&'static str, Category)> {
 fn host_matches(host: &str, pattern: &str) -> bool {
     if pattern.contains('.') {
         // A full domain: the host is it or a subdomain of it.
-        host == pattern || host.ends_with(&format!(".{pattern}"))
+        // Compared in place: this runs for every pattern on every new visit with a referrer.
+        host.strip_suffix(pattern).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
     } else {
         // A brand label: matches `label.<tld…>` anywhere in the host (google.co.uk, news.google.de).
         host.split('.').enumerate().any(|(i, label)| label == pattern && i + 1 < host.split('.').count())
@@ -189,7 +190,7 @@ fn canonical_tagged(tagged: &str) -> (String, Option<Category>) {
     if let Some((_, name)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
         return ((*name).to_owned(), category_of(name));
     }
-    if let Some((name, cat, _)) = KNOWN.iter().find(|(name, _, _)| name.to_lowercase() == lower) {
+    if let Some((name, cat, _)) = KNOWN.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(&lower)) {
         return ((*name).to_owned(), Some(*cat));
     }
     // A domain given as the source ("google.com", "news.ycombinator.com").
@@ -315,6 +316,14 @@ mod tests {
             (unknown.source.as_str(), unknown.channel.as_str(), unknown.referrer.as_str()),
             ("blog.example.org", "Referral", "blog.example.org/post")
         );
+    }
+
+    #[test]
+    fn full_domain_patterns_match_the_domain_and_its_subdomains_only() {
+        assert_eq!(lookup_host("news.ycombinator.com").map(|(n, _)| n), Some("Hacker News"));
+        assert_eq!(lookup_host("beta.news.ycombinator.com").map(|(n, _)| n), Some("Hacker News"));
+        assert_eq!(lookup_host("fakenews.ycombinator.com").map(|(n, _)| n), None);
+        assert_eq!(lookup_host("ycombinator.com").map(|(n, _)| n), None);
     }
 
     #[test]
