@@ -493,6 +493,36 @@ mod tests {
         }
     }
 
+    /// Sequential requests are written one by one (no wait for company); concurrent ones share
+    /// log writes, and every one of them is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_share_log_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open_duckdb(&tmp.path().join("events.duckdb"), &EventStoreOptions::default()).unwrap();
+        let (sink, handle, writer, _) = start(&tmp.path().join("log"), store, WriterOptions::default()).unwrap();
+        for i in 0..5 {
+            sink.submit(vec![record(i)]).await.unwrap();
+        }
+        assert_eq!(sink.stats().log_writes.load(Ordering::Relaxed), 5, "one write per lone request");
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let sink = sink.clone();
+                tokio::spawn(async move { sink.submit(vec![record(100 + i)]).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let writes = sink.stats().log_writes.load(Ordering::Relaxed) - 5;
+        assert!(writes < 200, "400 concurrent requests took {writes} log writes");
+        let flusher = handle.clone();
+        tokio::task::spawn_blocking(move || flusher.flush_blocking()).await.unwrap().unwrap();
+        assert_eq!(handle.run(|s| s.count(None)).await.unwrap().unwrap(), 405);
+        drop(sink);
+        drop(handle);
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn accepted_events_reach_the_store_and_survive_restart() {
         let tmp = tempfile::tempdir().unwrap();
