@@ -101,7 +101,7 @@ pub fn parse(body: &[u8]) -> Result<EventRequest, ValidationErrors> {
 pub fn from_object(obj: &Map<String, Value>) -> Result<EventRequest, ValidationErrors> {
     let mut fields = Fields::default();
     for (key, value) in obj {
-        fields.set(key, value.clone());
+        fields.set(key, value);
     }
     validate(fields)
 }
@@ -254,25 +254,12 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn set(&mut self, key: &str, value: Value) {
+    /// Takes a field from an already decoded object, borrowing its strings.
+    fn set(&mut self, key: &str, value: &'a Value) {
         if let Some(slot) = self.value_slot(key) {
-            *slot = Some(value);
+            *slot = Some(value.clone());
         } else if let Some(slot) = self.scalar_slot(key) {
-            *slot = Some(Scalar::from_value(&value).into_owned());
-        }
-    }
-}
-
-impl Scalar<'_> {
-    fn into_owned(self) -> Scalar<'static> {
-        match self {
-            Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
-            Scalar::Null => Scalar::Null,
-            Scalar::Bool(b) => Scalar::Bool(b),
-            Scalar::Int(i) => Scalar::Int(i),
-            Scalar::UInt(u) => Scalar::UInt(u),
-            Scalar::Float(f) => Scalar::Float(f),
-            Scalar::Other => Scalar::Other,
+            *slot = Some(Scalar::from_value(value));
         }
     }
 }
@@ -312,7 +299,7 @@ fn validate(f: Fields<'_>) -> Result<EventRequest, ValidationErrors> {
     let mut errors = ValidationErrors::default();
 
     let name = match pick(&f.name, &f.n) {
-        Some(Scalar::Str(s)) if !s.trim().is_empty() => s.clone().into_owned(),
+        Some(Scalar::Str(s)) if !s.trim().is_empty() => s.as_ref().to_owned(),
         Some(Scalar::Int(i)) => i.to_string(),
         Some(Scalar::UInt(u)) => u.to_string(),
         Some(Scalar::Str(_)) | None => {
