@@ -67,8 +67,8 @@ pub struct WriterOptions {
     pub queue_capacity: usize,
     /// Most records the store receives in one transaction. Small enough that a transaction's
     /// working memory in DuckDB (its uncommitted rows and their Arrow copy) stays a few MB: at
-    /// 100 000 rows, a second of ingest per commit, peak RSS under load was ~25 MB higher, for
-    /// ~10 % less store CPU per event (BENCHMARKS.md).
+    /// 100 000 rows (a second of ingest per commit) peak RSS under load was ~25 MB higher, for
+    /// ~12 % less CPU per event (BENCHMARKS.md).
     pub batch_rows: usize,
     /// Longest time an accepted record waits before it is written to the store.
     pub flush_interval: Duration,
