@@ -71,7 +71,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     // TLS (SMTP today) uses ring. Naming the provider keeps TLS working when another crate in the
     // same build enables rustls' second provider too (rustls then refuses to pick one).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -123,7 +123,7 @@ fn main() -> ExitCode {
 /// come from the arenas and their memory stays with the process after every checkpoint; fixed,
 /// they are returned when freed (peak RSS under ingest 235 → 204–212 MB, BENCHMARKS.md).
 #[allow(unsafe_code)]
-fn limit_malloc_arenas() {
+fn tune_malloc() {
     // SAFETY: `mallopt` only sets an allocator parameter; it is called first thing in `main`,
     // before any other thread exists. Its return value (0 on failure) needs no handling: the
     // default arenas are merely larger.
