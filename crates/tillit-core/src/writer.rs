@@ -3,13 +3,16 @@
 //! ```text
 //! request ─► EventSink::submit ─► [log thread] append + fdatasync ─► ack (202)
 //!                                        │
-//!                                        └─► [store thread] batch ─► EventStore::insert(rows, position)
+//!                                        └─► [store thread] batch ─► EventStore::stage(rows, position)
+//!                                                                    ─► commit (a whole row group, or when due)
 //! ```
 //!
 //! Invariants:
 //! - `submit` returns `Ok` only after the records are on disk in the ingest log.
-//! - The store thread records the log position it has applied in the same transaction as the rows;
+//! - The store records the log position it has applied in the same transaction as the rows;
 //!   on start-up, [`start`] replays the log after that position first, so nothing is lost or doubled.
+//!   Staged rows not yet committed exist only in the store's open transaction; when a write fails
+//!   they are staged again from the log the same way.
 //! - Log segments are deleted only once the store holds everything in them.
 //! - Request handlers never wait on the event store; when the log cannot keep up the queue fills
 //!   and `submit` fails fast with [`SubmitError::Overloaded`].
@@ -23,8 +26,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use tillit_store::events::{EventStore, EventStoreError};
-use tillit_store::ingest_log::{self, IngestLog, LogPosition};
+use tillit_store::events::{Commit, EventStore, EventStoreError};
+use tillit_store::ingest_log::{self, Applied, IngestLog, LogPosition};
 use tillit_store::{EventRecord, codec};
 
 /// Durable rows that may wait for the store thread. A DuckDB checkpoint blocks every commit while
@@ -65,12 +68,11 @@ impl RowBudget {
 pub struct WriterOptions {
     /// Requests that may wait for the log at once before new ones get 503.
     pub queue_capacity: usize,
-    /// Most records the store receives in one transaction. Small enough that a transaction's
-    /// working memory in DuckDB (its uncommitted rows and their Arrow copy) stays a few MB: at
-    /// 100 000 rows (a second of ingest per commit) peak RSS under load was ~25 MB higher, for
-    /// ~12 % less CPU per event (BENCHMARKS.md).
+    /// Most records staged in the store at once. Small enough that a batch's Arrow copy stays a
+    /// few MB: batches of 100 000 rows peaked ~25 MB higher under load (BENCHMARKS.md).
     pub batch_rows: usize,
-    /// Longest time an accepted record waits before it is written to the store.
+    /// Longest time an accepted record waits for its store commit, unless ingest is busy enough to
+    /// fill a whole row group (see [`FILL_WAIT`]).
     pub flush_interval: Duration,
     pub segment_bytes: u64,
 }
@@ -242,7 +244,8 @@ pub fn start(
     mut store: EventStore,
     options: WriterOptions,
 ) -> Result<(EventSink, StoreHandle, EventWriter, Recovery), WriterError> {
-    let recovery = recover(log_dir, &mut store, options.batch_rows)?;
+    let recovery = recover(log_dir, &mut store, options.batch_rows, None)?;
+    store.checkpoint()?;
     let log = IngestLog::open(log_dir, options.segment_bytes).map_err(|e| WriterError::Log(e.to_string()))?;
     let stats = Arc::new(WriterStats::default());
     let (tx, rx) = mpsc::channel::<Pending>(options.queue_capacity.max(1));
@@ -274,14 +277,26 @@ pub enum WriterError {
     Store(#[from] EventStoreError),
 }
 
-fn recover(log_dir: &Path, store: &mut EventStore, batch_rows: usize) -> Result<Recovery, WriterError> {
+/// Stages everything the log holds after the store's applied position (up to `until`, when
+/// given) and commits it: at start-up, and after a failed store write rolled back what was staged.
+fn recover(
+    log_dir: &Path,
+    store: &mut EventStore,
+    batch_rows: usize,
+    until: Option<LogPosition>,
+) -> Result<Recovery, WriterError> {
     let applied = store.applied_position()?;
     let mut recovery = Recovery::default();
     let mut rows: Vec<EventRecord> = Vec::new();
-    let mut last = applied;
-    let stats = ingest_log::replay::<WriterError>(log_dir, applied, |payload, pos| {
+    let mut last = None;
+    // The first rows after the position are in the store already: a commit ended inside them.
+    let mut skip = usize::try_from(applied.skip).unwrap_or(usize::MAX);
+    let stats = ingest_log::replay_until::<WriterError>(log_dir, applied.log, until, |payload, pos| {
         match codec::decode(payload) {
-            Ok(records) => {
+            Ok(mut records) => {
+                let committed = skip.min(records.len());
+                records.drain(..committed);
+                skip -= committed;
                 recovery.replayed_events += records.len() as u64;
                 rows.extend(records);
             }
@@ -289,22 +304,20 @@ fn recover(log_dir: &Path, store: &mut EventStore, batch_rows: usize) -> Result<
             // version; keep the log (it is not released) and refuse to start rather than lose it.
             Err(e) => return Err(WriterError::Log(format!("{e} (before {pos:?})"))),
         }
-        last = pos;
+        last = Some(pos);
         if rows.len() >= batch_rows {
-            store.insert(&rows, Some(last))?;
+            store.stage(&rows, Applied::at(pos))?;
             rows.clear();
         }
         Ok(())
     })?;
-    if last != applied {
-        store.insert(&rows, Some(last))?;
+    if let Some(pos) = last {
+        store.stage(&rows, Applied::at(pos))?;
     }
+    store.commit_staged()?;
     recovery.replayed_records = stats.records;
     recovery.torn_tails = stats.torn_tails;
-    // Everything before the last position is in the store now.
-    ingest_log::release(log_dir, LogPosition { segment: last.segment + 1, offset: 0 })
-        .map_err(|e| WriterError::Log(e.to_string()))?;
-    store.checkpoint()?;
+    ingest_log::release(log_dir, store.applied_position()?.log).map_err(|e| WriterError::Log(e.to_string()))?;
     Ok(recovery)
 }
 
@@ -385,48 +398,160 @@ fn drain(rx: &mut mpsc::Receiver<Pending>, group: &mut Vec<Pending>) {
     }
 }
 
+/// Longest an accepted event waits for its store commit while ingest is busy enough to fill a
+/// whole row group ([`EventStore::commit_rows`]) in that time; otherwise commits come every
+/// `flush_interval`. Queries see an event once it is committed.
+const FILL_WAIT: Duration = Duration::from_secs(5);
+
+/// When the uncommitted rows (the oldest arrived `age` ago; `pending` of them) are due: at
+/// [`FILL_WAIT`] if at the rate so far they fill a row group by then, else at `flush_interval`.
+fn commit_due_in(age: Duration, pending: usize, group: usize, flush_interval: Duration) -> Duration {
+    let fills_in_time = pending > 0 && age.as_secs_f64() * group as f64 / pending as f64 <= FILL_WAIT.as_secs_f64();
+    let deadline = if fills_in_time { FILL_WAIT } else { flush_interval.min(FILL_WAIT) };
+    deadline.saturating_sub(age)
+}
+
+/// The store thread's writes: rows staged in batches, commits when due (see [`FILL_WAIT`]).
+struct StoreWriter<'a> {
+    store: EventStore,
+    log_dir: PathBuf,
+    options: WriterOptions,
+    stats: &'a WriterStats,
+    /// Rows received and not yet staged, and the log position they end at.
+    rows: Vec<EventRecord>,
+    pos: Option<LogPosition>,
+    /// When the oldest row not yet committed arrived.
+    since: Option<Instant>,
+    /// A write failed: the store lacks rows the log holds, to be staged again from the log.
+    behind: bool,
+    /// Failed attempts to catch up in a row.
+    attempts: u32,
+}
+
+impl StoreWriter<'_> {
+    fn receive(&mut self, batch: Vec<EventRecord>, pos: LogPosition) {
+        self.rows.extend(batch);
+        self.pos = Some(pos);
+        self.since.get_or_insert_with(Instant::now);
+    }
+
+    fn due_in(&self) -> Option<Duration> {
+        let pending = self.rows.len() + self.store.staged_rows();
+        self.since.map(|t| commit_due_in(t.elapsed(), pending, self.store.commit_rows(), self.options.flush_interval))
+    }
+
+    /// Stages what is buffered once a batch is full, and commits when due.
+    fn step(&mut self) {
+        let due = self.due_in().is_some_and(|d| d.is_zero());
+        if (due || self.rows.len() >= self.options.batch_rows)
+            && let Err(e) = self.write(due)
+        {
+            warn!(error = %e, "events wait in the ingest log for the store");
+        }
+    }
+
+    /// Stages the buffered rows and, with `commit`, commits everything staged. A failed write rolls
+    /// back what was staged; it is then staged again from the log before anything else.
+    fn write(&mut self, commit: bool) -> Result<(), String> {
+        let Some(pos) = self.pos else { return Ok(()) };
+        if self.behind {
+            self.rows.clear();
+            return self.catch_up(pos);
+        }
+        let res = self.store.stage(&self.rows, Applied::at(pos)).and_then(|staged| {
+            let committed = if commit { self.store.commit_staged()? } else { None };
+            Ok(match (staged, committed) {
+                (Some(a), Some(b)) => Some(Commit { applied: b.applied, rows: a.rows + b.rows }),
+                (a, b) => b.or(a),
+            })
+        });
+        self.rows.clear();
+        match res {
+            Ok(Some(c)) => {
+                self.committed(c);
+                self.since = (self.store.staged_rows() > 0).then(Instant::now);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                warn!(error = %e, "event store write failed; staging again from the ingest log");
+                self.behind = true;
+                self.catch_up(pos)
+            }
+        }
+    }
+
+    /// Stages and commits everything in the log after the store's position, up to `until`. On
+    /// failure it waits a little before returning: the store thread falls behind, the log thread
+    /// waits for it, and new requests get 503 rather than piling up.
+    fn catch_up(&mut self, until: LogPosition) -> Result<(), String> {
+        match recover(&self.log_dir, &mut self.store, self.options.batch_rows, Some(until)) {
+            Ok(r) => {
+                self.stats.stored.fetch_add(r.replayed_events, Ordering::Relaxed);
+                self.behind = false;
+                self.attempts = 0;
+                self.since = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.store_errors.fetch_add(1, Ordering::Relaxed);
+                self.attempts += 1;
+                warn!(error = %e, attempt = self.attempts, "event store write failed; events remain in the ingest log");
+                std::thread::sleep(Duration::from_millis(200 * u64::from(self.attempts.min(10))));
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// Accounts for what a command's own write did to the rows staged before it (`staged`, and
+    /// the position then): committed them, or, when that failed, rolled them back.
+    fn after_command(&mut self, (staged, applied): (usize, Option<Applied>)) {
+        if staged == 0 || self.store.staged_rows() > 0 {
+            return;
+        }
+        match self.store.applied_position() {
+            Ok(now) if Some(now) != applied => self.committed(Commit { applied: now, rows: staged as u64 }),
+            // Rolled back: they must come from the log again.
+            _ => {
+                self.behind = true;
+                self.since = Some(Instant::now());
+                return;
+            }
+        }
+        if self.rows.is_empty() {
+            self.since = None;
+        }
+    }
+
+    fn committed(&self, c: Commit) {
+        self.stats.stored.fetch_add(c.rows, Ordering::Relaxed);
+        if let Err(e) = ingest_log::release(&self.log_dir, c.applied.log) {
+            warn!(error = %e, "could not delete applied log segments");
+        }
+    }
+}
+
 fn store_loop(
-    mut store: EventStore,
+    store: EventStore,
     rx: std_mpsc::Receiver<StoreMsg>,
     log_dir: PathBuf,
     options: WriterOptions,
     stats: Arc<WriterStats>,
     budget: &RowBudget,
 ) {
-    let mut rows: Vec<EventRecord> = Vec::new();
-    let mut pos: Option<LogPosition> = None;
-    let mut oldest: Option<Instant> = None;
-    let flush =
-        |store: &mut EventStore, rows: &mut Vec<EventRecord>, pos: &mut Option<LogPosition>| -> Result<(), String> {
-            let Some(p) = *pos else { return Ok(()) };
-            // Retry until the store takes the batch: the rows are safe in the log meanwhile, and
-            // blocking here backs up the queue so new requests get 503 rather than piling up in memory.
-            let mut attempt = 0u32;
-            loop {
-                match store.insert(rows, Some(p)) {
-                    Ok(()) => break,
-                    Err(e) if attempt < 30 => {
-                        stats.store_errors.fetch_add(1, Ordering::Relaxed);
-                        warn!(error = %e, attempt, "event store write failed; retrying");
-                        attempt += 1;
-                        std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
-                    }
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-            stats.stored.fetch_add(rows.len() as u64, Ordering::Relaxed);
-            rows.clear();
-            *pos = None;
-            if let Err(e) = ingest_log::release(&log_dir, p) {
-                warn!(error = %e, "could not delete applied log segments");
-            }
-            Ok(())
-        };
+    let mut w = StoreWriter {
+        store,
+        log_dir,
+        options,
+        stats: &stats,
+        rows: Vec::new(),
+        pos: None,
+        since: None,
+        behind: false,
+        attempts: 0,
+    };
     loop {
-        let timeout = match oldest {
-            Some(t) => options.flush_interval.saturating_sub(t.elapsed()),
-            None => Duration::from_secs(3600),
-        };
+        let timeout = w.due_in().unwrap_or(Duration::from_secs(3600));
         let msg = match rx.recv_timeout(timeout) {
             Ok(m) => Some(m),
             Err(std_mpsc::RecvTimeoutError::Timeout) => None,
@@ -435,28 +560,25 @@ fn store_loop(
         match msg {
             Some(StoreMsg::Rows(batch, p)) => {
                 budget.give_back(batch.len());
-                rows.extend(batch);
-                pos = Some(p);
-                oldest.get_or_insert_with(Instant::now);
-                if rows.len() < options.batch_rows {
-                    continue;
-                }
+                w.receive(batch, p);
             }
+            // Commands see what is committed and staged (health checks must not break up row
+            // groups); the store commits what is staged before any write of its own.
             Some(StoreMsg::Command(f)) => {
-                f(&mut store);
+                let staged = (w.store.staged_rows(), w.store.applied_position().ok());
+                f(&mut w.store);
+                w.after_command(staged);
                 continue;
             }
             Some(StoreMsg::Flush(reply)) => {
-                let res = flush(&mut store, &mut rows, &mut pos);
-                oldest = None;
-                let _ = reply.send(res);
+                let _ = reply.send(w.write(true));
                 continue;
             }
             Some(StoreMsg::Stop) => {
-                if let Err(e) = flush(&mut store, &mut rows, &mut pos) {
+                if let Err(e) = w.write(true) {
                     error!(error = %e, "final flush failed; events remain in the ingest log and replay at next start");
                 }
-                if let Err(e) = store.checkpoint() {
+                if let Err(e) = w.store.checkpoint() {
                     warn!(error = %e, "checkpoint at shutdown failed");
                 }
                 info!(stored = stats.stored.load(Ordering::Relaxed), "event writer stopped");
@@ -464,10 +586,7 @@ fn store_loop(
             }
             None => {}
         }
-        if let Err(e) = flush(&mut store, &mut rows, &mut pos) {
-            error!(error = %e, "event store write keeps failing; events remain in the ingest log");
-        }
-        oldest = None;
+        w.step();
     }
 }
 
@@ -559,15 +678,60 @@ mod tests {
         drop(log);
         for _ in 0..2 {
             let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let (sink, handle, writer, recovery) =
-                rt.block_on(async { start(&log_dir, store, WriterOptions::default()) }).unwrap();
+            let (sink, handle, writer, _) = start_writer(&log_dir, store);
             drop((sink, handle));
             writer.join();
-            let _ = recovery;
         }
         let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
         assert_eq!(store.count(None).unwrap(), 2);
+    }
+
+    /// A store commit that ended inside a log group (a whole row group) recorded how many of the
+    /// group's rows it holds; replay stages only the rest.
+    #[test]
+    fn replay_resumes_inside_a_partly_committed_group() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("events.duckdb");
+        let log_dir = tmp.path().join("log");
+        let now = i64::try_from(std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap().as_secs()).unwrap();
+        let live = |i: u64| EventRecord { ts: now, ..record(i) };
+        let mut log = IngestLog::open(&log_dir, 1 << 20).unwrap();
+        let start = log.append([codec::encode(&[live(0)]).as_slice()]).unwrap();
+        // One group of three requests, the second with two events.
+        let payloads = [codec::encode(&[live(1)]), codec::encode(&[live(2), live(3)]), codec::encode(&[live(4)])];
+        log.append(payloads.iter().map(Vec::as_slice)).unwrap();
+        drop(log);
+        let mut store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
+        // The store committed the first request and three rows of the group: up to event 3.
+        store.insert(&[live(0)], Some(Applied::at(start))).unwrap();
+        store.insert(&[live(1), live(2), live(3)], Some(Applied { log: start, skip: 3 })).unwrap();
+        let (sink, handle, writer, recovery) = start_writer(&log_dir, store);
+        assert_eq!(recovery.replayed_events, 1, "only event 4 was missing");
+        drop((sink, handle));
+        writer.join();
+        let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
+        let mut paths: Vec<String> = store.recent(now, 60).unwrap().into_iter().map(|r| r.pathname).collect();
+        paths.sort();
+        assert_eq!(paths, ["/p0", "/p1", "/p2", "/p3", "/p4"]);
+    }
+
+    fn start_writer(log_dir: &Path, store: EventStore) -> (EventSink, StoreHandle, EventWriter, Recovery) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { start(log_dir, store, WriterOptions::default()) }).unwrap()
+    }
+
+    #[test]
+    fn commits_wait_for_a_row_group_only_while_one_fills_in_time() {
+        let second = Duration::from_secs(1);
+        let group = 122_880;
+        // Quiet: due at the flush interval.
+        assert_eq!(commit_due_in(Duration::from_millis(300), 50, group, second), Duration::from_millis(700));
+        // Busy enough to fill a group within FILL_WAIT: held until then.
+        assert_eq!(commit_due_in(second, 30_000, group, second), FILL_WAIT - second);
+        // Not quite: due now.
+        assert_eq!(commit_due_in(second, 20_000, group, second), Duration::ZERO);
+        // Never later than FILL_WAIT.
+        assert_eq!(commit_due_in(FILL_WAIT, 120_000, group, second), Duration::ZERO);
     }
 
     #[test]

@@ -28,6 +28,22 @@ pub struct LogPosition {
     pub offset: u64,
 }
 
+/// How far the event store has applied the log: every record before `log`, and then the first
+/// `skip` rows of the records after it. `skip` lets the store commit a whole row group that ends
+/// inside a log record (one group commit of the log holds many requests); replay drops those rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub log: LogPosition,
+    pub skip: u64,
+}
+
+impl Applied {
+    /// Everything up to the end of the record that ends at `log`.
+    pub fn at(log: LogPosition) -> Applied {
+        Applied { log, skip: 0 }
+    }
+}
+
 /// The writing end of the log. Exactly one exists per data directory at a time.
 pub struct IngestLog {
     dir: PathBuf,
@@ -107,6 +123,18 @@ pub struct ReplayStats {
 pub fn replay<E: From<io::Error>>(
     dir: &Path,
     after: LogPosition,
+    apply: impl FnMut(&[u8], LogPosition) -> Result<(), E>,
+) -> Result<ReplayStats, E> {
+    replay_until(dir, after, None, apply)
+}
+
+/// [`replay`], stopping after the record that ends at `until` (when given). The log may grow
+/// meanwhile: everything up to a position the writer returned is complete and on disk, so a
+/// live log can be re-read up to there.
+pub fn replay_until<E: From<io::Error>>(
+    dir: &Path,
+    after: LogPosition,
+    until: Option<LogPosition>,
     mut apply: impl FnMut(&[u8], LogPosition) -> Result<(), E>,
 ) -> Result<ReplayStats, E> {
     let mut stats = ReplayStats::default();
@@ -116,6 +144,9 @@ pub fn replay<E: From<io::Error>>(
     for segment in list_segments(dir)? {
         if segment < after.segment {
             continue;
+        }
+        if until.is_some_and(|u| segment > u.segment) {
+            break;
         }
         let mut bytes = Vec::new();
         File::open(segment_path(dir, segment))?.read_to_end(&mut bytes)?;
@@ -134,8 +165,12 @@ pub fn replay<E: From<io::Error>>(
                 break;
             };
             offset = start + len as usize;
-            apply(payload, LogPosition { segment, offset: offset as u64 })?;
+            let pos = LogPosition { segment, offset: offset as u64 };
+            apply(payload, pos)?;
             stats.records += 1;
+            if until == Some(pos) {
+                return Ok(stats);
+            }
         }
     }
     Ok(stats)
@@ -219,6 +254,24 @@ mod tests {
         assert_eq!(release(tmp.path(), log.position()).unwrap(), 1);
         let (after_release, _) = collect(tmp.path(), LogPosition::default());
         assert_eq!(after_release, [b"four".to_vec()]);
+    }
+
+    #[test]
+    fn replay_until_stops_at_a_group_end_even_as_the_log_grows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = IngestLog::open(tmp.path(), 1 << 20).unwrap();
+        let first = log.append([b"one".as_slice()]).unwrap();
+        let second = log.append([b"two".as_slice(), b"three".as_slice()]).unwrap();
+        log.append([b"four".as_slice()]).unwrap();
+        let mut seen = Vec::new();
+        let stats = replay_until::<io::Error>(tmp.path(), first, Some(second), |p, pos| {
+            seen.push((p.to_vec(), pos));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(stats.records, 2);
+        assert_eq!(seen.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(), [b"two".to_vec(), b"three".to_vec()]);
+        assert_eq!(seen.last().map(|(_, pos)| *pos), Some(second));
     }
 
     #[test]

@@ -20,8 +20,8 @@ use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{AccessMode, Config, Connection, OptionalExt, params};
 
-use super::{EventStoreError, EventStoreOptions};
-use crate::ingest_log::LogPosition;
+use super::{Commit, EventStoreError, EventStoreOptions};
+use crate::ingest_log::{Applied, LogPosition};
 use crate::record::{EventRecord, SessionAttrs, VisitDelta};
 
 const SCHEMA: &str = r#"
@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS ingest_state (
     segment UBIGINT NOT NULL,
     "offset" UBIGINT NOT NULL
 );
+-- Added later: rows after the position already applied (see `ingest_log::Applied`).
+ALTER TABLE ingest_state ADD COLUMN IF NOT EXISTS skip_rows UBIGINT DEFAULT 0;
 "#;
 
 /// Serialises the commits that touch roll-ups: a build commits only if no invalidating write
@@ -439,6 +441,32 @@ pub struct DuckDbEvents {
     deltas_since: i64,
     /// Events appended since the last checkpoint (see [`ROW_GROUP_ROWS`]).
     unchecked_rows: usize,
+    /// The open transaction of staged rows, if any.
+    staged: Option<Staged>,
+    /// How far the committed rows have applied the ingest log.
+    committed: Applied,
+}
+
+/// An open transaction holding staged event rows.
+#[derive(Clone, Copy, Debug)]
+struct Staged {
+    rows: usize,
+    /// How far the committed and staged rows together have applied the log.
+    applied: Applied,
+}
+
+/// The first UTC day whose roll-ups an insert need not drop (see `rollup::INVALIDATE_DELAY_SECS`).
+fn first_unfinished_day() -> i64 {
+    (unix_now() - rollup::INVALIDATE_DELAY_SECS).div_euclid(DAY)
+}
+
+fn read_applied(conn: &Connection) -> Result<Applied, EventStoreError> {
+    conn.query_row("SELECT segment, \"offset\", coalesce(skip_rows, 0) FROM ingest_state WHERE id = 1", [], |r| {
+        Ok(Applied { log: LogPosition { segment: r.get(0)?, offset: r.get(1)? }, skip: r.get(2)? })
+    })
+    .optional()
+    .map_err(backend)
+    .map(Option::unwrap_or_default)
 }
 
 /// DuckDB's row group: the unit it compresses and writes at a checkpoint.
@@ -482,6 +510,7 @@ impl DuckDbEvents {
         conn.execute_batch("ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT ''")
             .map_err(backend)?;
         let deltas_since = migrate_visit_deltas(&conn, had_events)?;
+        let committed = read_applied(&conn)?;
         Ok(DuckDbEvents {
             conn,
             path: path.to_path_buf(),
@@ -489,6 +518,8 @@ impl DuckDbEvents {
             rollups: Arc::default(),
             deltas_since,
             unchecked_rows: 0,
+            staged: None,
+            committed,
         })
     }
 
@@ -503,29 +534,137 @@ impl DuckDbEvents {
         })
     }
 
-    pub(super) fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
-        let mut stmt =
-            self.conn.prepare("SELECT segment, \"offset\" FROM ingest_state WHERE id = 1").map_err(backend)?;
-        let mut rows = stmt.query([]).map_err(backend)?;
-        match rows.next().map_err(backend)? {
-            Some(row) => {
-                Ok(LogPosition { segment: row.get(0).map_err(backend)?, offset: row.get(1).map_err(backend)? })
-            }
-            None => Ok(LogPosition::default()),
-        }
+    pub(super) fn applied_position(&self) -> Result<Applied, EventStoreError> {
+        Ok(self.committed)
     }
 
-    pub(super) fn insert(&mut self, rows: &[EventRecord], applied: Option<LogPosition>) -> Result<(), EventStoreError> {
-        if self.unchecked_rows > 0 && self.unchecked_rows + rows.len() > ROW_GROUP_ROWS {
+    pub const COMMIT_ROWS: usize = ROW_GROUP_ROWS;
+
+    pub(super) fn staged_rows(&self) -> usize {
+        self.staged.map_or(0, |s| s.rows)
+    }
+
+    /// See [`super::EventStore::stage`]. Why: a transaction of exactly one row group is written
+    /// compressed straight to the file when it commits, and DuckDB's write-ahead log gets only its
+    /// block pointers. Committed in smaller pieces, every row went to that log first (a second
+    /// copy of what the ingest log already holds) and was compressed again at the next checkpoint.
+    pub(super) fn stage(&mut self, rows: &[EventRecord], applied: Applied) -> Result<Option<Commit>, EventStoreError> {
+        let out = self.stage_rows(rows, applied);
+        if out.is_err() {
+            self.rollback_staged();
+        }
+        out
+    }
+
+    fn stage_rows(&mut self, rows: &[EventRecord], applied: Applied) -> Result<Option<Commit>, EventStoreError> {
+        // Rows of finished days (a replay after long downtime) drop roll-ups, which is ordered
+        // against roll-up builds: that takes the one-transaction path.
+        let finished = first_unfinished_day();
+        if rows.iter().any(|r| r.ts.div_euclid(DAY) < finished) {
+            let before = self.commit_staged()?;
+            self.insert_committed(rows, Some(applied))?;
+            let now = Commit { applied, rows: rows.len() as u64 };
+            return Ok(Some(before.map_or(now, |b| Commit { applied, rows: b.rows + now.rows })));
+        }
+        let before = self.staged.map_or(self.committed, |s| s.applied);
+        let mut done: Option<Commit> = None;
+        let mut taken = 0u64;
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let open = self.staged_rows();
+            let (head, tail) = rest.split_at((ROW_GROUP_ROWS - open).min(rest.len()));
+            taken += head.len() as u64;
+            // A commit that ends inside these rows records how many of them it holds.
+            let through =
+                if tail.is_empty() { applied } else { Applied { log: before.log, skip: before.skip + taken } };
+            self.append_staged(head, before, through)?;
+            if open + head.len() == ROW_GROUP_ROWS
+                && let Some(c) = self.commit_staged()?
+            {
+                done = Some(done.map_or(c, |d| Commit { applied: c.applied, rows: d.rows + c.rows }));
+            }
+            rest = tail;
+        }
+        if let Some(s) = self.staged.as_mut() {
+            s.applied = applied;
+        }
+        Ok(done)
+    }
+
+    fn append_staged(
+        &mut self,
+        rows: &[EventRecord],
+        before: Applied,
+        through: Applied,
+    ) -> Result<(), EventStoreError> {
+        if self.staged.is_none() {
+            self.checkpoint_before(rows.len());
+            self.conn.execute_batch("BEGIN TRANSACTION").map_err(backend)?;
+            self.staged = Some(Staged { rows: 0, applied: before });
+        }
+        let batch = self.to_batch(rows)?;
+        let mut appender = self.conn.appender("events").map_err(backend)?;
+        appender.append_record_batch(batch).map_err(backend)?;
+        appender.flush().map_err(backend)?;
+        if let Some(s) = self.staged.as_mut() {
+            s.rows += rows.len();
+            s.applied = through;
+        }
+        Ok(())
+    }
+
+    pub(super) fn commit_staged(&mut self) -> Result<Option<Commit>, EventStoreError> {
+        let Some(staged) = self.staged else { return Ok(None) };
+        let a = staged.applied;
+        let res = self
+            .conn
+            .execute(
+                "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\", skip_rows) VALUES (1, ?, ?, ?)",
+                params![a.log.segment, a.log.offset, a.skip],
+            )
+            .and_then(|_| self.conn.execute_batch("COMMIT"));
+        if let Err(e) = res {
+            self.rollback_staged();
+            return Err(backend(e));
+        }
+        self.staged = None;
+        self.committed = a;
+        // A whole group went to the file compressed; anything less waits in memory for a checkpoint.
+        if staged.rows < ROW_GROUP_ROWS {
+            self.unchecked_rows += staged.rows;
+        }
+        Ok(Some(Commit { applied: a, rows: staged.rows as u64 }))
+    }
+
+    /// Checkpoints when `rows` more would overflow the row group the uncheckpointed rows fill.
+    fn checkpoint_before(&mut self, rows: usize) {
+        if self.unchecked_rows > 0 && self.unchecked_rows + rows > ROW_GROUP_ROWS {
             // A failed checkpoint loses nothing (the rows stay in DuckDB's log); the next insert
             // or DuckDB's own threshold tries again.
             if let Err(e) = self.checkpoint() {
                 tracing::warn!(error = %e, "event store checkpoint failed");
             }
         }
+    }
+
+    fn rollback_staged(&mut self) {
+        if self.staged.take().is_some()
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %e, "rolling back staged events failed");
+        }
+    }
+
+    pub(super) fn insert(&mut self, rows: &[EventRecord], applied: Option<Applied>) -> Result<(), EventStoreError> {
+        self.commit_staged()?;
+        self.insert_committed(rows, applied)
+    }
+
+    fn insert_committed(&mut self, rows: &[EventRecord], applied: Option<Applied>) -> Result<(), EventStoreError> {
+        self.checkpoint_before(rows.len());
         let batch = self.to_batch(rows)?;
         // Live events land in today; only back-fills reach days that may have roll-ups.
-        let finished = (unix_now() - rollup::INVALIDATE_DELAY_SECS).div_euclid(DAY);
+        let finished = first_unfinished_day();
         let mut stale: Vec<(u32, i64)> =
             rows.iter().map(|r| (r.site_id, r.ts.div_euclid(DAY))).filter(|(_, day)| *day < finished).collect();
         stale.sort_unstable();
@@ -536,15 +675,18 @@ impl DuckDbEvents {
                 appender.append_record_batch(batch)?;
                 appender.flush()?;
             }
-            if let Some(pos) = applied {
+            if let Some(a) = applied {
                 tx.execute(
-                    "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\") VALUES (1, ?, ?)",
-                    params![pos.segment, pos.offset],
+                    "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\", skip_rows) VALUES (1, ?, ?, ?)",
+                    params![a.log.segment, a.log.offset, a.skip],
                 )?;
             }
             Ok(())
         })?;
         self.unchecked_rows += rows.len();
+        if let Some(a) = applied {
+            self.committed = a;
+        }
         Ok(())
     }
 
@@ -577,6 +719,7 @@ impl DuckDbEvents {
     /// Deletes the site's events before `cutoff`, rounded up to a UTC midnight: whole days go, so
     /// no visit is left cut in two (whole-day reads rely on it; see `sql::WholeVisits`).
     pub(super) fn delete_before(&mut self, site_id: u32, cutoff: i64) -> Result<u64, EventStoreError> {
+        self.commit_staged()?;
         let cutoff = (cutoff + DAY - 1).div_euclid(DAY) * DAY;
         // Nearly always nothing is due: don't disturb roll-up builds for nothing.
         let due: bool = self
@@ -604,6 +747,7 @@ impl DuckDbEvents {
     }
 
     pub(super) fn delete_site(&mut self, site_id: u32) -> Result<u64, EventStoreError> {
+        self.commit_staged()?;
         let n = self.write_invalidating(true, &[], |tx| {
             tx.execute("DELETE FROM day_cells WHERE site_id = ?", params![site_id])?;
             tx.execute("DELETE FROM day_rollups WHERE site_id = ?", params![site_id])?;
@@ -695,7 +839,14 @@ impl DuckDbEvents {
     }
 
     pub(super) fn checkpoint(&mut self) -> Result<(), EventStoreError> {
+        self.commit_staged()?;
+        let started = std::time::Instant::now();
         self.conn.execute_batch("CHECKPOINT").map_err(backend)?;
+        tracing::debug!(
+            rows = self.unchecked_rows,
+            ms = started.elapsed().as_millis() as u64,
+            "event store checkpoint"
+        );
         self.unchecked_rows = 0;
         Ok(())
     }
@@ -1057,10 +1208,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("e.duckdb");
         let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
-        assert_eq!(store.applied_position().unwrap(), LogPosition::default());
+        assert_eq!(store.applied_position().unwrap(), Applied::default());
         let rows = vec![record(1, 1_000, "/old"), record(1, 2_000_000, "/new"), record(2, 1_000, "/other")];
-        store.insert(&rows, Some(LogPosition { segment: 3, offset: 99 })).unwrap();
-        assert_eq!(store.applied_position().unwrap(), LogPosition { segment: 3, offset: 99 });
+        let applied = Applied { log: LogPosition { segment: 3, offset: 99 }, skip: 2 };
+        store.insert(&rows, Some(applied)).unwrap();
+        assert_eq!(store.applied_position().unwrap(), applied);
+        drop(store);
+        let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        assert_eq!(store.applied_position().unwrap(), applied, "the position is stored with the rows");
         let back = store.recent(2_000_000, 2_000_000).unwrap();
         assert_eq!(back.len(), 3);
         let new = back.iter().find(|r| r.pathname == "/new").unwrap();
@@ -1083,6 +1238,63 @@ mod tests {
         b.import_key = Some(43);
         store.insert(&[a, b, record(1, 10, "/live")], None).unwrap();
         assert_eq!(store.import_keys(1).unwrap(), std::collections::HashSet::from([42]));
-        assert_eq!(store.applied_position().unwrap(), LogPosition::default(), "imports leave the log position alone");
+        assert_eq!(store.applied_position().unwrap(), Applied::default(), "imports leave the log position alone");
+    }
+
+    /// Staged rows commit by themselves in whole row groups, written compressed to the file rather
+    /// than to DuckDB's log, and the commit that ends inside a batch records how far into it.
+    #[test]
+    fn staged_rows_commit_in_whole_row_groups_that_bypass_the_wal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("e.duckdb");
+        let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        // Another connection, as queries use.
+        let EventStore::DuckDb(db) = &store;
+        let reader = db.conn.try_clone().unwrap();
+        let visible = |c: &Connection| c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)).unwrap();
+        let now = unix_now();
+        let batch: Vec<EventRecord> = (0..50_000).map(|i| record(1, now - 60 + i % 60, "/")).collect();
+        let at = |offset| Applied::at(LogPosition { segment: 1, offset });
+        assert_eq!(store.stage(&batch, at(10)).unwrap(), None);
+        assert_eq!(store.stage(&batch, at(20)).unwrap(), None);
+        assert_eq!(store.staged_rows(), 100_000);
+        assert_eq!(visible(&reader), 0, "staged rows are not visible yet");
+        // The third batch fills the group 22 880 rows in: those commit, the rest stay staged.
+        let commit = store.stage(&batch, at(30)).unwrap();
+        let applied = Applied { log: LogPosition { segment: 1, offset: 20 }, skip: 22_880 };
+        assert_eq!(commit, Some(Commit { applied, rows: 122_880 }));
+        assert_eq!(store.staged_rows(), 27_120);
+        assert_eq!(visible(&reader), 122_880);
+        let EventStore::DuckDb(db) = &store;
+        let persistent: bool = db
+            .conn
+            .query_row(
+                "SELECT bool_and(persistent) FROM pragma_storage_info('events') WHERE row_group_id = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(persistent, "the group is in the file without a checkpoint");
+        let wal = std::fs::metadata(format!("{}.wal", path.display())).map_or(0, |m| m.len());
+        assert!(wal < 1 << 20, "DuckDB's log holds {wal} bytes for a 122 880-row commit");
+        // A crash now loses the staged rows and keeps the committed ones and their position.
+        drop((store, reader));
+        let store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        assert_eq!(store.count(None).unwrap(), 122_880);
+        assert_eq!(store.applied_position().unwrap(), applied);
+    }
+
+    #[test]
+    fn commands_after_staging_see_committed_rows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = EventStore::open_duckdb(&tmp.path().join("e.duckdb"), &EventStoreOptions::default()).unwrap();
+        let now = unix_now();
+        store
+            .stage(&[record(1, now, "/a"), record(2, now, "/b")], Applied::at(LogPosition { segment: 1, offset: 5 }))
+            .unwrap();
+        assert_eq!(store.delete_site(2).unwrap(), 1, "the delete commits what was staged first");
+        assert_eq!(store.staged_rows(), 0);
+        assert_eq!(store.count(None).unwrap(), 1);
+        assert_eq!(store.applied_position().unwrap(), Applied::at(LogPosition { segment: 1, offset: 5 }));
     }
 }

@@ -11,7 +11,7 @@ mod sql;
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::ingest_log::LogPosition;
+use crate::ingest_log::Applied;
 use crate::record::EventRecord;
 
 pub use self::duckdb::{DuckDbEvents, DuckDbReader};
@@ -44,6 +44,13 @@ impl Default for EventStoreOptions {
     }
 }
 
+/// What a commit of staged rows made durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commit {
+    pub applied: Applied,
+    pub rows: u64,
+}
+
 /// The analytics event store. One concrete type; the backend is picked when it is opened.
 pub enum EventStore {
     DuckDb(DuckDbEvents),
@@ -55,18 +62,51 @@ impl EventStore {
         Ok(EventStore::DuckDb(DuckDbEvents::open(path, options)?))
     }
 
-    /// The ingest-log position whose records are all in the store.
-    pub fn applied_position(&self) -> Result<LogPosition, EventStoreError> {
+    /// How far the committed rows have applied the ingest log.
+    pub fn applied_position(&self) -> Result<Applied, EventStoreError> {
         match self {
             EventStore::DuckDb(db) => db.applied_position(),
         }
     }
 
     /// Appends `rows` atomically, and records `applied` as the log position they bring the store up
-    /// to, in the same transaction.
-    pub fn insert(&mut self, rows: &[EventRecord], applied: Option<LogPosition>) -> Result<(), EventStoreError> {
+    /// to, in the same transaction. Commits anything staged first.
+    pub fn insert(&mut self, rows: &[EventRecord], applied: Option<Applied>) -> Result<(), EventStoreError> {
         match self {
             EventStore::DuckDb(db) => db.insert(rows, applied),
+        }
+    }
+
+    /// Adds the rows of the ingest log up to `applied` (which follow directly on what was staged or
+    /// committed before) to an open transaction. The backend commits by itself whenever the open
+    /// rows reach [`EventStore::commit_rows`], ending the commit inside `rows` if need be, and says
+    /// so. On error the open transaction is rolled back: everything after
+    /// [`EventStore::applied_position`] must be staged again from the log.
+    pub fn stage(&mut self, rows: &[EventRecord], applied: Applied) -> Result<Option<Commit>, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.stage(rows, applied),
+        }
+    }
+
+    /// Commits the staged rows, if any.
+    pub fn commit_staged(&mut self) -> Result<Option<Commit>, EventStoreError> {
+        match self {
+            EventStore::DuckDb(db) => db.commit_staged(),
+        }
+    }
+
+    /// Rows staged and not yet committed (invisible to queries).
+    pub fn staged_rows(&self) -> usize {
+        match self {
+            EventStore::DuckDb(db) => db.staged_rows(),
+        }
+    }
+
+    /// The commit size the backend writes best: DuckDB's row group, which a commit of exactly that
+    /// many rows writes compressed to the file once, bypassing its write-ahead log.
+    pub fn commit_rows(&self) -> usize {
+        match self {
+            EventStore::DuckDb(_) => DuckDbEvents::COMMIT_ROWS,
         }
     }
 
