@@ -467,12 +467,18 @@ impl StoreWriter<'_> {
         });
         self.rows.clear();
         match res {
-            Ok(Some(c)) => {
-                self.committed(c);
-                self.since = (self.store.staged_rows() > 0).then(Instant::now);
+            Ok(commit) => {
+                if let Some(c) = commit {
+                    self.committed(c);
+                }
+                // Rows left staged after a commit arrived about now.
+                if self.store.staged_rows() == 0 {
+                    self.since = None;
+                } else if commit.is_some() {
+                    self.since = Some(Instant::now());
+                }
                 Ok(())
             }
-            Ok(None) => Ok(()),
             Err(e) => {
                 warn!(error = %e, "event store write failed; staging again from the ingest log");
                 self.behind = true;
