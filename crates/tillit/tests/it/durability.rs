@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::support::{CHROME_UA, Server, add_site, stored_events};
+use crate::support::{CHROME_UA, Server, add_site, stored_count, stored_events};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_ingest_loses_no_acknowledged_event() {
@@ -70,6 +70,80 @@ async fn sigkill_during_ingest_loses_no_acknowledged_event() {
     let server = Server::start(tmp.path(), &[]).await;
     server.stop();
     assert_eq!(stored_events(tmp.path()).len(), stored.len());
+}
+
+/// The same with ingest busy enough that the store commits whole row groups, which end inside log
+/// groups: each request fans out to 24 sites, and the server dies once a row group (122 880
+/// events) is committed and more are staged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_whole_row_groups_commit_loses_and_doubles_nothing() {
+    const SITES: usize = 24;
+    let tmp = tempfile::tempdir().unwrap();
+    let domains: Vec<String> = (0..SITES).map(|i| format!("s{i}.test")).collect();
+    for d in &domains {
+        add_site(tmp.path(), d);
+    }
+    let domains = domains.join(",");
+    let server = Server::start(tmp.path(), &[("TILLIT_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let (base, acked, domains) = (server.base.clone(), acked.clone(), domains.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+            for i in 0.. {
+                let path = format!("/w{worker}/e{i}");
+                let body = format!(r#"{{"n":"pageview","u":"https://s0.test{path}","d":"{domains}"}}"#);
+                let res = client
+                    .post(format!("{base}/api/event"))
+                    .header("user-agent", CHROME_UA)
+                    .header("x-forwarded-for", format!("198.51.100.{worker}"))
+                    .body(body)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 202 => acked.lock().await.push(path),
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    // Kill once the store has committed a row group, with more rows staged after it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let health = format!("{}/api/health", server.base);
+    let stored = || async {
+        let h: serde_json::Value = reqwest::get(&health).await.unwrap().json().await.unwrap();
+        h["ingest"]["stored"].as_u64().unwrap()
+    };
+    while stored().await < 122_880 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().await.clone();
+    let committed = stored_count(tmp.path());
+    assert!(committed >= 122_880, "no whole row group was committed before the kill ({committed} rows)");
+
+    let server = Server::start(tmp.path(), &[]).await;
+    server.stop();
+    let stored = stored_events(tmp.path());
+    let stored_set: HashSet<(u32, &str)> = stored.iter().map(|e| (e.site_id, e.pathname.as_str())).collect();
+    assert_eq!(stored.len(), stored_set.len(), "no event was stored twice");
+    let per_path: HashMap<&str, usize> = stored.iter().fold(HashMap::new(), |mut m, e| {
+        *m.entry(e.pathname.as_str()).or_default() += 1;
+        m
+    });
+    let missing: Vec<&String> = acked.iter().filter(|p| per_path.get(p.as_str()) != Some(&SITES)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged requests not stored for every site, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
 }
 
 #[tokio::test]
