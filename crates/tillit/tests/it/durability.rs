@@ -24,19 +24,12 @@ async fn sigkill_during_ingest_loses_no_acknowledged_event() {
             for i in 0.. {
                 let path = format!("/w{worker}/e{i}");
                 let body = format!(r#"{{"n":"pageview","u":"https://shop.test{path}","d":"shop.test"}}"#);
-                let res = client
-                    .post(format!("{base}/api/event"))
-                    .header("user-agent", CHROME_UA)
-                    .header("x-forwarded-for", format!("198.51.100.{worker}"))
-                    .body(body)
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status() == 202 => {
+                match post(&client, &base, worker, body).await {
+                    Some(true) => {
                         acked.lock().await.insert(path);
                     }
-                    Ok(_) => {}
-                    Err(_) => return,
+                    Some(false) => {}
+                    None => return,
                 }
             }
         }));
@@ -94,17 +87,10 @@ async fn sigkill_while_whole_row_groups_commit_loses_and_doubles_nothing() {
             for i in 0.. {
                 let path = format!("/w{worker}/e{i}");
                 let body = format!(r#"{{"n":"pageview","u":"https://s0.test{path}","d":"{domains}"}}"#);
-                let res = client
-                    .post(format!("{base}/api/event"))
-                    .header("user-agent", CHROME_UA)
-                    .header("x-forwarded-for", format!("198.51.100.{worker}"))
-                    .body(body)
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status() == 202 => acked.lock().await.push(path),
-                    Ok(_) => {}
-                    Err(_) => return,
+                match post(&client, &base, worker, body).await {
+                    Some(true) => acked.lock().await.push(path),
+                    Some(false) => {}
+                    None => return,
                 }
             }
         }));
@@ -163,6 +149,19 @@ async fn graceful_shutdown_flushes_and_sessions_survive_restart() {
     assert_eq!(events[0].session_id, events[1].session_id, "the visit continues across a restart");
     assert_eq!(events[1].session.source, "Hacker News");
     assert_visit_deltas_add_up(&events);
+}
+
+/// Posts an event from worker `worker`'s own address: whether it was acknowledged, or `None` once
+/// the server is gone.
+async fn post(client: &reqwest::Client, base: &str, worker: usize, body: String) -> Option<bool> {
+    let res = client
+        .post(format!("{base}/api/event"))
+        .header("user-agent", CHROME_UA)
+        .header("x-forwarded-for", format!("198.51.100.{worker}"))
+        .body(body)
+        .send()
+        .await;
+    res.ok().map(|r| r.status() == 202)
 }
 
 /// Per visit, the stored deltas add up to what grouping its events gives: one visit, its bounce
