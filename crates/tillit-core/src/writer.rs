@@ -460,10 +460,7 @@ impl StoreWriter<'_> {
         }
         let res = self.store.stage(&self.rows, Applied::at(pos)).and_then(|staged| {
             let committed = if commit { self.store.commit_staged()? } else { None };
-            Ok(match (staged, committed) {
-                (Some(a), Some(b)) => Some(Commit { applied: b.applied, rows: a.rows + b.rows }),
-                (a, b) => b.or(a),
-            })
+            Ok(Commit::and(staged, committed))
         });
         self.rows.clear();
         match res {

@@ -460,6 +460,15 @@ fn first_unfinished_day() -> i64 {
     (unix_now() - rollup::INVALIDATE_DELAY_SECS).div_euclid(DAY)
 }
 
+/// Records `a` in the open transaction on `conn`.
+fn write_applied(conn: &Connection, a: Applied) -> Result<(), duckdb::Error> {
+    conn.execute(
+        "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\", skip_rows) VALUES (1, ?, ?, ?)",
+        params![a.log.segment, a.log.offset, a.skip],
+    )
+    .map(|_| ())
+}
+
 fn read_applied(conn: &Connection) -> Result<Applied, EventStoreError> {
     conn.query_row("SELECT segment, \"offset\", coalesce(skip_rows, 0) FROM ingest_state WHERE id = 1", [], |r| {
         Ok(Applied { log: LogPosition { segment: r.get(0)?, offset: r.get(1)? }, skip: r.get(2)? })
@@ -563,8 +572,7 @@ impl DuckDbEvents {
         if rows.iter().any(|r| r.ts.div_euclid(DAY) < finished) {
             let before = self.commit_staged()?;
             self.insert_committed(rows, Some(applied))?;
-            let now = Commit { applied, rows: rows.len() as u64 };
-            return Ok(Some(before.map_or(now, |b| Commit { applied, rows: b.rows + now.rows })));
+            return Ok(Commit::and(before, Some(Commit { applied, rows: rows.len() as u64 })));
         }
         let before = self.staged.map_or(self.committed, |s| s.applied);
         let mut done: Option<Commit> = None;
@@ -578,10 +586,8 @@ impl DuckDbEvents {
             let through =
                 if tail.is_empty() { applied } else { Applied { log: before.log, skip: before.skip + taken } };
             self.append_staged(head, before, through)?;
-            if open + head.len() == ROW_GROUP_ROWS
-                && let Some(c) = self.commit_staged()?
-            {
-                done = Some(done.map_or(c, |d| Commit { applied: c.applied, rows: d.rows + c.rows }));
+            if open + head.len() == ROW_GROUP_ROWS {
+                done = Commit::and(done, self.commit_staged()?);
             }
             rest = tail;
         }
@@ -616,13 +622,7 @@ impl DuckDbEvents {
     pub(super) fn commit_staged(&mut self) -> Result<Option<Commit>, EventStoreError> {
         let Some(staged) = self.staged else { return Ok(None) };
         let a = staged.applied;
-        let res = self
-            .conn
-            .execute(
-                "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\", skip_rows) VALUES (1, ?, ?, ?)",
-                params![a.log.segment, a.log.offset, a.skip],
-            )
-            .and_then(|_| self.conn.execute_batch("COMMIT"));
+        let res = write_applied(&self.conn, a).and_then(|()| self.conn.execute_batch("COMMIT"));
         if let Err(e) = res {
             self.rollback_staged();
             return Err(backend(e));
@@ -676,10 +676,7 @@ impl DuckDbEvents {
                 appender.flush()?;
             }
             if let Some(a) = applied {
-                tx.execute(
-                    "INSERT OR REPLACE INTO ingest_state (id, segment, \"offset\", skip_rows) VALUES (1, ?, ?, ?)",
-                    params![a.log.segment, a.log.offset, a.skip],
-                )?;
+                write_applied(tx, a)?;
             }
             Ok(())
         })?;

@@ -51,6 +51,16 @@ pub struct Commit {
     pub rows: u64,
 }
 
+impl Commit {
+    /// Two commits in a row, as one: the later position, the rows of both.
+    pub fn and(earlier: Option<Commit>, later: Option<Commit>) -> Option<Commit> {
+        match (earlier, later) {
+            (Some(a), Some(b)) => Some(Commit { applied: b.applied, rows: a.rows + b.rows }),
+            (a, b) => b.or(a),
+        }
+    }
+}
+
 /// The analytics event store. One concrete type; the backend is picked when it is opened.
 pub enum EventStore {
     DuckDb(DuckDbEvents),
