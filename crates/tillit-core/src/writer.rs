@@ -34,8 +34,8 @@ use tillit_store::{EventRecord, codec};
 /// thread busy for a few hundred milliseconds; with this much room (about the rows that arrive
 /// meanwhile at 40 000 events/s, a few MB) the log keeps acknowledging instead of stalling all
 /// ingest behind it: p99 141–199 ms with 16 384 rows, 16–19 ms with 32 768 or more, peak RSS
-/// 198 MB against 187–189 (BENCHMARKS.md). Bounded by rows, not groups: a group may hold one request or
-/// thousands, and 2048 groups once let peak memory double.
+/// 198 MB against 187–189 (BENCHMARKS.md). Bounded by rows, not groups: a group may hold one
+/// request or thousands, and 2048 groups once let peak memory double.
 const STORE_QUEUE_ROWS: usize = 32_768;
 
 /// Messages (row groups and commands) the store channel holds; the row budget binds first.

@@ -115,7 +115,8 @@ fn main() -> ExitCode {
 /// jemalloc serves every allocation in the process: with unprefixed symbols it is also the `malloc`
 /// behind DuckDB's C++. Under the ingest load glibc's malloc took about a sixth of the server's CPU
 /// (arena locks shared by the runtime, log and store threads, and consolidating free lists), and
-/// the process needs ~20 % less CPU per event with jemalloc at the same peak RSS (BENCHMARKS.md).
+/// the process needs ~20 % less CPU per event with jemalloc at about the same peak RSS
+/// (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
