@@ -114,9 +114,9 @@ fn main() -> ExitCode {
 
 /// jemalloc serves every allocation in the process: with unprefixed symbols it is also the `malloc`
 /// behind DuckDB's C++. Under the ingest load glibc's malloc took about a sixth of the server's CPU
-/// (arena locks shared by the runtime, log and store threads, and consolidating free lists), and
-/// the process needs ~20 % less CPU per event with jemalloc at about the same peak RSS
-/// (BENCHMARKS.md).
+/// (arena locks shared by the runtime, log and store threads, and consolidating free lists); with
+/// jemalloc the process needs 0–32 % less CPU per event (~15 % typical) at about the same peak RSS
+/// in most runs (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
