@@ -7,10 +7,13 @@
 # usage: bench/ingest-ab.sh BINARY_A BINARY_B [PAIRS=3]
 #   e.g. save a build with `cp $CARGO_TARGET_DIR/release/tillit /var/tmp/tillit-a`, change, rebuild,
 #   then `bash bench/ingest-ab.sh /var/tmp/tillit-a $CARGO_TARGET_DIR/release/tillit`.
+# HOGS=N runs N busy loops beside each run: a machine busy with other work, on demand (the slow
+# phases in which this one once peaked at 307 MB; see BENCHMARKS.md (n)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: bench/ingest-ab.sh BINARY_A BINARY_B [PAIRS=3]" >&2; exit 2; }
 A=$1; B=$2; PAIRS=${3:-3}
+HOGS=${HOGS:-0}
 PORT=${PORT:-8096}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
@@ -21,6 +24,7 @@ run() {
   TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$bin" --data-dir "$data" serve --listen "127.0.0.1:$PORT" &
   pid=$!
   for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 "$HOGS"); do timeout 42 sh -c 'while :; do :; done' & done
   wrk -t2 -c256 -d40s -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$data/wrk.txt" &
   wrk_pid=$!
   sleep 8
@@ -33,6 +37,7 @@ run() {
     "peak_rss_mb=$(($(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024))" \
     "p99_ms=$(awk '/^P99_MS/ {print $2}' "$data/wrk.txt")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  wait
   rm -rf "$data"
 }
 

@@ -403,7 +403,13 @@ fn drain(rx: &mut mpsc::Receiver<Pending>, group: &mut Vec<Pending>) {
 /// Longest an accepted event waits for its store commit while ingest is busy enough to fill a
 /// whole row group ([`EventStore::commit_rows`]) in that time; otherwise commits come every
 /// `flush_interval`. Queries see an event once it is committed.
-const FILL_WAIT: Duration = Duration::from_secs(5);
+///
+/// Why 10 s: below the rate that fills a group in this time, commits of part of a group go through
+/// DuckDB's write-ahead log and are compressed again at the checkpoint that follows, which costs
+/// more CPU and holds the group twice in memory. With 5 s that began at 24.6 k events/s, which a
+/// busy 2-core machine falls to; there, peak RSS reached 223 MB and p99 94 ms. With 10 s the
+/// same load (12 k events/s and up) peaked at 152–154 MB with a p99 of 34 ms (BENCHMARKS.md (n)).
+const FILL_WAIT: Duration = Duration::from_secs(10);
 
 /// When the uncommitted rows (the oldest arrived `age` ago; `pending` of them) are due: at
 /// [`FILL_WAIT`] if at the rate so far they fill a row group by then, else at `flush_interval`.
@@ -733,8 +739,8 @@ mod tests {
         assert_eq!(commit_due_in(Duration::from_millis(300), 50, group, second), Duration::from_millis(700));
         // Busy enough to fill a group within FILL_WAIT: held until then.
         assert_eq!(commit_due_in(second, 30_000, group, second), FILL_WAIT - second);
-        // Not quite: due now.
-        assert_eq!(commit_due_in(second, 20_000, group, second), Duration::ZERO);
+        // Not quite (12.3 s to fill a group): due now.
+        assert_eq!(commit_due_in(second, 10_000, group, second), Duration::ZERO);
         // Never later than FILL_WAIT.
         assert_eq!(commit_due_in(FILL_WAIT, 120_000, group, second), Duration::ZERO);
     }
