@@ -4,7 +4,9 @@
 # axum server that only answers 202, for the ceiling.
 #
 # usage: bench/ingest.sh [SECONDS=60] [CONNECTIONS=64]
-# env:   PRELOAD=N  store N synthetic events (30 days) before the run, to measure a full store.
+# env:   PRELOAD=N  store N synthetic events (30 days) before the run, to measure a full store;
+#                   then the same load runs against an empty store too, right after, so the
+#                   full store's rate is also given as a share of the empty one's (full_vs_empty).
 #        VISITORS=N distinct visitors (address + browser) the load comes from (default 100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +19,9 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 cargo build --release -q -p tillit -p tillit-bench
 BIN=$CARGO_TARGET_DIR/release
 DATA=$(mktemp -d /tmp/tillit-bench.XXXXXX)
+EMPTY=$(mktemp -d /tmp/tillit-bench-empty.XXXXXX)
 OUT=bench/out; mkdir -p "$OUT"
-trap 'kill $PID $BARE 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill $PID $BARE 2>/dev/null || true; rm -rf "$DATA" "$EMPTY"' EXIT
 PID=""; BARE=""
 
 wait_up() { for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$1/$2" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "server did not start" >&2; exit 1; }
@@ -36,12 +39,18 @@ if [ "$PRELOAD" -gt 0 ]; then
 fi
 before=$("$BIN/tillit-gen" count "$DATA")
 
-TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" &
-PID=$!
-wait_up "$PORT" api/health
-wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk-tillit.txt"
-rss_peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
-kill -TERM "$PID"; wait "$PID"; PID=""
+# Runs the load against `tillit serve` on data directory $1, wrk's report to $OUT/wrk-$2.txt; sets
+# rss_peak_kb.
+load_tillit() {
+  TILLIT_TRUSTED_PROXIES=127.0.0.1 TILLIT_LOG=warn "$BIN/tillit" --data-dir "$1" serve --listen "127.0.0.1:$PORT" &
+  PID=$!
+  wait_up "$PORT" api/health
+  wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk-$2.txt"
+  rss_peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
+  kill -TERM "$PID"; wait "$PID"; PID=""
+}
+
+load_tillit "$DATA" tillit
 after=$("$BIN/tillit-gen" count "$DATA")
 bytes=$(du -b "$DATA/events.duckdb" | cut -f1)
 accepted=$(awk '/^ACCEPTED/ {print $2}' "$OUT/wrk-tillit.txt")
@@ -49,6 +58,13 @@ other=$(awk '/^OTHER/ {print $2}' "$OUT/wrk-tillit.txt")
 p50=$(awk '/^P50_MS/ {print $2}' "$OUT/wrk-tillit.txt")
 p99=$(awk '/^P99_MS/ {print $2}' "$OUT/wrk-tillit.txt")
 stored=$((after - before))
+rss_peak_mb=$((rss_peak_kb / 1024))
+
+if [ "$PRELOAD" -gt 0 ]; then
+  "$BIN/tillit" --data-dir "$EMPTY" site add shop.test >/dev/null
+  load_tillit "$EMPTY" tillit-empty
+  empty=$(awk '/^ACCEPTED/ {print $2}' "$OUT/wrk-tillit-empty.txt")
+fi
 
 "$BIN/bare-server" "127.0.0.1:$((PORT + 1))" &
 BARE=$!
@@ -62,7 +78,10 @@ bare_rate=$(echo "$bare / $DUR" | bc)
 echo "duration_s=$DUR connections=$CONN preload=$PRELOAD"
 echo "accepted=$accepted non_202=$other stored=$stored rate=${rate}/s p50_ms=$p50 p99_ms=$p99"
 echo "bare_ceiling=${bare_rate}/s ratio=$(echo "scale=2; $accepted / $bare" | bc)"
-echo "rss_peak_mb=$((rss_peak_kb / 1024)) store_bytes=$bytes bytes_per_event=$(echo "scale=1; $bytes / $after" | bc) total_events=$after"
+if [ "$PRELOAD" -gt 0 ]; then
+  echo "empty_store_rate=$(echo "$empty / $DUR" | bc)/s full_vs_empty=$(echo "$accepted * 100 / $empty" | bc)%"
+fi
+echo "rss_peak_mb=$rss_peak_mb store_bytes=$bytes bytes_per_event=$(echo "scale=1; $bytes / $after" | bc) total_events=$after"
 # wrk counts only responses it read before its deadline; requests still in flight then may have been
 # accepted too. So every acknowledged event must be stored, and at most CONNECTIONS more.
 echo "in_flight_at_stop=$((stored - accepted))"

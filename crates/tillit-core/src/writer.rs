@@ -407,8 +407,9 @@ fn drain(rx: &mut mpsc::Receiver<Pending>, group: &mut Vec<Pending>) {
 /// Why 10 s: below the rate that fills a group in this time, commits of part of a group go through
 /// DuckDB's write-ahead log and are compressed again at the checkpoint that follows, which costs
 /// more CPU and holds the group twice in memory. With 5 s that began at 24.6 k events/s, which a
-/// busy 2-core machine falls to; there, peak RSS reached 223 MB and p99 94 ms. With 10 s the
-/// same load (12 k events/s and up) peaked at 152–154 MB with a p99 of 34 ms (BENCHMARKS.md (n)).
+/// busy 2-core machine falls to; there, peak RSS reached 223 MB and p99 94 ms. With 10 s, whole
+/// groups are written from 12.3 k events/s up, and the same load peaked at 152–154 MB with a p99
+/// of 34 ms (BENCHMARKS.md (n)). The cost: under such load, queries see events up to 10 s late.
 const FILL_WAIT: Duration = Duration::from_secs(10);
 
 /// When the uncommitted rows (the oldest arrived `age` ago; `pending` of them) are due: at
