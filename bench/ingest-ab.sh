@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A/B of two `tillit` binaries under the ingest load of bench/ingest.sh: alternates them PAIRS times
-# and prints, per run, the accepted rate and the server's CPU per accepted event over a 20 s window
-# (from /proc tick counts), peak RSS (VmHWM) and wrk's p99. Alternating pairs keep this machine's
-# drift in speed from reading as a difference between the builds.
+# and prints, per run, the accepted rate, the server's CPU per accepted event (from /proc tick
+# counts) and the events per ingest-log write (fsync) over a 20 s window, peak RSS (VmHWM) and
+# wrk's p99. Alternating pairs keep this machine's drift in speed from reading as a difference
+# between the builds.
 #
 # usage: bench/ingest-ab.sh BINARY_A BINARY_B [PAIRS=3]
 #   e.g. save a build with `cp $CARGO_TARGET_DIR/release/tillit /var/tmp/tillit-a`, change, rebuild,
@@ -28,12 +29,14 @@ run() {
   wrk -t2 -c256 -d40s -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$data/wrk.txt" &
   wrk_pid=$!
   sleep 8
-  accepted() { curl -fs "http://127.0.0.1:$PORT/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ingest"]["accepted"])'; }
+  # Events accepted and ingest-log writes (one fdatasync each) so far.
+  counts() { curl -fs "http://127.0.0.1:$PORT/api/health" | python3 -c 'import json,sys; i=json.load(sys.stdin)["ingest"]; print(i["accepted"], i["log_writes"])'; }
   ticks() { awk '{print $14+$15}' "/proc/$pid/stat"; }
-  t0=$(ticks); a0=$(accepted); sleep 20; t1=$(ticks); a1=$(accepted)
+  t0=$(ticks); read -r a0 w0 < <(counts); sleep 20; t1=$(ticks); read -r a1 w1 < <(counts)
   wait "$wrk_pid"
   n=$((a1 - a0))
   echo "$bin rate=$((n / 20))/s server_us_per_event=$(echo "scale=1; ($t1 - $t0) * 10000 / $n" | bc)" \
+    "events_per_log_write=$((n / (w1 - w0 > 0 ? w1 - w0 : 1)))" \
     "peak_rss_mb=$(($(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024))" \
     "p99_ms=$(awk '/^P99_MS/ {print $2}' "$data/wrk.txt")"
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -384,11 +384,13 @@ const MAX_GROUP: usize = 4096;
 
 /// How long the log thread waits for more requests to join a group under load, and the group size
 /// that makes waiting unnecessary. Each fdatasync costs the log thread ~5 µs of CPU in the kernel
-/// and wakes the requests waiting on it; at 22–30 k events/s this wait made groups ~3× larger (7 →
-/// 20 events) and cut the log thread's CPU per event by ~30 %, for at most 200 µs more latency
-/// (BENCHMARKS.md).
-const GROUP_LINGER: Duration = Duration::from_micros(200);
-const LINGER_UNTIL: usize = 64;
+/// and wakes the requests waiting on it; at 22–30 k events/s a 200 µs wait made groups ~3× larger
+/// (7 → 20 events) and cut the log thread's CPU per event by ~30 %. At ~40 k events/s, 500 µs
+/// (up to 128 requests) instead of 200 µs (64) took groups from 26 to 43 events and the server's
+/// CPU per event down ~7 % over six alternating pairs (a seventh came out even; BENCHMARKS.md
+/// (n)), for at most 0.5 ms more latency; 1 ms was no better.
+const GROUP_LINGER: Duration = Duration::from_micros(500);
+const LINGER_UNTIL: usize = 128;
 
 /// Moves whatever is queued (up to [`MAX_GROUP`]) into `group` without waiting.
 fn drain(rx: &mut mpsc::Receiver<Pending>, group: &mut Vec<Pending>) {
