@@ -459,13 +459,8 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     }
     let metric_exprs: Vec<String> =
         q.metrics.iter().enumerate().map(|(i, m)| format!("{} AS m{i}", super::sql::metric_sql(*m))).collect();
-    let _ = write!(
-        sql,
-        " SELECT {}, count(*) OVER () AS total_rows FROM (SELECT {} FROM {from}) r",
-        super::sql::output_columns(n, q.metrics.len()),
-        dim_cols.into_iter().chain(metric_exprs).collect::<Vec<_>>().join(", ")
-    );
-    sql.push_str(&super::sql::order_and_page(q));
+    let columns: Vec<String> = dim_cols.into_iter().chain(metric_exprs).collect();
+    super::sql::select_page(&mut sql, q, &columns, &from);
     sql
 }
 

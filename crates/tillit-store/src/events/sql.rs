@@ -370,18 +370,9 @@ impl<'a> Compiler<'a> {
         let (mut sql, from) = self.body();
         let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
         let metric_exprs: Vec<String> = q.metrics.iter().map(|m| metric_sql(*m)).collect();
-        let _ = write!(
-            sql,
-            " SELECT {}, count(*) OVER () AS total_rows FROM (SELECT {} FROM {from}) r",
-            output_columns(n, metric_exprs.len()),
-            dim_cols
-                .iter()
-                .cloned()
-                .chain(metric_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS m{i}")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        sql.push_str(&order_and_page(q));
+        let columns: Vec<String> =
+            dim_cols.into_iter().chain(metric_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS m{i}"))).collect();
+        select_page(&mut sql, q, &columns, &from);
         sql
     }
 
@@ -600,6 +591,24 @@ fn uses_deltas(q: &StatsQuery) -> bool {
 }
 
 /// `d0…, m0…`: the columns of a result, in order.
+/// Ends a statement whose CTEs `sql` holds: the rows of `columns` over `from`, with the number of
+/// all of them (`total_rows`, for paging), ordered and cut to the query's page.
+///
+/// Why not `count(*) OVER ()`: DuckDB 1.5.5 races in parallel window execution over a filtered
+/// input and now and then fails such a statement with an internal error, after which the whole
+/// database refuses work until the process restarts (duckdb/duckdb#25713; the stats property test
+/// hit it). A scalar subquery over the same rows gives the same count without a window; the rows
+/// are materialised so that they are computed once for both.
+pub(super) fn select_page(sql: &mut String, q: &StatsQuery, columns: &[String], from: &str) {
+    let _ = write!(
+        sql,
+        ", res AS MATERIALIZED (SELECT {} FROM {from}) SELECT {}, (SELECT count(*) FROM res) AS total_rows FROM res",
+        columns.join(", "),
+        output_columns(q.dimensions.len(), q.metrics.len())
+    );
+    sql.push_str(&order_and_page(q));
+}
+
 pub(super) fn output_columns(n: usize, k: usize) -> String {
     (0..n).map(|i| format!("d{i}")).chain((0..k).map(|i| format!("m{i}"))).collect::<Vec<_>>().join(", ")
 }
