@@ -590,7 +590,6 @@ fn uses_deltas(q: &StatsQuery) -> bool {
     wanted && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(f) if *f != VisitField::EntryPage))
 }
 
-/// `d0…, m0…`: the columns of a result, in order.
 /// Ends a statement whose CTEs `sql` holds: the rows of `columns` over `from`, with the number of
 /// all of them (`total_rows`, for paging), ordered and cut to the query's page.
 ///
@@ -609,6 +608,7 @@ pub(super) fn select_page(sql: &mut String, q: &StatsQuery, columns: &[String], 
     sql.push_str(&order_and_page(q));
 }
 
+/// `d0…, m0…`: the columns of a result, in order.
 pub(super) fn output_columns(n: usize, k: usize) -> String {
     (0..n).map(|i| format!("d{i}")).chain((0..k).map(|i| format!("m{i}"))).collect::<Vec<_>>().join(", ")
 }
