@@ -457,10 +457,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
         );
         from.push_str(" CROSS JOIN tot");
     }
-    let metric_exprs: Vec<String> =
-        q.metrics.iter().enumerate().map(|(i, m)| format!("{} AS m{i}", super::sql::metric_sql(*m))).collect();
-    let columns: Vec<String> = dim_cols.into_iter().chain(metric_exprs).collect();
-    super::sql::select_page(&mut sql, q, &columns, &from);
+    super::sql::select_page(&mut sql, q, &from);
     sql
 }
 

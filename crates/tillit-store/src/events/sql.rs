@@ -365,14 +365,8 @@ impl<'a> Compiler<'a> {
     }
 
     fn statement(&self) -> String {
-        let q = self.q;
-        let n = q.dimensions.len();
         let (mut sql, from) = self.body();
-        let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
-        let metric_exprs: Vec<String> = q.metrics.iter().map(|m| metric_sql(*m)).collect();
-        let columns: Vec<String> =
-            dim_cols.into_iter().chain(metric_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS m{i}"))).collect();
-        select_page(&mut sql, q, &columns, &from);
+        select_page(&mut sql, self.q, &from);
         sql
     }
 
@@ -590,15 +584,20 @@ fn uses_deltas(q: &StatsQuery) -> bool {
     wanted && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(f) if *f != VisitField::EntryPage))
 }
 
-/// Ends a statement whose CTEs `sql` holds: the rows of `columns` over `from`, with the number of
-/// all of them (`total_rows`, for paging), ordered and cut to the query's page.
+/// Ends a statement whose CTEs `sql` holds: the query's dimensions (`d0…`, already columns of
+/// `from`) and metrics (`m0…`, computed over them) as result rows, with the number of all of them
+/// (`total_rows`, for paging), ordered and cut to the query's page.
 ///
 /// Why not `count(*) OVER ()`: DuckDB 1.5.5 races in parallel window execution over a filtered
 /// input and now and then fails such a statement with an internal error, after which the whole
 /// database refuses work until the process restarts (duckdb/duckdb#25713; the stats property test
 /// hit it). A scalar subquery over the same rows gives the same count without a window; the rows
 /// are materialised so that they are computed once for both.
-pub(super) fn select_page(sql: &mut String, q: &StatsQuery, columns: &[String], from: &str) {
+pub(super) fn select_page(sql: &mut String, q: &StatsQuery, from: &str) {
+    let columns: Vec<String> = (0..q.dimensions.len())
+        .map(|i| format!("d{i}"))
+        .chain(q.metrics.iter().enumerate().map(|(i, m)| format!("{} AS m{i}", metric_sql(*m))))
+        .collect();
     let _ = write!(
         sql,
         ", res AS MATERIALIZED (SELECT {} FROM {from}) SELECT {}, (SELECT count(*) FROM res) AS total_rows FROM res",
