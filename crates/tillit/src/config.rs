@@ -20,6 +20,12 @@ pub struct Config {
     /// Extra referrer-spam domains, one per line.
     pub referrer_spam_file: Option<PathBuf>,
     pub duckdb_memory_limit_mb: u32,
+    /// Threads DuckDB runs each statement on. Default 1: with more, the store thread busy-waits
+    /// (spinning on DuckDB's task queue) whenever DuckDB's own thread holds one of its statements'
+    /// tasks, which cost ~8 % of the server's CPU per ingested event on 2 cores; and eight
+    /// concurrent dashboard queries finished sooner each on one thread than sharing two
+    /// (BENCHMARKS.md (o)). More threads speed up a single heavy query on a machine with cores to
+    /// spare.
     pub duckdb_threads: u16,
     pub default_retention_days: u32,
     /// The admin API token; when unset, one is generated into `<data-dir>/admin-token`.
@@ -141,7 +147,7 @@ impl Config {
             geoip_db: from_env.geoip_db.or(from_file.geoip_db),
             referrer_spam_file: from_env.referrer_spam_file.or(from_file.referrer_spam_file),
             duckdb_memory_limit_mb: from_env.duckdb_memory_limit_mb.or(from_file.duckdb_memory_limit_mb).unwrap_or(512),
-            duckdb_threads: from_env.duckdb_threads.or(from_file.duckdb_threads).unwrap_or(2),
+            duckdb_threads: from_env.duckdb_threads.or(from_file.duckdb_threads).unwrap_or(1),
             default_retention_days: from_env
                 .default_retention_days
                 .or(from_file.default_retention_days)

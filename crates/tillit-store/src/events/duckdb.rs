@@ -92,7 +92,7 @@ struct RollupGuard {
 }
 
 /// Query connections to one DuckDB database: a small pool of clones of the writer's connection
-/// (DuckDB runs each query on its own threads; the pool only avoids sharing a connection).
+/// (a connection runs one statement at a time, so the pool is what lets queries run side by side).
 pub struct DuckDbReader {
     base: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,

@@ -34,7 +34,7 @@ pub enum EventStoreError {
 pub struct EventStoreOptions {
     /// Upper bound on the engine's memory, in MiB.
     pub memory_limit_mb: u32,
-    /// Worker threads the engine may use for queries.
+    /// Threads the engine runs each statement on (1: the calling thread alone).
     pub threads: u16,
 }
 
