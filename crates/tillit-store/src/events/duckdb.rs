@@ -503,6 +503,11 @@ impl DuckDbEvents {
             // Event inserts checkpoint at row-group boundaries (`ROW_GROUP_ROWS`); DuckDB's own
             // checkpoint by log size only backs that up, for other writes and unusually wide rows.
             .and_then(|c| c.with("checkpoint_threshold", "128MB"))
+            // New files in DuckDB 1.5's storage format (existing files keep theirs): its one combined
+            // dictionary+FSST string compression is analysed once per column instead of twice,
+            // which took ~20 % off the store thread's CPU per ingested event, at the same file size
+            // and query speed (BENCHMARKS.md (o)). Older DuckDB releases cannot open such files.
+            .and_then(|c| c.with("storage_compatibility_version", "v1.5.0"))
             .map_err(backend)?;
         let conn = Connection::open_with_flags(path, config).map_err(|e| {
             let msg = e.to_string();
