@@ -337,7 +337,7 @@ fn validate(f: Fields<'_>) -> Result<EventRequest, ValidationErrors> {
     }
 
     let referrer = match pick(&f.referrer, &f.r) {
-        Some(Scalar::Str(s)) if !s.is_empty() => Some(s.chars().take(MAX_REFERRER_CHARS).collect()),
+        Some(Scalar::Str(s)) if !s.is_empty() => Some(super::truncate_chars(s, MAX_REFERRER_CHARS).to_owned()),
         _ => None,
     };
 

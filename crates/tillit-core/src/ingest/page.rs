@@ -84,8 +84,7 @@ pub fn strip_www(host: &str) -> &str {
 }
 
 fn clean_param(value: &str) -> String {
-    let v: String = value.trim().chars().take(MAX_PARAM_CHARS).collect();
-    redact(&v).into_owned()
+    redact(super::truncate_chars(value.trim(), MAX_PARAM_CHARS)).into_owned()
 }
 
 /// Percent-decodes, replacing invalid UTF-8 rather than failing. An encoded `?` or `#` stays
