@@ -3,7 +3,7 @@
 # per thread group, the CPU it used per accepted event (from /proc tick counts over 10 s), and how
 # many events each group commit of the ingest log carried.
 #
-# usage: bench/ingest-cpu.sh [CONNECTIONS=256]     (extra env such as LD_PRELOAD is passed on)
+# usage: [TILLIT_BIN=saved binary] bench/ingest-cpu.sh [CONNECTIONS=256]   (extra env is passed on)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONN=${1:-256}

@@ -3,7 +3,7 @@
 # bench/ingest.sh and samples its RSS every 2 s from /proc (no HTTP, so sampling adds no load),
 # then prints the samples, the peak (VmHWM), wrk's rate and p99.
 #
-# usage: bench/ingest-rss.sh [SECONDS=40] [CONNECTIONS=256]   (extra env such as LD_PRELOAD is passed on)
+# usage: [TILLIT_BIN=saved binary] bench/ingest-rss.sh [SECONDS=40] [CONNECTIONS=256]   (extra env is passed on)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-40}
