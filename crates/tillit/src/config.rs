@@ -22,10 +22,10 @@ pub struct Config {
     pub duckdb_memory_limit_mb: u32,
     /// Threads DuckDB runs each statement on. Default 1: with more, the store thread busy-waits
     /// (spinning on DuckDB's task queue) whenever DuckDB's own thread holds one of its statements'
-    /// tasks, which cost ~8 % of the server's CPU per ingested event on 2 cores; and eight
-    /// concurrent dashboard queries finished sooner each on one thread than sharing two
-    /// (BENCHMARKS.md (o)). More threads speed up a single heavy query on a machine with cores to
-    /// spare.
+    /// tasks, which cost 8–18 % of the server's CPU per ingested event on 2 cores; and the
+    /// dashboard's eight concurrent queries were as fast or faster each on one thread than
+    /// sharing two (BENCHMARKS.md (o)). More threads speed up a single heavy query on a machine
+    /// with cores to spare.
     pub duckdb_threads: u16,
     pub default_retention_days: u32,
     /// The admin API token; when unset, one is generated into `<data-dir>/admin-token`.
