@@ -11,8 +11,6 @@ CONN=${1:-256}
 wrk -t2 -c"$CONN" -d25s -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk.txt" &
 WRK=$!
 sleep 8
-ingest_counts() { curl -fs "http://127.0.0.1:$PORT/api/health" |
-  python3 -c 'import json,sys; i=json.load(sys.stdin)["ingest"]; print(i["accepted"], i["log_writes"])'; }
 ticks() { for t in /proc/$PID/task/*; do echo "$(tr ' ' _ < "$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done |
   awk '{u[$1]+=$2} END {for (k in u) print k, u[k]}' | sort; }
 ticks > "$OUT/t0"; w0=$(awk '{print $14+$15}' "/proc/$WRK/stat"); read -r a0 g0 < <(ingest_counts)

@@ -11,12 +11,11 @@ CONN=${2:-256}
 . bench/serve-for-load.sh
 wrk -t2 -c"$CONN" -d"${SECS}s" -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$OUT/wrk.txt" &
 WRK=$!
-accepted() { curl -fs "http://127.0.0.1:$PORT/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ingest"]["accepted"])'; }
 ticks() { awk '{print $14+$15}' "/proc/$PID/stat"; }
-t0=$(date +%s.%N); a0=$(accepted); k0=$(ticks)
+t0=$(date +%s.%N); read -r a0 _ < <(ingest_counts); k0=$(ticks)
 for _ in $(seq 1 $((SECS / 5))); do
   sleep 5
-  t=$(date +%s.%N); a=$(accepted); k=$(ticks)
+  t=$(date +%s.%N); read -r a _ < <(ingest_counts); k=$(ticks)
   printf '%6.0f events/s  %5.1f us/event\n' "$(echo "($a - $a0) / ($t - $t0)" | bc -l)" \
     "$(echo "($k - $k0) * 10000 / ($a - $a0 + 1)" | bc -l)"
   t0=$t; a0=$a; k0=$k
