@@ -110,6 +110,7 @@ struct Pending {
 /// Counters for health and benchmarks.
 #[derive(Debug, Default)]
 pub struct WriterStats {
+    /// Events written to the ingest log and synced: each one is, or is about to be, acknowledged.
     pub accepted: AtomicU64,
     pub stored: AtomicU64,
     pub store_errors: AtomicU64,
@@ -130,18 +131,20 @@ impl EventSink {
         if records.is_empty() {
             return Ok(());
         }
-        self.reserve()?.submit(records).await
+        self.reserve()?.send(records).wait().await
     }
 
     /// Takes a place in the queue, or fails fast when it is full. Ingest reserves before it
     /// assigns sessions: an event refused with 503 must not have advanced its visit's totals
     /// (the next event's [`tillit_store::VisitDelta`] would count it).
-    pub fn reserve(&self) -> Result<Reservation, SubmitError> {
-        let permit = self.tx.clone().try_reserve_owned().map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+    pub fn reserve(&self) -> Result<Reservation<'_>, SubmitError> {
+        // Borrowed, not owned: a reservation lives only while the request is worked on, and an
+        // owned permit would clone the sender, two contended atomics per event.
+        let permit = self.tx.try_reserve().map_err(|e| match e {
+            mpsc::error::TrySendError::Full(()) => SubmitError::Overloaded,
+            mpsc::error::TrySendError::Closed(()) => SubmitError::Closed,
         })?;
-        Ok(Reservation { permit, stats: self.stats.clone() })
+        Ok(Reservation { permit })
     }
 
     pub fn stats(&self) -> &WriterStats {
@@ -150,26 +153,34 @@ impl EventSink {
 }
 
 /// A place in the writer's queue (see [`EventSink::reserve`]); dropping it gives the place back.
-pub struct Reservation {
-    permit: mpsc::OwnedPermit<Pending>,
-    stats: Arc<WriterStats>,
+pub struct Reservation<'a> {
+    permit: mpsc::Permit<'a, Pending>,
 }
 
-impl Reservation {
-    /// Makes the records durable. Returns once they are in the ingest log on disk.
-    pub async fn submit(self, records: Vec<EventRecord>) -> Result<(), SubmitError> {
+impl Reservation<'_> {
+    /// Hands the records to the log thread without waiting; the [`Ack`] says when they are on disk.
+    pub fn send(self, records: Vec<EventRecord>) -> Ack {
         if records.is_empty() {
-            return Ok(());
+            return Ack(None);
         }
         let bytes = codec::encode(&records);
         let (ack, done) = oneshot::channel();
-        let n = records.len() as u64;
         self.permit.send(Pending { bytes, records, ack });
+        Ack(Some(done))
+    }
+}
+
+/// The answer to [`Reservation::send`]: holds nothing of the request, so a handler can let go of
+/// everything else before it waits.
+#[must_use = "the records are durable only once the ack resolves"]
+pub struct Ack(Option<oneshot::Receiver<Result<(), String>>>);
+
+impl Ack {
+    /// Returns once the records are in the ingest log on disk (at once if there were none).
+    pub async fn wait(self) -> Result<(), SubmitError> {
+        let Some(done) = self.0 else { return Ok(()) };
         match done.await {
-            Ok(Ok(())) => {
-                self.stats.accepted.fetch_add(n, Ordering::Relaxed);
-                Ok(())
-            }
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(SubmitError::Io(e)),
             Err(_) => Err(SubmitError::Closed),
         }
@@ -361,6 +372,9 @@ fn log_loop(
                 // for the store (a later flush sees it). Blocks when the store falls behind, which
                 // backs the queue up into 503s.
                 budget.take(rows.len());
+                // Counted here rather than by each request: an event whose client has gone away
+                // before its ack is still durable and will be stored.
+                stats.accepted.fetch_add(rows.len() as u64, Ordering::Relaxed);
                 if store_tx.send(StoreMsg::Rows(rows, pos)).is_err() {
                     error!("event store thread is gone; accepted events stay in the ingest log");
                 }

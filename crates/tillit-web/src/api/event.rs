@@ -3,16 +3,16 @@
 //! 202 means every stored event is on disk (see `tillit_core::writer`). Events dropped for
 //! non-validation reasons (unknown site, bot, spam) still get 202, counted in `x-plausible-dropped`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use tillit_core::ingest::{Client, body};
-use tillit_core::writer::SubmitError;
+use tillit_core::writer::{Ack, SubmitError};
 
 use crate::AppState;
 use crate::client_ip;
@@ -25,27 +25,20 @@ pub async fn post(
 ) -> Response {
     // Taking the request whole, rather than a `HeaderMap` extractor, avoids copying every header.
     let (parts, payload) = request.into_parts();
-    let headers = &parts.headers;
     // Read at most one byte past the limit, so an oversize body is refused without buffering it.
     let Ok(payload) = axum::body::to_bytes(payload, body::MAX_BODY_BYTES).await else {
         let errors = json!({ "errors": { "request": ["Request body is larger than 1000000 bytes"] } });
         return cors((StatusCode::PAYLOAD_TOO_LARGE, Json(errors)).into_response());
     };
-    let req = match body::parse(&payload) {
-        Ok(req) => req,
-        Err(errors) => return cors((StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()),
+    let accepted = accept(&state, peer.ip(), &parts.headers, &payload);
+    // Only the ack is held across the wait for the disk: the request is freed while it is still
+    // in this core's cache, by the thread that allocated it.
+    drop((parts, payload));
+    let (ack, dropped) = match accepted {
+        Ok(accepted) => accepted,
+        Err(res) => return cors(res),
     };
-    let ip = client_ip::resolve(peer.ip(), headers, &state.config.trusted_proxies);
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    // A place in the queue first: a request refused with 503 leaves the live sessions untouched.
-    let reservation = match state.sink.reserve() {
-        Ok(r) => r,
-        Err(e) => return cors(submit_error(e)),
-    };
-    let now = state.clock.now();
-    let processed = state.ingestor.process(&req, Client { ip, user_agent }, now);
-    let dropped = processed.dropped.len();
-    let res = match reservation.submit(processed.records).await {
+    let res = match ack.wait().await {
         Ok(()) => {
             let mut res = (StatusCode::ACCEPTED, "ok").into_response();
             if dropped > 0 {
@@ -56,6 +49,19 @@ pub async fn post(
         Err(e) => submit_error(e),
     };
     cors(res)
+}
+
+/// Everything but the wait: parses the body, runs the privacy pipeline and hands the records to
+/// the writer. Returns the ack to wait for and how many events were dropped, or the error answer.
+fn accept(state: &AppState, peer: IpAddr, headers: &HeaderMap, payload: &[u8]) -> Result<(Ack, usize), Response> {
+    let req = body::parse(payload)
+        .map_err(|errors| (StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response())?;
+    let ip = client_ip::resolve(peer, headers, &state.config.trusted_proxies);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // A place in the queue first: a request refused with 503 leaves the live sessions untouched.
+    let reservation = state.sink.reserve().map_err(submit_error)?;
+    let processed = state.ingestor.process(&req, Client { ip, user_agent }, state.clock.now());
+    Ok((reservation.send(processed.records), processed.dropped.len()))
 }
 
 fn submit_error(e: SubmitError) -> Response {
