@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, header};
 use ipnet::IpNet;
 
 /// A list of CIDR ranges whose forwarding headers are believed.
@@ -43,28 +43,36 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> I
     if !trusted.contains(peer) {
         return peer;
     }
-    let mut hops: Vec<IpAddr> = Vec::new();
-    for value in headers.get_all("forwarded") {
-        let Ok(v) = value.to_str() else { continue };
-        for element in v.split(',') {
-            for pair in element.split(';') {
-                let Some((k, val)) = pair.trim().split_once('=') else { continue };
-                if k.trim().eq_ignore_ascii_case("for")
-                    && let Some(ip) = parse_hop(val)
-                {
-                    hops.push(ip);
-                }
-            }
-        }
+    // Hops are read from the right, lazily: the nearest untrusted one is the answer, and the
+    // hot path (one hop from the proxy) allocates nothing.
+    let mut forwarded = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .rev()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.rsplit(',').flat_map(|element| element.rsplit(';')))
+        .filter_map(|pair| {
+            let (k, val) = pair.trim().split_once('=')?;
+            if k.trim().eq_ignore_ascii_case("for") { parse_hop(val) } else { None }
+        })
+        .peekable();
+    // `Forwarded` wins when it names any hop; `X-Forwarded-For` is read only without one.
+    if forwarded.peek().is_some() {
+        return forwarded.find(|ip| !trusted.contains(*ip)).unwrap_or(peer);
     }
-    if hops.is_empty() {
-        for value in headers.get_all("x-forwarded-for") {
-            let Ok(v) = value.to_str() else { continue };
-            hops.extend(v.split(',').filter_map(parse_hop));
-        }
-    }
-    hops.into_iter().rev().find(|ip| !trusted.contains(*ip)).unwrap_or(peer)
+    headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .rev()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.rsplit(','))
+        .filter_map(parse_hop)
+        .find(|ip| !trusted.contains(*ip))
+        .unwrap_or(peer)
 }
+
+/// A constant, so lookups do not parse the name on every request.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 fn parse_hop(raw: &str) -> Option<IpAddr> {
     let s = raw.trim().trim_matches('"');
@@ -115,6 +123,29 @@ mod tests {
         assert_eq!(resolve(peer, &h, &trusted), "2001:db8::7".parse::<IpAddr>().unwrap());
         let junk = headers(&[("x-forwarded-for", "not-an-ip")]);
         assert_eq!(resolve(peer, &junk, &trusted), peer);
+    }
+
+    #[test]
+    fn hops_are_read_across_header_lines_and_forwarded_wins_when_it_names_one() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Later lines are nearer hops: the second line's trusted hop is skipped.
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7"), ("x-forwarded-for", "10.0.0.2")]);
+        assert_eq!(resolve(peer, &h, &trusted), ip("198.51.100.7"));
+        // Several elements and parameters; the nearest untrusted `for` is taken.
+        let h = headers(&[
+            ("forwarded", "for=203.0.113.9;proto=http, for=198.51.100.8"),
+            ("forwarded", "by=10.0.0.1;for=10.0.0.3"),
+            ("x-forwarded-for", "192.0.2.1"),
+        ]);
+        assert_eq!(resolve(peer, &h, &trusted), ip("198.51.100.8"));
+        // Every named hop trusted: the peer, not a fallback to X-Forwarded-For.
+        let h = headers(&[("forwarded", "for=10.0.0.4"), ("x-forwarded-for", "192.0.2.1")]);
+        assert_eq!(resolve(peer, &h, &trusted), peer);
+        // `Forwarded` without a `for`: X-Forwarded-For is read.
+        let h = headers(&[("forwarded", "proto=https;by=10.0.0.1"), ("x-forwarded-for", "192.0.2.1")]);
+        assert_eq!(resolve(peer, &h, &trusted), ip("192.0.2.1"));
     }
 
     #[test]
