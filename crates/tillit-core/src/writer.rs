@@ -1,21 +1,21 @@
 //! The durable path of accepted events: group-committed log first, event store second.
 //!
 //! ```text
-//! request ─► EventSink::submit ─► [log thread] append + fdatasync ─► ack (202)
-//!                                        │
-//!                                        └─► [store thread] batch ─► EventStore::stage(rows, position)
-//!                                                                    ─► commit (a whole row group, or when due)
+//! request ─► EventSink::reserve ─► Reservation::send
+//!   ─► [log thread] append + fdatasync ─► Ack resolves (202)
+//!        └─► [store thread] batch ─► EventStore::stage(rows, position)
+//!                                 ─► commit (a whole row group, or when due)
 //! ```
 //!
 //! Invariants:
-//! - `submit` returns `Ok` only after the records are on disk in the ingest log.
+//! - An [`Ack`] (and `submit`) resolves `Ok` only after the records are on disk in the ingest log.
 //! - The store records the log position it has applied in the same transaction as the rows;
 //!   on start-up, [`start`] replays the log after that position first, so nothing is lost or doubled.
 //!   Staged rows not yet committed exist only in the store's open transaction; when a write fails
 //!   they are staged again from the log the same way.
 //! - Log segments are deleted only once the store holds everything in them.
 //! - Request handlers never wait on the event store; when the log cannot keep up the queue fills
-//!   and `submit` fails fast with [`SubmitError::Overloaded`].
+//!   and `reserve` fails fast with [`SubmitError::Overloaded`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -36,7 +36,10 @@ pub async fn post(
     drop((parts, payload));
     let (ack, dropped) = match accepted {
         Ok(accepted) => accepted,
-        Err(res) => return cors(res),
+        Err(Refused::Invalid(errors)) => {
+            return cors((StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response());
+        }
+        Err(Refused::Queue(e)) => return cors(submit_error(e)),
     };
     let res = match ack.wait().await {
         Ok(()) => {
@@ -51,15 +54,20 @@ pub async fn post(
     cors(res)
 }
 
+/// Why a request was refused before its events reached the writer.
+enum Refused {
+    Invalid(body::ValidationErrors),
+    Queue(SubmitError),
+}
+
 /// Everything but the wait: parses the body, runs the privacy pipeline and hands the records to
-/// the writer. Returns the ack to wait for and how many events were dropped, or the error answer.
-fn accept(state: &AppState, peer: IpAddr, headers: &HeaderMap, payload: &[u8]) -> Result<(Ack, usize), Response> {
-    let req = body::parse(payload)
-        .map_err(|errors| (StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response())?;
+/// the writer. Returns the ack to wait for and how many events were dropped.
+fn accept(state: &AppState, peer: IpAddr, headers: &HeaderMap, payload: &[u8]) -> Result<(Ack, usize), Refused> {
+    let req = body::parse(payload).map_err(Refused::Invalid)?;
     let ip = client_ip::resolve(peer, headers, &state.config.trusted_proxies);
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     // A place in the queue first: a request refused with 503 leaves the live sessions untouched.
-    let reservation = state.sink.reserve().map_err(submit_error)?;
+    let reservation = state.sink.reserve().map_err(Refused::Queue)?;
     let processed = state.ingestor.process(&req, Client { ip, user_agent }, state.clock.now());
     Ok((reservation.send(processed.records), processed.dropped.len()))
 }
