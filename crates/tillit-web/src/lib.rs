@@ -15,7 +15,6 @@ pub mod tracker;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
 
@@ -120,8 +119,9 @@ impl AppState {
 /// [`auth::guard`], which enforces the route's entry in [`auth::RULES`], and [`security::headers`].
 /// The Events API is public, answers other sites' pages and is the hot path, so it has no layer.
 pub fn router(state: AppState) -> Router {
-    let ingest = Router::new()
-        .route("/api/event", post(api::event::post).options(api::event::preflight).layer(DefaultBodyLimit::disable()));
+    // No body-limit layer: the handler reads the body itself, up to Plausible's 1 MB, and a layer
+    // would cost every event a service clone and a boxed future.
+    let ingest = Router::new().route("/api/event", post(api::event::post).options(api::event::preflight));
     ingest.merge(guarded(state.clone())).with_state(state)
 }
 
