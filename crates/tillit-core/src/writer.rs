@@ -673,6 +673,27 @@ mod tests {
         tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }
 
+    /// A client that goes away before its ack still had its events written: they are stored and
+    /// counted as accepted, so the health counters agree with the store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_whose_waiter_left_are_stored_and_counted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = EventStore::open_duckdb(&tmp.path().join("events.duckdb"), &EventStoreOptions::default()).unwrap();
+        let (sink, handle, writer, _) = start(&tmp.path().join("log"), store, WriterOptions::default()).unwrap();
+        drop(sink.reserve().unwrap().send(vec![record(1), record(2)]));
+        // Sent later through the same queue, so acknowledged no earlier than the first two.
+        sink.reserve().unwrap().send(vec![record(3)]).wait().await.unwrap();
+        assert_eq!(sink.stats().accepted.load(Ordering::Relaxed), 3);
+        // A reservation given back unused sends nothing.
+        drop(sink.reserve().unwrap());
+        let flusher = handle.clone();
+        tokio::task::spawn_blocking(move || flusher.flush_blocking()).await.unwrap().unwrap();
+        assert_eq!(handle.run(|s| s.count(None)).await.unwrap().unwrap(), 3);
+        drop(sink);
+        drop(handle);
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn accepted_events_reach_the_store_and_survive_restart() {
         let tmp = tempfile::tempdir().unwrap();
