@@ -665,12 +665,8 @@ mod tests {
         }
         let writes = sink.stats().log_writes.load(Ordering::Relaxed) - 5;
         assert!(writes < 200, "400 concurrent requests took {writes} log writes");
-        let flusher = handle.clone();
-        tokio::task::spawn_blocking(move || flusher.flush_blocking()).await.unwrap().unwrap();
-        assert_eq!(handle.run(|s| s.count(None)).await.unwrap().unwrap(), 405);
-        drop(sink);
-        drop(handle);
-        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        assert_eq!(stored_after_flush(&handle).await, 405);
+        stop(sink, handle, writer).await;
     }
 
     /// A client that goes away before its ack still had its events written: they are stored and
@@ -686,12 +682,8 @@ mod tests {
         assert_eq!(sink.stats().accepted.load(Ordering::Relaxed), 3);
         // A reservation given back unused sends nothing.
         drop(sink.reserve().unwrap());
-        let flusher = handle.clone();
-        tokio::task::spawn_blocking(move || flusher.flush_blocking()).await.unwrap().unwrap();
-        assert_eq!(handle.run(|s| s.count(None)).await.unwrap().unwrap(), 3);
-        drop(sink);
-        drop(handle);
-        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        assert_eq!(stored_after_flush(&handle).await, 3);
+        stop(sink, handle, writer).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -706,9 +698,7 @@ mod tests {
         }
         let n = handle.run(|s| s.count(None)).await.unwrap().unwrap();
         assert!(n <= 100);
-        drop(sink);
-        drop(handle);
-        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        stop(sink, handle, writer).await;
         let store = EventStore::open_duckdb(&db, &EventStoreOptions::default()).unwrap();
         assert_eq!(store.count(None).unwrap(), 100);
     }
@@ -762,6 +752,19 @@ mod tests {
         let mut paths: Vec<String> = store.recent(now, 60).unwrap().into_iter().map(|r| r.pathname).collect();
         paths.sort();
         assert_eq!(paths, ["/p0", "/p1", "/p2", "/p3", "/p4"]);
+    }
+
+    /// Commits everything accepted so far and returns how many events the store holds.
+    async fn stored_after_flush(handle: &StoreHandle) -> u64 {
+        let flusher = handle.clone();
+        tokio::task::spawn_blocking(move || flusher.flush_blocking()).await.unwrap().unwrap();
+        handle.run(|s| s.count(None)).await.unwrap().unwrap()
+    }
+
+    /// Drops the submitting ends and waits for the writer's threads to finish.
+    async fn stop(sink: EventSink, handle: StoreHandle, writer: EventWriter) {
+        drop((sink, handle));
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }
 
     fn start_writer(log_dir: &Path, store: EventStore) -> (EventSink, StoreHandle, EventWriter, Recovery) {
@@ -823,7 +826,6 @@ mod tests {
         assert!(overloaded > 0, "a queue of one never filled");
         handle.flush_blocking().unwrap();
         assert_eq!(handle.run(|s| s.count(None)).await.unwrap().unwrap(), ok, "every accepted event is stored");
-        drop((sink, handle));
-        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        stop(sink, handle, writer).await;
     }
 }
