@@ -1,9 +1,12 @@
 //! The pipeline proper: a validated request plus the client's IP and user agent in, anonymous
 //! event records out. The IP and the user agent go no further than this module.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use tillit_store::{EventRecord, SessionAttrs};
 
@@ -61,8 +64,10 @@ pub struct Processed {
 
 /// The ingest pipeline with its live state (sites, salts, sessions). Shared by all requests.
 pub struct Ingestor {
-    sites: RwLock<Arc<HashMap<String, SiteInfo>>>,
-    salts: RwLock<DailySalt>,
+    // Read by every event and replaced rarely: an `ArcSwap` reads without writing to memory other
+    // threads read, where a lock (or an `Arc` clone) bounced a cache line between the cores.
+    sites: ArcSwap<HashMap<String, SiteInfo>>,
+    salts: ArcSwap<DailySalt>,
     sessions: Sessions,
     ua: UaParser,
     geo: Option<GeoDb>,
@@ -79,8 +84,8 @@ impl Ingestor {
             .map(str::to_ascii_lowercase)
             .collect();
         Ingestor {
-            sites: RwLock::new(Arc::new(HashMap::new())),
-            salts: RwLock::new(salts),
+            sites: ArcSwap::from_pointee(HashMap::new()),
+            salts: ArcSwap::from_pointee(salts),
             sessions: Sessions::default(),
             ua,
             geo,
@@ -91,19 +96,19 @@ impl Ingestor {
     /// Replaces the set of known sites.
     pub fn set_sites(&self, sites: impl IntoIterator<Item = SiteInfo>) {
         let map = sites.into_iter().map(|s| (s.domain.clone(), s)).collect();
-        *self.sites.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(map);
+        self.sites.store(Arc::new(map));
     }
 
     pub fn site(&self, domain: &str) -> Option<SiteInfo> {
-        self.sites.read().unwrap_or_else(|e| e.into_inner()).get(domain).cloned()
+        self.sites.load().get(domain).cloned()
     }
 
     pub fn set_salts(&self, salts: DailySalt) {
-        *self.salts.write().unwrap_or_else(|e| e.into_inner()) = salts;
+        self.salts.store(Arc::new(salts));
     }
 
     pub fn salts(&self) -> DailySalt {
-        self.salts.read().unwrap_or_else(|e| e.into_inner()).clone()
+        DailySalt::clone(&self.salts.load())
     }
 
     pub fn sessions(&self) -> &Sessions {
@@ -116,8 +121,7 @@ impl Ingestor {
 
     /// Processes a live request received at `now`.
     pub fn process(&self, req: &EventRequest, client: Client<'_>, now: i64) -> Processed {
-        let salts = self.salts();
-        self.process_with(req, client, now, &salts, &self.sessions, None)
+        self.process_with(req, client, now, &self.salts.load(), &self.sessions, None)
     }
 
     /// Processes a request with an explicit time, salts and session table (imports use their own).
@@ -131,7 +135,7 @@ impl Ingestor {
         import_key: Option<u64>,
     ) -> Processed {
         let mut out = Processed::default();
-        let sites = self.sites.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let sites = self.sites.load();
         let targets: Vec<&SiteInfo> = req.domains.iter().filter_map(|d| sites.get(d)).collect();
         let unknown = req.domains.len() - targets.len();
         out.dropped.extend(std::iter::repeat_n(DropReason::UnknownSite, unknown));
@@ -143,8 +147,12 @@ impl Ingestor {
             reject_all(&mut out, DropReason::SpamReferrer);
             return out;
         }
-        let agent = self.ua.parse(client.user_agent);
-        if agent.is_bot {
+        // The user agent is parsed only when a session starts: a live session's visitor id hashes
+        // the same user agent, which was no bot when the session began. Engagement events cannot
+        // start one, so theirs is checked up front, for the drop reason.
+        let agent = OnceCell::new();
+        let agent = || agent.get_or_init(|| self.ua.parse(client.user_agent));
+        if req.is_engagement() && agent().is_bot {
             reject_all(&mut out, DropReason::Bot);
             return out;
         }
@@ -153,9 +161,13 @@ impl Ingestor {
         for site in targets {
             let visitor = visitor_id(&salts.current, ts, site.id, client.ip, client.user_agent);
             let start = || {
+                let agent = agent();
+                if agent.is_bot {
+                    return None;
+                }
                 let origin = source::classify(req.referrer.as_deref(), &page.hostname, &page.campaign);
                 let location = self.geo.as_ref().map(|g| g.lookup(client.ip)).unwrap_or_default();
-                SessionAttrs {
+                Some(SessionAttrs {
                     entry_page: String::new(),
                     referrer: origin.referrer,
                     source: origin.source,
@@ -176,7 +188,7 @@ impl Ingestor {
                     city: location.city,
                     city_geoname_id: location.city_geoname_id,
                     region_name: location.region_name,
-                }
+                })
             };
             let pageview_path = is_pageview.then_some(page.pathname.as_str());
             let visit = Visit {
@@ -188,7 +200,8 @@ impl Ingestor {
                 pageview_path,
             };
             let Some(assigned) = sessions.assign(visit, start) else {
-                out.dropped.push(DropReason::NoSession);
+                let bot = agent().is_bot;
+                out.dropped.push(if bot { DropReason::Bot } else { DropReason::NoSession });
                 continue;
             };
             out.records.push(EventRecord {
@@ -318,6 +331,11 @@ mod tests {
         let i = ingestor();
         let bot = Client { ip: "198.51.100.1".parse().unwrap(), user_agent: "Googlebot/2.1" };
         assert_eq!(i.process(&req(r#"{"n":"pageview","u":"https://a.test/"}"#), bot, 1).dropped, [DropReason::Bot]);
+        // A bot starts no session, so its later events are still checked, whatever their kind.
+        assert_eq!(i.process(&req(r#"{"n":"Signup","u":"https://a.test/"}"#), bot, 2).dropped, [DropReason::Bot]);
+        let bot_engagement = req(r#"{"n":"engagement","u":"https://a.test/","sd":50}"#);
+        assert_eq!(i.process(&bot_engagement, bot, 3).dropped, [DropReason::Bot]);
+        assert_eq!(i.sessions().len(), 0);
         let spam = req(r#"{"n":"pageview","u":"https://a.test/","r":"https://x.semalt.com/"}"#);
         assert_eq!(i.process(&spam, client("198.51.100.1"), 1).dropped, [DropReason::SpamReferrer]);
         let extra = req(r#"{"n":"pageview","u":"https://a.test/","r":"https://extra-spam.test/"}"#);

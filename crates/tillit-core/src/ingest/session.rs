@@ -63,15 +63,28 @@ type SessionMap = HashMap<Key, Session, BuildHasherDefault<KeyHasher>>;
 
 /// The table of live sessions, sharded so concurrent requests rarely contend.
 pub struct Sessions {
-    shards: Vec<Mutex<SessionMap>>,
-    interned: Vec<Mutex<HashSet<Arc<SessionAttrs>>>>,
+    shards: Vec<Padded<Mutex<SessionMap>>>,
+    interned: Vec<Padded<Mutex<HashSet<Arc<SessionAttrs>>>>>,
+}
+
+/// A shard on cache lines of its own. Unpadded, two or three shards shared a line, and requests
+/// on different cores locking neighbouring shards pulled the line back and forth.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Default for Sessions {
     fn default() -> Self {
         Sessions {
-            shards: (0..SHARDS).map(|_| Mutex::new(SessionMap::default())).collect(),
-            interned: (0..SHARDS).map(|_| Mutex::new(HashSet::new())).collect(),
+            shards: (0..SHARDS).map(|_| Padded(Mutex::new(SessionMap::default()))).collect(),
+            interned: (0..SHARDS).map(|_| Padded(Mutex::new(HashSet::new()))).collect(),
         }
     }
 }
@@ -122,9 +135,9 @@ impl Sessions {
     }
 
     /// Finds or starts the session for an event. `start` builds the visit attributes if a new
-    /// session begins. Returns `None` when the event may not start a session (engagement events)
-    /// and none is live.
-    pub fn assign(&self, visit: Visit<'_>, start: impl FnOnce() -> SessionAttrs) -> Option<Assigned> {
+    /// session begins, or refuses it with `None`. Returns `None` when no session is live and the
+    /// event may not start one (engagement events) or `start` refused.
+    pub fn assign(&self, visit: Visit<'_>, start: impl FnOnce() -> Option<SessionAttrs>) -> Option<Assigned> {
         let Visit { site_id, visitor, ts, may_start, interactive, pageview_path } = visit;
         let key = (site_id, visitor);
         let live = |s: &Session| {
@@ -147,7 +160,7 @@ impl Sessions {
         if !may_start {
             return None;
         }
-        let mut attrs = start();
+        let mut attrs = start()?;
         if let Some(path) = pageview_path {
             attrs.entry_page = path.to_owned();
         }
@@ -246,8 +259,8 @@ mod tests {
     #[test]
     fn first_event_fixes_the_visit() {
         let s = Sessions::default();
-        let a = s.assign(visit(1, 10, 1000, true, Some("/")), || attrs("Google")).unwrap();
-        let b = s.assign(visit(1, 10, 1100, true, Some("/b")), || attrs("Bing")).unwrap();
+        let a = s.assign(visit(1, 10, 1000, true, Some("/")), || Some(attrs("Google"))).unwrap();
+        let b = s.assign(visit(1, 10, 1100, true, Some("/b")), || Some(attrs("Bing"))).unwrap();
         assert!(a.is_new && !b.is_new);
         assert_eq!(a.session_id, b.session_id);
         assert_eq!(b.attrs.source, "Google");
@@ -257,10 +270,10 @@ mod tests {
     #[test]
     fn thirty_minutes_of_silence_ends_a_session() {
         let s = Sessions::default();
-        let a = s.assign(visit(1, 10, 0, true, None), || attrs("a")).unwrap();
-        let b = s.assign(visit(1, 10, SESSION_TIMEOUT_SECS, true, None), || attrs("b")).unwrap();
+        let a = s.assign(visit(1, 10, 0, true, None), || Some(attrs("a"))).unwrap();
+        let b = s.assign(visit(1, 10, SESSION_TIMEOUT_SECS, true, None), || Some(attrs("b"))).unwrap();
         assert_eq!(a.session_id, b.session_id);
-        let c = s.assign(visit(1, 10, 2 * SESSION_TIMEOUT_SECS + 1, true, None), || attrs("c")).unwrap();
+        let c = s.assign(visit(1, 10, 2 * SESSION_TIMEOUT_SECS + 1, true, None), || Some(attrs("c"))).unwrap();
         assert_ne!(b.session_id, c.session_id);
         drop((a, b, c));
         assert_eq!(s.evict(10 * SESSION_TIMEOUT_SECS), 1);
@@ -271,22 +284,22 @@ mod tests {
     #[test]
     fn visits_end_at_midnight_utc() {
         let s = Sessions::default();
-        let before = s.assign(visit(1, 111, 86_000, true, Some("/x")), || attrs("Google")).unwrap();
+        let before = s.assign(visit(1, 111, 86_000, true, Some("/x")), || Some(attrs("Google"))).unwrap();
         // Even with the same id (a salt rotated late), the new UTC day starts a new visit.
-        let after = s.assign(visit(1, 111, 86_500, true, Some("/y")), || attrs("Bing")).unwrap();
+        let after = s.assign(visit(1, 111, 86_500, true, Some("/y")), || Some(attrs("Bing"))).unwrap();
         assert!(after.is_new);
         assert_ne!(before.session_id, after.session_id);
         assert_eq!(after.attrs.source, "Bing");
         assert_eq!(after.attrs.entry_page, "/y");
         // Nor can engagement after midnight continue yesterday's visit.
-        assert!(s.assign(visit(1, 222, 86_600, false, None), || attrs("a")).is_none());
+        assert!(s.assign(visit(1, 222, 86_600, false, None), || Some(attrs("a"))).is_none());
     }
 
     #[test]
     fn identical_visits_share_one_attribute_set() {
         let s = Sessions::default();
-        let a = s.assign(visit(1, 1, 0, true, Some("/")), || attrs("Google")).unwrap();
-        let b = s.assign(visit(1, 2, 0, true, Some("/")), || attrs("Google")).unwrap();
+        let a = s.assign(visit(1, 1, 0, true, Some("/")), || Some(attrs("Google"))).unwrap();
+        let b = s.assign(visit(1, 2, 0, true, Some("/")), || Some(attrs("Google"))).unwrap();
         assert_ne!(a.session_id, b.session_id);
         assert!(Arc::ptr_eq(&a.attrs, &b.attrs));
     }
@@ -295,7 +308,7 @@ mod tests {
     fn deltas_add_up_to_the_visit_and_survive_a_restore() {
         let go = |s: &Sessions, ts: i64, engagement: bool, interactive: bool| {
             let v = Visit { site_id: 1, visitor: 5, ts, may_start: !engagement, interactive, pageview_path: None };
-            s.assign(v, || attrs("x")).unwrap()
+            s.assign(v, || Some(attrs("x"))).unwrap()
         };
         let s = Sessions::default();
         let first = go(&s, 1_000, false, true);
@@ -341,6 +354,6 @@ mod tests {
     #[test]
     fn engagement_never_starts_a_session() {
         let s = Sessions::default();
-        assert!(s.assign(visit(1, 10, 0, false, None), || attrs("a")).is_none());
+        assert!(s.assign(visit(1, 10, 0, false, None), || Some(attrs("a"))).is_none());
     }
 }
