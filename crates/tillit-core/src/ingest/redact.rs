@@ -14,11 +14,21 @@ static EMAIL: LazyLock<Option<Regex>> =
 /// Runs of 32+ token characters that mix letters and digits (hex digests, UUIDs, base64url
 /// secrets). Plain long words (slugs without digits) are left alone.
 static TOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_\-.=+~]{32,}").ok());
+/// [`TOKEN`]'s least run length.
+const TOKEN_RUN: usize = 32;
 
 /// Returns `s` with email addresses and long tokens replaced by markers.
 pub fn redact(s: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(s);
+    // Most URLs hold neither an `@` nor a long run of token characters, and a byte scan that
+    // proves it is much cheaper than two regex searches (which also share a cache pool across
+    // threads). Both checks are necessary conditions of the patterns, so nothing else changes.
+    let at = s.contains('@') || s.contains("%40");
+    if !at && !has_token_run(s) {
+        return out;
+    }
     if let Some(email) = EMAIL.as_ref()
+        && at
         && email.is_match(&out)
     {
         out = Cow::Owned(email.replace_all(&out, EMAIL_MARK).into_owned());
@@ -33,6 +43,22 @@ pub fn redact(s: &str) -> Cow<'_, str> {
         out = Cow::Owned(replaced.into_owned());
     }
     out
+}
+
+/// Whether `s` holds a run of [`TOKEN_RUN`] or more characters of [`TOKEN`]'s class.
+fn has_token_run(s: &str) -> bool {
+    let mut run = 0;
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"_-.=+~".contains(&b) {
+            run += 1;
+            if run >= TOKEN_RUN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
 }
 
 /// A run is a token if one of its parts is long and mixes letters and digits (hex digests, base64
@@ -50,6 +76,18 @@ fn looks_like_token(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte scans in front of the regexes only skip strings the regexes cannot match.
+        #[test]
+        fn the_shortcuts_skip_only_what_cannot_match(s in "([a-f0-9]{1,40}|[-_.=+~/?&@%]|%40|x@y\\.io|[A-Z]{1,9}){0,12}") {
+            let email = EMAIL.as_ref().is_some_and(|r| r.is_match(&s));
+            let token = TOKEN.as_ref().is_some_and(|r| r.is_match(&s));
+            prop_assert!(!email || s.contains('@') || s.contains("%40"));
+            prop_assert_eq!(token, has_token_run(&s));
+        }
+    }
 
     #[test]
     fn emails_and_tokens_are_redacted() {
