@@ -900,7 +900,11 @@ impl DuckDbEvents {
             |r| &r.session.city,
             |r| &r.session.region_name,
         ];
-        let mut strings: Vec<StringBuilder> = string_columns.iter().map(|_| StringBuilder::new()).collect();
+        // Sized up front: grown by doubling, the buffers were copied and faulted in again per batch.
+        let mut strings: Vec<StringBuilder> = string_columns
+            .iter()
+            .map(|get| StringBuilder::with_capacity(n, rows.iter().map(|r| get(r).len()).sum()))
+            .collect();
         for row in rows {
             site_id.append_value(row.site_id);
             ts.append_value(row.ts);
