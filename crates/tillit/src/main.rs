@@ -85,7 +85,8 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     commands::init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // One worker per core (tokio's default; `TOKIO_WORKER_THREADS` overrides it).
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::from(e)),
     };
