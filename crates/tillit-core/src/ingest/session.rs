@@ -14,6 +14,8 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
+use crossbeam_utils::CachePadded;
+
 use tillit_store::record::counts_for_visit;
 use tillit_store::{EventRecord, SessionAttrs, VisitDelta, VisitState};
 
@@ -63,28 +65,17 @@ type SessionMap = HashMap<Key, Session, BuildHasherDefault<KeyHasher>>;
 
 /// The table of live sessions, sharded so concurrent requests rarely contend.
 pub struct Sessions {
-    shards: Vec<Padded<Mutex<SessionMap>>>,
-    interned: Vec<Padded<Mutex<HashSet<Arc<SessionAttrs>>>>>,
-}
-
-/// A shard on cache lines of its own. Unpadded, two or three shards shared a line, and requests
-/// on different cores locking neighbouring shards pulled the line back and forth.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
+    // Each shard on cache lines of its own: unpadded, two or three shared a line, and requests on
+    // different cores locking neighbouring shards pulled the line back and forth.
+    shards: Vec<CachePadded<Mutex<SessionMap>>>,
+    interned: Vec<CachePadded<Mutex<HashSet<Arc<SessionAttrs>>>>>,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
         Sessions {
-            shards: (0..SHARDS).map(|_| Padded(Mutex::new(SessionMap::default()))).collect(),
-            interned: (0..SHARDS).map(|_| Padded(Mutex::new(HashSet::new()))).collect(),
+            shards: (0..SHARDS).map(|_| CachePadded::new(Mutex::new(SessionMap::default()))).collect(),
+            interned: (0..SHARDS).map(|_| CachePadded::new(Mutex::new(HashSet::new()))).collect(),
         }
     }
 }
