@@ -23,10 +23,12 @@ pub enum Metric {
     GroupConversionRate,
     TimeOnPage,
     ScrollDepth,
+    /// Of the visits whose last page was this one, per pageview of it (`visit:exit_page` only).
+    ExitRate,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 13] = [
         Metric::Visitors,
         Metric::Visits,
         Metric::Pageviews,
@@ -39,6 +41,7 @@ impl Metric {
         Metric::GroupConversionRate,
         Metric::TimeOnPage,
         Metric::ScrollDepth,
+        Metric::ExitRate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Metric {
             Metric::GroupConversionRate => "group_conversion_rate",
             Metric::TimeOnPage => "time_on_page",
             Metric::ScrollDepth => "scroll_depth",
+            Metric::ExitRate => "exit_rate",
         }
     }
 
@@ -64,7 +68,7 @@ impl Metric {
 
     /// Computed per visit (session) rather than per event.
     pub fn is_session_metric(self) -> bool {
-        matches!(self, Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration)
+        matches!(self, Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration | Metric::ExitRate)
     }
 }
 
@@ -93,10 +97,14 @@ pub enum VisitField {
     CountryName,
     RegionName,
     CityName,
+    /// The host of the visit's first event.
+    EntryPageHostname,
+    /// The host of the visit's last pageview.
+    ExitPageHostname,
 }
 
 impl VisitField {
-    pub const ALL: [VisitField; 21] = [
+    pub const ALL: [VisitField; 23] = [
         VisitField::EntryPage,
         VisitField::ExitPage,
         VisitField::Source,
@@ -118,6 +126,8 @@ impl VisitField {
         VisitField::CountryName,
         VisitField::RegionName,
         VisitField::CityName,
+        VisitField::EntryPageHostname,
+        VisitField::ExitPageHostname,
     ];
 
     /// The name after `visit:` (also the stored column's name, except for the derived fields:
@@ -145,6 +155,8 @@ impl VisitField {
             VisitField::CountryName => "country_name",
             VisitField::RegionName => "region_name",
             VisitField::CityName => "city_name",
+            VisitField::EntryPageHostname => "entry_page_hostname",
+            VisitField::ExitPageHostname => "exit_page_hostname",
         }
     }
 
@@ -152,6 +164,7 @@ impl VisitField {
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             VisitField::ExitPage => &["pathname"],
+            VisitField::EntryPageHostname | VisitField::ExitPageHostname => &["hostname"],
             VisitField::City => &["city_geoname_id"],
             VisitField::CountryName => &["country"],
             VisitField::CityName => &["city"],
@@ -276,7 +289,13 @@ impl Filter {
     /// The filter without goal and property conditions: the denominator of conversion rates.
     /// Only top-level `and` members are removed; anything else is kept as it is.
     pub fn without_goals_and_props(&self) -> Option<Filter> {
-        let drops = |f: &Filter| matches!(f, Filter::Leaf { dimension: Dimension::Goal | Dimension::Prop(_), .. });
+        self.without_top_level(&|d| matches!(d, Dimension::Goal | Dimension::Prop(_)))
+    }
+
+    /// The filter without its top-level conditions on dimensions `drop` picks (the filter itself,
+    /// or members of a top-level `and`).
+    pub fn without_top_level(&self, drop: &dyn Fn(&Dimension) -> bool) -> Option<Filter> {
+        let drops = |f: &Filter| matches!(f, Filter::Leaf { dimension, .. } if drop(dimension));
         match self {
             f if drops(f) => None,
             Filter::And(v) => {
@@ -286,6 +305,39 @@ impl Filter {
             other => Some(other.clone()),
         }
     }
+
+    /// The top-level conditions on `dim` (the filter itself, or members of a top-level `and`).
+    pub fn top_level(&self, dim: &Dimension) -> Vec<&Filter> {
+        let on = |f: &&Filter| matches!(f, Filter::Leaf { dimension, .. } if dimension == dim);
+        match self {
+            Filter::And(v) => v.iter().filter(on).collect(),
+            f => std::iter::once(f).filter(on).collect(),
+        }
+    }
+
+    /// The same condition on another dimension (the bounce rate's entry-page rule applies a page
+    /// filter to the entry page).
+    pub fn on_dimension(&self, dim: &Dimension) -> Filter {
+        match self {
+            Filter::Leaf { op, values, case_sensitive, .. } => Filter::Leaf {
+                op: *op,
+                dimension: dim.clone(),
+                values: values.clone(),
+                case_sensitive: *case_sensitive,
+            },
+            Filter::And(v) => Filter::And(v.iter().map(|f| f.on_dimension(dim)).collect()),
+            Filter::Or(v) => Filter::Or(v.iter().map(|f| f.on_dimension(dim)).collect()),
+            Filter::Not(f) => Filter::Not(Box::new(f.on_dimension(dim))),
+        }
+    }
+}
+
+/// The condition the bounce rate adds: visits count towards it only when they entered on a page
+/// the query's top-level `event:page` filter accepts (Plausible's entry-page rule). `None` without
+/// such a filter.
+pub fn bounce_entry_condition(filter: Option<&Filter>) -> Option<Filter> {
+    let leaf = filter?.top_level(&Dimension::Page).into_iter().next()?;
+    Some(leaf.on_dimension(&Dimension::Visit(VisitField::EntryPage)))
 }
 
 /// A goal, resolved from the site's definitions.

@@ -41,8 +41,10 @@ pub struct WebConfig {
     pub default_retention_days: u32,
     /// Why location is unknown, if it is (shown on the health endpoint and the start page).
     pub geo_status: String,
-    /// Whether a geolocation database is loaded (else the dashboard explains how to add one).
-    pub geolocation: bool,
+    /// Whether locations come from the built-in country database, whose licence (CC BY 4.0) asks
+    /// for a credit wherever they are shown (and whose lack of regions and cities the dashboard
+    /// explains).
+    pub geo_builtin: bool,
     /// Where users reach Tillit (`https://analytics.example.com`): the base of links in emails.
     /// HTTPS here turns on `Secure` cookies and HSTS.
     pub public_url: String,

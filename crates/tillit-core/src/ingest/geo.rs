@@ -1,8 +1,11 @@
 //! Geolocation from a MaxMind-format database (GeoLite2 or DB-IP Lite, country or city).
 //!
 //! The IP address is used for the lookup and then forgotten; only country, region and city leave
-//! this module. Without a database every visit's location is unknown, and the health endpoint says so.
+//! this module. Without a configured database the built-in one names countries: DB-IP's IP to
+//! Country Lite (CC BY 4.0, `data/dbip-country-lite.md`), compiled into the binary, so a new install
+//! shows locations without set-up. A configured city database replaces it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
@@ -22,10 +25,19 @@ pub struct Location {
     pub city_geoname_id: u32,
 }
 
+/// DB-IP's IP to Country Lite database, in MaxMind format (records hold `country_code` only).
+static BUILTIN_COUNTRY_DB: &[u8] = include_bytes!("../../data/dbip-country-lite.mmdb");
+
+/// The attribution DB-IP's licence asks for wherever locations from the built-in database are shown.
+pub const BUILTIN_ATTRIBUTION: &str = "IP Geolocation by DB-IP";
+/// Where the attribution links to.
+pub const BUILTIN_ATTRIBUTION_URL: &str = "https://db-ip.com";
+
 /// An opened geolocation database.
 pub struct GeoDb {
-    reader: maxminddb::Reader<Vec<u8>>,
+    reader: maxminddb::Reader<Cow<'static, [u8]>>,
     description: String,
+    builtin: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +51,9 @@ pub struct GeoError {
 struct Record {
     #[serde(default)]
     country: Option<Country>,
+    /// DB-IP Lite in ip-location-db's layout: the country code at the top level.
+    #[serde(default)]
+    country_code: Option<String>,
     #[serde(default)]
     subdivisions: Option<Vec<Subdivision>>,
     #[serde(default)]
@@ -70,14 +85,31 @@ struct City {
 impl GeoDb {
     pub fn open(path: &Path) -> Result<GeoDb, GeoError> {
         let err = |reason: String| GeoError { path: path.display().to_string(), reason };
-        let reader = maxminddb::Reader::open_readfile(path).map_err(|e| err(e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let reader = maxminddb::Reader::from_source(Cow::Owned(bytes)).map_err(|e| err(e.to_string()))?;
         let description = format!("{} ({})", reader.metadata().database_type, path.display());
-        Ok(GeoDb { reader, description })
+        Ok(GeoDb { reader, description, builtin: false })
+    }
+
+    /// The built-in country database (DB-IP Lite), read in place from the binary.
+    pub fn builtin() -> Result<GeoDb, GeoError> {
+        let reader = maxminddb::Reader::from_source(Cow::Borrowed(BUILTIN_COUNTRY_DB))
+            .map_err(|e| GeoError { path: "(built in)".into(), reason: e.to_string() })?;
+        let built = jiff::Timestamp::from_second(reader.metadata().build_epoch as i64)
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string())
+            .unwrap_or_default();
+        let description = format!("built-in DB-IP IP to Country Lite ({built}), countries only");
+        Ok(GeoDb { reader, description, builtin: true })
     }
 
     /// What the database is, for the health endpoint.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// Whether this is the built-in database, whose licence asks for [`BUILTIN_ATTRIBUTION`].
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
     }
 
     pub fn lookup(&self, ip: IpAddr) -> Location {
@@ -86,6 +118,7 @@ impl GeoDb {
         let country = record
             .country
             .and_then(|c| c.iso_code)
+            .or(record.country_code)
             // Placeholder codes mean "unknown" (ZZ, XX) or are not countries (T1: Tor; EU, AP).
             .filter(|c| c.len() == 2 && !matches!(c.as_str(), "ZZ" | "XX" | "T1" | "EU" | "AP"))
             .unwrap_or_default();
@@ -191,5 +224,17 @@ mod tests {
         assert_eq!(db.lookup("9.9.9.9".parse().unwrap()), Location::default());
         assert!(db.description().contains("Tillit-Test-City"));
         assert!(GeoDb::open(&tmp.path().join("missing.mmdb")).is_err());
+    }
+
+    #[test]
+    fn the_builtin_database_names_countries() {
+        let db = GeoDb::builtin().unwrap();
+        assert!(db.is_builtin() && db.description().contains("DB-IP"));
+        // Addresses long held by national operators: Telenor Norway, Deutsche Telekom.
+        assert_eq!(db.lookup("84.208.0.1".parse().unwrap()).country, "NO");
+        assert_eq!(db.lookup("80.128.0.1".parse().unwrap()).country, "DE");
+        assert_eq!(db.lookup("2001:4600::1".parse().unwrap()).country, "NO");
+        let private = db.lookup("10.1.2.3".parse().unwrap());
+        assert_eq!(private, Location::default(), "no country for private addresses");
     }
 }

@@ -18,7 +18,7 @@ pub mod useragent;
 pub mod visitor;
 
 pub use body::{EventRequest, ValidationErrors};
-pub use pipeline::{Client, DropReason, Ingestor, Processed, SiteInfo};
+pub use pipeline::{Client, DropReason, Imported, Ingestor, Processed, SiteInfo, VisitOverrides};
 
 /// The first `max` characters of `s`, borrowed (collecting `chars()` into a new string was a
 /// visible share of the request handler's profile).

@@ -16,7 +16,7 @@ use super::page::{self, strip_www};
 use super::session::{Sessions, Visit};
 use super::source;
 use super::useragent::UaParser;
-use super::visitor::{DailySalt, visitor_id};
+use super::visitor::{DailySalt, visitor_id, visitor_id_for_key};
 
 static BUILTIN_SPAM: &str = include_str!("../../data/referrer-spam.txt");
 
@@ -32,6 +32,84 @@ pub struct SiteInfo {
 pub struct Client<'a> {
     pub ip: IpAddr,
     pub user_agent: &'a str,
+}
+
+/// What an import knows about an event's visit beyond the request: events exported from another
+/// analytics tool carry a visitor identifier of that tool and the visit's attributes, already
+/// derived there, instead of an IP address and a user agent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Imported<'a> {
+    /// The import's key for the line, which makes importing it again a no-op.
+    pub key: Option<u64>,
+    /// The exporting tool's visitor identifier. It takes the place of the IP address and user
+    /// agent in the visitor id's keyed hash (under the import's salt for the day, as they would).
+    pub visitor: Option<&'a str>,
+    /// Visit attributes as the export holds them; they replace what would be derived.
+    pub attrs: Option<&'a VisitOverrides>,
+}
+
+/// Visit attributes given rather than derived (see [`Imported`]). The channel is always derived,
+/// from the source and campaign values after these are applied, as for a live event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitOverrides {
+    pub referrer: Option<String>,
+    pub source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_content: Option<String>,
+    pub utm_term: Option<String>,
+    pub click_id: Option<String>,
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    pub browser_version: Option<String>,
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub region_name: Option<String>,
+    pub city: Option<String>,
+    pub city_geoname_id: Option<u32>,
+}
+
+impl VisitOverrides {
+    /// Applies the given attributes to a derived set, then derives the channel again.
+    fn apply(&self, attrs: &mut SessionAttrs) {
+        let set = |field: &mut String, value: &Option<String>| {
+            if let Some(v) = value {
+                field.clone_from(v);
+            }
+        };
+        set(&mut attrs.referrer, &self.referrer);
+        set(&mut attrs.source, &self.source);
+        set(&mut attrs.utm_medium, &self.utm_medium);
+        set(&mut attrs.utm_source, &self.utm_source);
+        set(&mut attrs.utm_campaign, &self.utm_campaign);
+        set(&mut attrs.utm_content, &self.utm_content);
+        set(&mut attrs.utm_term, &self.utm_term);
+        set(&mut attrs.click_id, &self.click_id);
+        set(&mut attrs.device, &self.device);
+        set(&mut attrs.browser, &self.browser);
+        set(&mut attrs.browser_version, &self.browser_version);
+        set(&mut attrs.os, &self.os);
+        set(&mut attrs.os_version, &self.os_version);
+        set(&mut attrs.country, &self.country);
+        set(&mut attrs.region, &self.region);
+        set(&mut attrs.region_name, &self.region_name);
+        set(&mut attrs.city, &self.city);
+        if let Some(id) = self.city_geoname_id {
+            attrs.city_geoname_id = id;
+        }
+        attrs.channel = source::channel_of(
+            &attrs.source,
+            &attrs.utm_source,
+            &attrs.utm_medium,
+            &attrs.utm_campaign,
+            &attrs.click_id,
+        )
+        .to_owned();
+    }
 }
 
 /// Why an event was not stored although the request was valid.
@@ -121,7 +199,7 @@ impl Ingestor {
 
     /// Processes a live request received at `now`.
     pub fn process(&self, req: &EventRequest, client: Client<'_>, now: i64) -> Processed {
-        self.process_with(req, client, now, &self.salts.load(), &self.sessions, None)
+        self.process_with(req, client, now, &self.salts.load(), &self.sessions, Imported::default())
     }
 
     /// Processes a request with an explicit time, salts and session table (imports use their own).
@@ -132,7 +210,7 @@ impl Ingestor {
         ts: i64,
         salts: &DailySalt,
         sessions: &Sessions,
-        import_key: Option<u64>,
+        imported: Imported<'_>,
     ) -> Processed {
         let mut out = Processed::default();
         let sites = self.sites.load();
@@ -151,7 +229,16 @@ impl Ingestor {
         // the same user agent, which was no bot when the session began. Engagement events cannot
         // start one, so theirs is checked up front, for the drop reason.
         let agent = OnceCell::new();
-        let agent = || agent.get_or_init(|| self.ua.parse(client.user_agent));
+        let agent = || {
+            agent.get_or_init(|| {
+                // An exported event without a user agent: the exporting tool counted it as a
+                // person, and its attributes come with it.
+                if imported.visitor.is_some() && client.user_agent.trim().is_empty() {
+                    return Arc::new(super::useragent::Agent::default());
+                }
+                self.ua.parse(client.user_agent)
+            })
+        };
         if req.is_engagement() && agent().is_bot {
             reject_all(&mut out, DropReason::Bot);
             return out;
@@ -159,7 +246,10 @@ impl Ingestor {
         let page = page::normalise(&req.url, req.hash_mode);
         let is_pageview = req.name == "pageview";
         for site in targets {
-            let visitor = visitor_id(&salts.current, ts, site.id, client.ip, client.user_agent);
+            let visitor = match imported.visitor {
+                Some(key) => visitor_id_for_key(&salts.current, ts, site.id, key),
+                None => visitor_id(&salts.current, ts, site.id, client.ip, client.user_agent),
+            };
             let start = || {
                 let agent = agent();
                 if agent.is_bot {
@@ -167,7 +257,7 @@ impl Ingestor {
                 }
                 let origin = source::classify(req.referrer.as_deref(), &page.hostname, &page.campaign);
                 let location = self.geo.as_ref().map(|g| g.lookup(client.ip)).unwrap_or_default();
-                Some(SessionAttrs {
+                let mut attrs = SessionAttrs {
                     entry_page: String::new(),
                     referrer: origin.referrer,
                     source: origin.source,
@@ -188,7 +278,11 @@ impl Ingestor {
                     city: location.city,
                     city_geoname_id: location.city_geoname_id,
                     region_name: location.region_name,
-                })
+                };
+                if let Some(given) = imported.attrs {
+                    given.apply(&mut attrs);
+                }
+                Some(attrs)
             };
             let pageview_path = is_pageview.then_some(page.pathname.as_str());
             let visit = Visit {
@@ -218,7 +312,7 @@ impl Ingestor {
                 scroll_depth: req.scroll_depth,
                 engagement_ms: req.engagement_ms,
                 session: assigned.attrs,
-                import_key,
+                import_key: imported.key,
                 visit: assigned.delta,
             });
         }

@@ -206,6 +206,13 @@ fn category_of(name: &str) -> Option<Category> {
     KNOWN.iter().find(|(n, _, _)| *n == name).map(|(_, c, _)| *c)
 }
 
+/// The channel of a visit whose source name and campaign values are already known (imports of
+/// events another tool classified): the source's category is looked up by its name.
+pub fn channel_of(source: &str, _utm_source: &str, medium: &str, campaign: &str, click_id: &str) -> &'static str {
+    let category = KNOWN.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(source)).map(|(_, c, _)| *c);
+    channel(source, category, medium, campaign, click_id)
+}
+
 /// GA4-style default channel grouping, evaluated first match wins.
 pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign: &str, click_id: &str) -> &'static str {
     let medium = medium.to_lowercase();

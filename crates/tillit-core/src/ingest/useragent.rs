@@ -84,7 +84,8 @@ impl UaParser {
             || agent.browser.contains("Headless")
             || ua.contains("HeadlessChrome")
             || ua.contains("Lighthouse")
-            || self.bots.is_bot(ua);
+            || self.bots.is_bot(ua)
+            || !shaped_like_a_browser(ua);
         agent.device = device_type(ua, &agent.os).to_owned();
         if agent.browser == "Other" {
             agent.browser.clear();
@@ -94,6 +95,141 @@ impl UaParser {
         }
         agent
     }
+}
+
+/// Words that no browser puts in its user agent and automated clients often do.
+const AUTOMATION_WORDS: [&str; 40] = [
+    "bot",
+    "crawl",
+    "spider",
+    "scrap",
+    "fetch",
+    "scan",
+    "monitor",
+    "check",
+    "preview",
+    "archiv",
+    "audit",
+    "synthetic",
+    "headless",
+    "validator",
+    "generator",
+    "metadata",
+    "parser",
+    "feed",
+    "rss",
+    "webhook",
+    "sitemap",
+    "uptime",
+    "capture",
+    "screenshot",
+    "inspector",
+    "playwright",
+    "selenium",
+    "puppeteer",
+    "phantomjs",
+    "agent",
+    "test",
+    "verify",
+    "seo",
+    "security",
+    "compliance",
+    "print",
+    "pdf",
+    "readab",
+    "critical",
+    "news",
+];
+
+/// How a browser's platform comment (`Mozilla/5.0 (…)`) begins.
+const PLATFORMS: [&str; 33] = [
+    "Windows",
+    "Macintosh",
+    "X11",
+    "Linux",
+    "iPhone",
+    "iPad",
+    "iPod",
+    "Android",
+    "compatible",
+    "Mobile",
+    "Tablet",
+    "BB10",
+    "PlayBook",
+    "BlackBerry",
+    "Nintendo",
+    "PlayStation",
+    "Xbox",
+    "SMART-TV",
+    "SmartTV",
+    "Web0S",
+    "webOS",
+    "Fuchsia",
+    "CrKey",
+    "KAIOS",
+    "KaiOS",
+    "Symbian",
+    "Series40",
+    "Tizen",
+    "Ubuntu",
+    "CrOS",
+    "Unknown",
+    "U;",
+    "Maemo",
+];
+
+/// Whether a user agent has the shape browsers give theirs: `Mozilla/5.0 (platform) engine…`
+/// (or the old `Opera/9.80 (…)`) with a platform and an engine comment written as browsers write
+/// them, no address, domain or e-mail in it, and none of the words automated clients announce
+/// themselves with. Browsers, in-app browsers and webviews all follow it; scripts, monitors, link
+/// previewers and libraries mostly do not, whatever their name.
+fn shaped_like_a_browser(ua: &str) -> bool {
+    let Some(rest) = ua.strip_prefix("Mozilla/").or_else(|| ua.strip_prefix("Opera/")) else { return false };
+    let Some(platform_start) = rest.find(" (") else { return false };
+    let platform = &rest[platform_start + 2..];
+    if !PLATFORMS.iter().any(|p| platform.starts_with(p)) {
+        return false;
+    }
+    // `compatible;` is how bots dress up; the last browser that used it was Internet Explorer.
+    if platform.starts_with("compatible;") && !platform.contains("MSIE") && !platform.contains("Trident") {
+        return false;
+    }
+    let has_engine =
+        ["AppleWebKit/", "Gecko/", "Gecko)", "Trident/", "Presto/", "MSIE "].iter().any(|e| ua.contains(e));
+    // WebKit and Blink browsers all write this comment exactly so; tools add their name inside it.
+    if !has_engine || (ua.contains("KHTML") && !ua.contains("(KHTML, like Gecko)")) {
+        return false;
+    }
+    let lower = ua.to_ascii_lowercase();
+    if lower.contains("http://") || lower.contains("https://") || has_email(&lower) || has_domain(&lower) {
+        return false;
+    }
+    !AUTOMATION_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Whether the text names a domain (`example.com`, `rb.gy`): a dotted name ending in letters.
+/// Versions (`537.36`, `AP3A.240617.008`) end in digits.
+fn has_domain(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')).any(|word| {
+        let word = word.trim_matches(['.', '-']);
+        match word.rsplit_once('.') {
+            Some((head, tld)) => {
+                !head.is_empty() && (2..=10).contains(&tld.len()) && tld.bytes().all(|b| b.is_ascii_alphabetic())
+            }
+            None => false,
+        }
+    })
+}
+
+/// Whether the text holds something like an e-mail address (`x@host.tld`); a version after an `@`,
+/// as Ecosia's browser writes its own (`android@150.0.0.0`), is not one.
+fn has_email(text: &str) -> bool {
+    text.match_indices('@').any(|(i, _)| {
+        let after = &text[i + 1..];
+        let label_end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(after.len());
+        label_end > 0
+            && after[label_end..].strip_prefix('.').is_some_and(|r| r.starts_with(|c: char| c.is_ascii_alphabetic()))
+    })
 }
 
 fn version(major: Option<&str>, minor: Option<&str>) -> String {
@@ -199,5 +335,48 @@ mod tests {
         assert!(p.parse("curl/8.5.0").is_bot);
         assert!(p.parse("").is_bot);
         assert!(p.parse(&"a".repeat(5000)).is_bot);
+    }
+
+    /// Lists the project did not write (`tests/data/README.md`): a public crawler list, of which
+    /// at least 99 % must be dropped, and the most common real browsers, none of which may be.
+    #[test]
+    fn public_crawler_list_is_dropped_and_browsers_are_kept() {
+        let p = UaParser::new(10_000).unwrap();
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let read = |name: &str| std::fs::read_to_string(data.join(name)).unwrap();
+        let crawlers = read("crawler-user-agents.txt");
+        let crawlers: Vec<&str> = crawlers.lines().filter(|l| !l.trim().is_empty()).collect();
+        let missed: Vec<&str> = crawlers.iter().copied().filter(|ua| !p.parse(ua).is_bot).collect();
+        let dropped = 1.0 - missed.len() as f64 / crawlers.len() as f64;
+        assert!(
+            dropped >= 0.99,
+            "{:.2} % of {} crawlers dropped; missed:\n{}",
+            dropped * 100.0,
+            crawlers.len(),
+            missed.join("\n")
+        );
+        let browsers = read("browser-user-agents.txt");
+        let browsers: Vec<&str> = browsers.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(browsers.len() >= 900, "the browser list is whole");
+        let taken: Vec<&str> = browsers.iter().copied().filter(|ua| p.parse(ua).is_bot).collect();
+        assert!(taken.is_empty(), "browsers taken for bots:\n{}", taken.join("\n"));
+    }
+
+    #[test]
+    fn link_previews_and_headless_browsers_are_bots() {
+        let p = UaParser::new(100).unwrap();
+        for ua in [
+            "WhatsApp/2.23.20.0 A",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "TelegramBot (like TwitterBot)",
+            "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            "Twitterbot/1.0",
+            "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+            "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/537.36",
+        ] {
+            assert!(p.parse(ua).is_bot, "{ua}");
+        }
     }
 }

@@ -47,6 +47,19 @@ pub fn visitor_id(salt: &[u8; 16], ts: i64, site_id: u32, ip: IpAddr, user_agent
     tillit_store::visitor_id(day, h.finish())
 }
 
+/// The visitor id for an identifier another analytics tool exported (imports of such events),
+/// under `salt`: the identifier takes the place of the IP address and user agent.
+pub fn visitor_id_for_key(salt: &[u8; 16], ts: i64, site_id: u32, key: &str) -> u64 {
+    let mut h = SipHasher24::new_with_key(salt);
+    // A tag no user agent hashes to first: keys and (user agent, IP) pairs never share an input.
+    h.write(b"\0imported-visitor\0");
+    h.write(key.as_bytes());
+    h.write_u32(site_id);
+    let day = ts.div_euclid(86_400);
+    h.write_i64(day);
+    tillit_store::visitor_id(day, h.finish())
+}
+
 /// Whether a salt created at `created_at` belongs to an earlier UTC day than `now`.
 pub fn needs_rotation(created_at: i64, now: i64) -> bool {
     created_at.div_euclid(86_400) < now.div_euclid(86_400)

@@ -2,8 +2,9 @@
 //!
 //! A range of local calendar days becomes UTC bounds `[start, end)` from local midnight to local
 //! midnight, and the UTC offsets in force over it ([`LocalTime`]), so a day in Oslo is 23, 24 or 25
-//! hours long exactly as the calendar says. Plausible's two API generations disagree on "last N
-//! days": v1 counts back from (and includes) the given date, v2 ends yesterday. Both are here.
+//! hours long exactly as the calendar says. Plausible's two API generations agree that "last N
+//! days" end the day before the reference date, and disagree on "last N months": v1 includes the
+//! reference date's month, v2 ends with the month before. Both are here.
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -100,10 +101,13 @@ fn month_end(d: Date) -> Date {
 /// Which API generation's rules to follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rules {
-    /// "Last N days" ends on (and includes) the reference date.
+    /// "Last N months" ends with the reference date's month.
     V1,
-    /// "Last N days" ends the day before the reference date.
+    /// "Last N months" ends with the month before the reference date's.
     V2,
+    /// Tillit's dashboard: "last N days" end with the reference date (today is in them, as people
+    /// opening a dashboard expect), "last N months" with its month.
+    Dashboard,
 }
 
 /// A named period relative to `date` (today unless the caller says otherwise). `first_event` is the
@@ -116,8 +120,15 @@ pub fn named(
     first_event: Option<i64>,
 ) -> Result<Range, PeriodError> {
     let last_n = |n: i64| match rules {
-        Rules::V1 => dates(tz, shift_days(date, -(n - 1))?, date),
-        Rules::V2 => dates(tz, shift_days(date, -n)?, shift_days(date, -1)?),
+        Rules::Dashboard => dates(tz, shift_days(date, -(n - 1))?, date),
+        Rules::V1 | Rules::V2 => dates(tz, shift_days(date, -n)?, shift_days(date, -1)?),
+    };
+    let last_months = |n: i64| match rules {
+        Rules::V1 | Rules::Dashboard => dates(tz, shift_months(date.first_of_month(), -(n - 1))?, month_end(date)),
+        Rules::V2 => {
+            let this_month = date.first_of_month();
+            dates(tz, shift_months(this_month, -n)?, this_month.yesterday().map_err(|e| err(e.to_string()))?)
+        }
     };
     match name {
         "day" => dates(tz, date, date),
@@ -126,37 +137,14 @@ pub fn named(
         "30d" => last_n(30),
         "91d" => last_n(91),
         "month" => dates(tz, date.first_of_month(), month_end(date)),
-        "6mo" => dates(tz, shift_months(date.first_of_month(), -5)?, month_end(date)),
-        "12mo" => dates(tz, shift_months(date.first_of_month(), -11)?, month_end(date)),
+        "6mo" => last_months(6),
+        "12mo" => last_months(12),
         "year" => dates(tz, date.first_of_year(), date.last_of_year()),
         "all" => {
             let first = first_event.map_or(date, |t| today(tz, t));
             dates(tz, first.min(date), date)
         }
         other => Err(err(format!("Invalid period '{other}'"))),
-    }
-}
-
-/// The period just before `range`, of the same number of days (comparisons).
-pub fn previous(tz: &TimeZone, range: &Range) -> Result<Range, PeriodError> {
-    let days = range.last.since(range.first).map(|s| i64::from(s.get_days())).unwrap_or(0);
-    let last = range.first.yesterday().map_err(|e| err(e.to_string()))?;
-    dates(tz, shift_days(last, -days)?, last)
-}
-
-/// The same dates a year earlier.
-pub fn year_before(tz: &TimeZone, range: &Range) -> Result<Range, PeriodError> {
-    let back = |d: Date| shift_months(d, -12);
-    dates(tz, back(range.first)?, back(range.last)?)
-}
-
-/// The interval Plausible picks when none is asked for.
-pub fn default_grain(period: &str, range: &Range) -> TimeGrain {
-    match period {
-        "day" | "24h" => TimeGrain::Hour,
-        "6mo" | "12mo" | "year" => TimeGrain::Month,
-        _ if range.last.since(range.first).map(|s| s.get_days()).unwrap_or(0) > 366 => TimeGrain::Month,
-        _ => TimeGrain::Day,
     }
 }
 
@@ -222,17 +210,13 @@ mod tests {
         let utc = TimeZone::UTC;
         let d = Date::constant(2024, 5, 15);
         let v1 = named(&utc, "7d", d, Rules::V1, None).unwrap();
-        assert_eq!((v1.first, v1.last), (Date::constant(2024, 5, 9), d));
-        let v2 = named(&utc, "7d", d, Rules::V2, None).unwrap();
-        assert_eq!((v2.first, v2.last), (Date::constant(2024, 5, 8), Date::constant(2024, 5, 14)));
+        assert_eq!((v1.first, v1.last), (Date::constant(2024, 5, 8), Date::constant(2024, 5, 14)));
         let m = named(&utc, "6mo", d, Rules::V1, None).unwrap();
         assert_eq!((m.first, m.last), (Date::constant(2023, 12, 1), Date::constant(2024, 5, 31)));
         assert_eq!(buckets(&m, TimeGrain::Month).len(), 6);
+        let m = named(&utc, "6mo", d, Rules::V2, None).unwrap();
+        assert_eq!((m.first, m.last), (Date::constant(2023, 11, 1), Date::constant(2024, 4, 30)));
         assert!(named(&utc, "fortnight", d, Rules::V1, None).is_err());
-        let p = previous(&utc, &v1).unwrap();
-        assert_eq!((p.first, p.last), (Date::constant(2024, 5, 2), Date::constant(2024, 5, 8)));
-        let y = year_before(&utc, &v1).unwrap();
-        assert_eq!((y.first, y.last), (Date::constant(2023, 5, 9), Date::constant(2023, 5, 15)));
         assert!(dates(&utc, d, Date::constant(2024, 5, 1)).is_err());
     }
 

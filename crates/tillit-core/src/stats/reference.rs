@@ -10,14 +10,21 @@
 //! - Visit metrics use every visit (session) with at least one matching event, summarised from all
 //!   of its non-engagement events in the range: it *bounced* when at most one of them was
 //!   interactive; its duration is last − first timestamp; its views are its pageviews.
-//!   `bounce_rate` = round(100 × bounced / visits), `visit_duration` = round(Σ duration / visits),
+//!   `bounce_rate` = round(100 × bounced / visits) over the visits that entered on a page the
+//!   top-level `event:page` filter accepts, if there is one (Plausible's entry-page rule),
+//!   `visit_duration` = round(Σ duration / visits),
 //!   `views_per_visit` = round(Σ views / visits, 2). Grouped by the visit's own values: the entry
 //!   page stands for `event:page`, the bucket of its first event for time.
 //! - `time_on_page` = Σ engaged ms / 1000 / visits with engagement events, over engagement events
 //!   that pass the filter; `scroll_depth` = mean over those visits of their deepest scroll.
-//! - `percentage` = round(100 × visitors / all matching visitors, 1); `conversion_rate` the same
-//!   against visitors matching the filter without its goal and property conditions;
-//!   `group_conversion_rate` against that denominator within the same (non-goal) group.
+//! - `percentage` = round(100 × visitors / all matching visitors, 1); `conversion_rate` =
+//!   round(100 × visitors / visitors matching the filter without its goal and property
+//!   conditions, 2); `group_conversion_rate` against that denominator within the same (non-goal)
+//!   group.
+//! - `exit_rate` (grouped by exit page) = round(100 × visits that ended on the page / pageviews of
+//!   the page, 1), the pageviews counted under the filter without its exit-page conditions.
+//! - Custom property filters: `is` and `is_not` treat a missing property as the value `(none)`;
+//!   `contains`, `matches` and their negations match only events that have the property.
 //! - Rows: one per group of dimension values present on any side; ordered by the requested keys
 //!   (missing values last), then by every dimension ascending.
 
@@ -63,10 +70,13 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
     #[derive(Default)]
     struct Visits {
         sessions: u64,
+        /// Visits the bounce rate counts (the entry-page rule), and those of them that bounced.
+        bounce_sessions: u64,
         bounces: u64,
         dur_sum: i64,
         pv_sum: u64,
     }
+    let bounce_rule = tillit_store::query::bounce_entry_condition(q.filter.as_ref());
     let mut s_agg: BTreeMap<Vec<DimValue>, Visits> = BTreeMap::new();
     if q.metrics.iter().any(|m| m.is_session_metric()) {
         let wanted: HashSet<u64> = m.iter().map(|e| e.session_id).collect();
@@ -80,7 +90,9 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
             let last = events.iter().map(|e| e.ts).max().unwrap_or(0);
             let v = s_agg.entry(key).or_default();
             v.sessions += 1;
-            v.bounces += u64::from(events.iter().filter(|e| e.interactive).count() <= 1);
+            let counted = bounce_rule.as_ref().is_none_or(|c| ctx.eval_session(c, *sid, events));
+            v.bounce_sessions += u64::from(counted);
+            v.bounces += u64::from(counted && events.iter().filter(|e| e.interactive).count() <= 1);
             v.dur_sum += last - first;
             v.pv_sum += events.iter().filter(|e| e.name == "pageview").count() as u64;
         }
@@ -125,6 +137,16 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
         }
     }
 
+    // Exit rate: pageviews of each page, under the filter without its exit-page conditions.
+    let mut page_views: HashMap<String, u64> = HashMap::new();
+    if q.metrics.contains(&Metric::ExitRate) {
+        let exit = Dimension::Visit(VisitField::ExitPage);
+        let f = q.filter.as_ref().and_then(|f| f.without_top_level(&|d| *d == exit));
+        for e in ev.iter().filter(|e| e.name == "pageview" && f.as_ref().is_none_or(|f| ctx.eval(f, e))) {
+            *page_views.entry(e.pathname.clone()).or_default() += 1;
+        }
+    }
+
     let keys: Vec<Vec<DimValue>> = if n == 0 {
         vec![Vec::new()]
     } else {
@@ -150,7 +172,8 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
                     Metric::Pageviews => Some(e.map_or(0, |e| e.pageviews) as f64),
                     Metric::Events => Some(e.map_or(0, |e| e.events) as f64),
                     Metric::BounceRate => {
-                        Some(ratio(s.map_or(0, |s| s.bounces) as f64, sessions, 100.0, 0).unwrap_or(0.0))
+                        let counted = s.map_or(0, |s| s.bounce_sessions) as f64;
+                        Some(ratio(s.map_or(0, |s| s.bounces) as f64, counted, 100.0, 0).unwrap_or(0.0))
                     }
                     Metric::VisitDuration => {
                         Some(ratio(s.map_or(0, |s| s.dur_sum) as f64, sessions, 1.0, 0).unwrap_or(0.0))
@@ -159,11 +182,18 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
                         Some(ratio(s.map_or(0, |s| s.pv_sum) as f64, sessions, 1.0, 2).unwrap_or(0.0))
                     }
                     Metric::Percentage => ratio(visitors, tot_visitors, 100.0, 1),
-                    Metric::ConversionRate => Some(ratio(visitors, conv_visitors, 100.0, 1).unwrap_or(0.0)),
+                    Metric::ConversionRate => Some(ratio(visitors, conv_visitors, 100.0, 2).unwrap_or(0.0)),
                     Metric::GroupConversionRate => {
                         let gk: Vec<DimValue> = non_goal.iter().map(|i| key[*i].clone()).collect();
                         let den = group_visitors.get(&gk).map_or(0, HashSet::len) as f64;
-                        Some(ratio(visitors, den, 100.0, 1).unwrap_or(0.0))
+                        Some(ratio(visitors, den, 100.0, 2).unwrap_or(0.0))
+                    }
+                    Metric::ExitRate => {
+                        let page = match key.first() {
+                            Some(DimValue::Text(p)) => p.as_str(),
+                            _ => "",
+                        };
+                        ratio(sessions, page_views.get(page).copied().unwrap_or(0) as f64, 100.0, 1)
                     }
                     Metric::TimeOnPage => g.and_then(|g| ratio(g.ms as f64, g.sessions.len() as f64, 0.001, 0)),
                     Metric::ScrollDepth => g.and_then(|g| {
@@ -211,24 +241,41 @@ fn nulls_last(a: Option<f64>, b: Option<f64>, dir: Direction) -> Ordering {
     }
 }
 
-/// Per-query lookups: exit pages, compiled patterns.
+/// Per-query lookups: exit pages, entry and exit hosts, compiled patterns.
 struct Ctx<'a> {
     q: &'a StatsQuery,
     exit_pages: HashMap<u64, String>,
+    exit_hosts: HashMap<u64, String>,
+    entry_hosts: HashMap<u64, String>,
     regexes: HashMap<String, Option<Regex>>,
 }
 
 impl<'a> Ctx<'a> {
     fn new(q: &'a StatsQuery, ev: &[&EventRecord]) -> Ctx<'a> {
-        // Exit page: the path of the visit's last pageview (the greatest path on a tie).
+        // Exit page and host: the path and host of the visit's last pageview (the greatest on a
+        // tie); entry host: the host of its first event (the least on a tie).
         let mut last: HashMap<u64, (i64, String)> = HashMap::new();
+        let mut last_host: HashMap<u64, (i64, String)> = HashMap::new();
+        let mut first_host: HashMap<u64, (i64, String)> = HashMap::new();
         for e in ev.iter().filter(|e| e.name == "pageview") {
             let slot = last.entry(e.session_id).or_insert((e.ts, e.pathname.clone()));
             if (e.ts, &e.pathname) > (slot.0, &slot.1) {
                 *slot = (e.ts, e.pathname.clone());
             }
+            let slot = last_host.entry(e.session_id).or_insert((e.ts, e.hostname.clone()));
+            if (e.ts, &e.hostname) > (slot.0, &slot.1) {
+                *slot = (e.ts, e.hostname.clone());
+            }
+        }
+        for e in ev.iter().filter(|e| e.name != "engagement") {
+            let slot = first_host.entry(e.session_id).or_insert((e.ts, e.hostname.clone()));
+            if (e.ts, &e.hostname) < (slot.0, &slot.1) {
+                *slot = (e.ts, e.hostname.clone());
+            }
         }
         let exit_pages = last.into_iter().map(|(k, (_, p))| (k, p)).collect();
+        let exit_hosts = last_host.into_iter().map(|(k, (_, h))| (k, h)).collect();
+        let entry_hosts = first_host.into_iter().map(|(k, (_, h))| (k, h)).collect();
         let mut regexes = HashMap::new();
         let mut patterns: Vec<String> = q
             .goals
@@ -245,7 +292,7 @@ impl<'a> Ctx<'a> {
             let re = Regex::new(&p).ok();
             regexes.insert(p, re);
         }
-        Ctx { q, exit_pages, regexes }
+        Ctx { q, exit_pages, exit_hosts, entry_hosts, regexes }
     }
 
     fn is_match(&self, pattern: &str, value: &str) -> bool {
@@ -276,6 +323,12 @@ impl<'a> Ctx<'a> {
             Dimension::Prop(key) => text(e.props.iter().find(|(k, _)| k == key).map_or("(none)", |(_, v)| v.as_str())),
             Dimension::Visit(VisitField::ExitPage) => {
                 text(self.exit_pages.get(&e.session_id).map_or("", String::as_str))
+            }
+            Dimension::Visit(VisitField::ExitPageHostname) => {
+                text(self.exit_hosts.get(&e.session_id).map_or("", String::as_str))
+            }
+            Dimension::Visit(VisitField::EntryPageHostname) => {
+                text(self.entry_hosts.get(&e.session_id).map_or("", String::as_str))
             }
             Dimension::Visit(f) => text(&visit_value(e, *f)),
             Dimension::Time(g) => vec![DimValue::Bucket(bucket(*g, self.q.local.local(e.ts)))],
@@ -337,11 +390,55 @@ impl<'a> Ctx<'a> {
                     .any(|g| self.goal_matches(&g.kind, e));
                 any != op.is_negated()
             }
+            Filter::Leaf { op, dimension: Dimension::Prop(key), values, case_sensitive } => {
+                let fold = |s: &str| if *case_sensitive { s.to_owned() } else { s.to_lowercase() };
+                let Some(value) = e.props.iter().find(|(k, _)| k == key).map(|(_, v)| fold(v)) else {
+                    // A missing property is the value `(none)` to `is` and `is_not`, and matches
+                    // no other operator, negated or not.
+                    let none_listed = values.iter().any(|v| v == "(none)");
+                    return match op {
+                        FilterOp::Is => none_listed,
+                        FilterOp::IsNot => !none_listed,
+                        _ => false,
+                    };
+                };
+                let positive = match op.positive() {
+                    FilterOp::Is => values.iter().any(|v| fold(v) == value),
+                    FilterOp::Contains => values.iter().any(|v| value.contains(&fold(v))),
+                    _ => values.iter().any(|v| self.is_match(&regex_for(v, *case_sensitive), &value)),
+                };
+                positive != op.is_negated()
+            }
             Filter::Leaf { op, dimension, values, case_sensitive } => {
                 let value = match self.event_values(dimension, e).into_iter().next() {
                     Some(DimValue::Text(s)) => s,
                     Some(DimValue::Bucket(b)) => b.to_string(),
                     None => String::new(),
+                };
+                let fold = |s: &str| if *case_sensitive { s.to_owned() } else { s.to_lowercase() };
+                let positive = match op.positive() {
+                    FilterOp::Is => values.iter().any(|v| fold(v) == fold(&value)),
+                    FilterOp::Contains => values.iter().any(|v| fold(&value).contains(&fold(v))),
+                    _ => values.iter().any(|v| self.is_match(&regex_for(v, *case_sensitive), &value)),
+                };
+                positive != op.is_negated()
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// A condition on a visit's own values (the entry page of the bounce rate's rule), evaluated
+    /// on the visit's values as `session_value` gives them.
+    fn eval_session(&self, f: &Filter, sid: u64, events: &[&EventRecord]) -> bool {
+        match f {
+            Filter::And(v) => v.iter().all(|c| self.eval_session(c, sid, events)),
+            Filter::Or(v) => v.iter().any(|c| self.eval_session(c, sid, events)),
+            Filter::Not(c) => !self.eval_session(c, sid, events),
+            Filter::Leaf { op, dimension, values, case_sensitive } => {
+                let value = match self.session_value(dimension, sid, events) {
+                    DimValue::Text(s) => s,
+                    DimValue::Bucket(b) => b.to_string(),
                 };
                 let fold = |s: &str| if *case_sensitive { s.to_owned() } else { s.to_lowercase() };
                 let positive = match op.positive() {
@@ -376,7 +473,7 @@ pub fn visit_value(e: &EventRecord, f: VisitField) -> std::borrow::Cow<'_, str> 
     let city = |id: u32| if id == 0 { String::new() } else { id.to_string() };
     std::borrow::Cow::Borrowed(match f {
         VisitField::EntryPage => &s.entry_page,
-        VisitField::ExitPage => "",
+        VisitField::ExitPage | VisitField::EntryPageHostname | VisitField::ExitPageHostname => "",
         VisitField::Source => &s.source,
         VisitField::Referrer => &s.referrer,
         VisitField::Channel => &s.channel,

@@ -12,7 +12,7 @@ use tillit_store::app::{AppStore, AppStoreError};
 use tillit_store::events::{EventReader, EventStoreError};
 use tillit_store::query::QueryOutput;
 
-use super::api::{self, QueryError, SiteCtx, V1Endpoint};
+use super::api::{self, QueryError, SiteCtx, Surface, V1Endpoint};
 use super::period;
 
 /// Why a stats request failed; the HTTP layer maps each to a status.
@@ -103,8 +103,17 @@ impl StatsService {
 
     /// `POST /api/v2/query`.
     pub async fn v2(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<Value, StatsError> {
+        self.v2_for(site, body, now, Surface::Api).await
+    }
+
+    /// A v2 query document from Tillit's own dashboard (see [`Surface`]).
+    pub async fn dashboard(&self, site: &SiteCtx, body: &Value, now: i64) -> Result<Value, StatsError> {
+        self.v2_for(site, body, now, Surface::Dashboard).await
+    }
+
+    async fn v2_for(&self, site: &SiteCtx, body: &Value, now: i64, surface: Surface) -> Result<Value, StatsError> {
         let site = self.with_first_event(site, body.get("date_range").and_then(Value::as_str)).await?;
-        let q = api::parse_v2(body, &site, now)?;
+        let q = api::parse_v2(body, &site, now, surface)?;
         let out = self.run(q.query.clone()).await?;
         let compared = match &q.comparison {
             Some((c, _)) => Some(self.run(c.clone()).await?),
@@ -150,7 +159,7 @@ impl StatsService {
     /// dashboard's), answered like [`StatsService::funnel`].
     pub async fn funnel_v2(&self, site: &SiteCtx, name: &str, body: &Value, now: i64) -> Result<Value, StatsError> {
         let (funnel, steps) = self.saved_funnel(site, name).await?;
-        let q = api::parse_v2(body, site, now)?;
+        let q = api::parse_v2(body, site, now, Surface::Dashboard)?;
         let f = tillit_store::query::FunnelQuery {
             site_id: site.id,
             start: q.query.start,

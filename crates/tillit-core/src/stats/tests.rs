@@ -77,7 +77,7 @@ fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
                 site_id: s.site,
                 ts,
                 name: name.into(),
-                hostname: "a.test".into(),
+                hostname: if *path % 3 == 1 { "b.test" } else { "a.test" }.into(),
                 pathname: PATHS[*path].into(),
                 visitor_id: s.visitor,
                 session_id: sid as u64 + 1,
@@ -129,6 +129,8 @@ fn dimension() -> impl Strategy<Value = Dimension> {
         Just(Dimension::Visit(VisitField::City)),
         Just(Dimension::Visit(VisitField::EntryPage)),
         Just(Dimension::Visit(VisitField::ExitPage)),
+        Just(Dimension::Visit(VisitField::EntryPageHostname)),
+        Just(Dimension::Visit(VisitField::ExitPageHostname)),
         Just(Dimension::Time(TimeGrain::Hour)),
         Just(Dimension::Time(TimeGrain::Day)),
         Just(Dimension::Time(TimeGrain::Week)),
@@ -144,6 +146,8 @@ fn leaf() -> impl Strategy<Value = Filter> {
         Just(Dimension::Visit(VisitField::Source)),
         Just(Dimension::Visit(VisitField::Country)),
         Just(Dimension::Visit(VisitField::ExitPage)),
+        Just(Dimension::Hostname),
+        Just(Dimension::Visit(VisitField::EntryPageHostname)),
     ];
     let ops = prop_oneof![
         Just(FilterOp::Is),
@@ -165,6 +169,7 @@ fn leaf() -> impl Strategy<Value = Filter> {
             Just("NO"),
             Just("pageview"),
             Just("docs"),
+            Just("a.test"),
             Just(""),
         ]
         .prop_map(str::to_owned),
@@ -267,6 +272,10 @@ fn query() -> impl Strategy<Value = StatsQuery> {
             let session = metrics.iter().any(|m| m.is_session_metric());
             if session {
                 dims.retain(|d| !d.is_event_only());
+            }
+            // The exit rate exists only per exit page (the APIs refuse anything else).
+            if metrics.contains(&Metric::ExitRate) {
+                dims = vec![Dimension::Visit(VisitField::ExitPage)];
             }
             let order_by = order_keys(order, &dims, &metrics);
             let local = local_time(dst);

@@ -200,13 +200,19 @@ pub fn rolled_up_dimensions() -> Vec<(String, Option<Dimension>, Option<TimeGrai
     ];
     let dims = [Dimension::Page, Dimension::Hostname, Dimension::Name]
         .into_iter()
-        .chain(crate::query::VisitField::ALL.into_iter().map(Dimension::Visit));
+        .chain(crate::query::VisitField::ALL.into_iter().filter(|f| rolled_up(*f)).map(Dimension::Visit));
     for dim in dims {
         for grain in [None, Some(TimeGrain::Day)] {
             out.push((dim.label(), Some(dim.clone()), grain));
         }
     }
     out
+}
+
+/// Visit fields with cells. The entry and exit hosts came after the cells' layout; their
+/// breakdowns are read from the events.
+fn rolled_up(f: crate::query::VisitField) -> bool {
+    !matches!(f, crate::query::VisitField::EntryPageHostname | crate::query::VisitField::ExitPageHostname)
 }
 
 /// Whether roll-ups can answer `q`: no filter, metrics that are sums or ratios of sums, and a
@@ -233,9 +239,11 @@ pub fn eligible(q: &StatsQuery) -> bool {
         ([] | [TimeGrain::Day | TimeGrain::Week | TimeGrain::Month], []) => true,
         // Goal cells exist for whole days only, and hold no visit metrics.
         ([], [Dimension::Goal]) => !q.metrics.iter().any(|m| m.is_session_metric()),
-        ([] | [TimeGrain::Day], [d]) => {
-            matches!(d, Dimension::Page | Dimension::Hostname | Dimension::Name | Dimension::Visit(_))
-        }
+        ([] | [TimeGrain::Day], [d]) => match d {
+            Dimension::Page | Dimension::Hostname | Dimension::Name => true,
+            Dimension::Visit(f) => rolled_up(*f),
+            _ => false,
+        },
         _ => false,
     };
     q.filter.is_none() && metrics_ok && grouping_ok
@@ -435,8 +443,9 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     // groups that only visits have (an entry page outside the range's events).
     let visit_metrics = q.metrics.iter().any(|m| m.is_session_metric());
     let having = if n > 0 && !visit_metrics { " HAVING coalesce(sum(events), 0) > 0" } else { "" };
+    // Without a filter the bounce rate counts every visit (no entry-page rule).
     let mut sql = format!(
-        "WITH parts AS ({}), agg AS (SELECT {dims}{} FROM parts{group}{having})",
+        "WITH parts AS ({}), agg AS (SELECT {dims}{}, sum(sessions) AS bounce_sessions FROM parts{group}{having})",
         parts.join(" UNION ALL "),
         sums.join(", ")
     );

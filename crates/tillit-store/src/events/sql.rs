@@ -26,6 +26,7 @@ use std::fmt::Write;
 
 use crate::query::{
     Dimension, Direction, Filter, FilterOp, FunnelQuery, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain, VisitField,
+    bounce_entry_condition,
 };
 
 /// What differs between SQL engines.
@@ -36,6 +37,8 @@ pub trait Dialect {
     fn regex_matches(&self, expr: &str, regex: &str) -> String;
     /// The value of property `key`, or `(none)`.
     fn prop_value(&self, key: &str) -> String;
+    /// True when the event has property `key`.
+    fn prop_present(&self, key: &str) -> String;
 }
 
 pub struct DuckDbDialect;
@@ -51,6 +54,10 @@ impl Dialect for DuckDbDialect {
 
     fn prop_value(&self, key: &str) -> String {
         format!("coalesce(prop_values[list_position(prop_keys, {})], '(none)')", lit(key))
+    }
+
+    fn prop_present(&self, key: &str) -> String {
+        format!("list_contains(prop_keys, {})", lit(key))
     }
 }
 
@@ -158,12 +165,26 @@ impl<'a> Compiler<'a> {
         Compiler { q, d, spans }
     }
 
-    fn needs_exit_page(&self) -> bool {
-        let mut needed = self.q.dimensions.contains(&Dimension::Visit(crate::query::VisitField::ExitPage));
+    /// Whether anything reads a value of the visit's first or last event (exit page, entry and
+    /// exit hosts), which the prelude joins to every event.
+    fn needs_visit_ends(&self) -> bool {
+        let ends = |d: &Dimension| {
+            matches!(
+                d,
+                Dimension::Visit(VisitField::ExitPage | VisitField::EntryPageHostname | VisitField::ExitPageHostname)
+            )
+        };
+        let mut needed = self.q.dimensions.iter().any(ends);
         if let Some(f) = &self.q.filter {
-            f.dimensions(&mut |dim| needed |= *dim == Dimension::Visit(crate::query::VisitField::ExitPage));
+            f.dimensions(&mut |dim| needed |= ends(dim));
         }
         needed
+    }
+
+    /// The bounce rate's entry-page rule, as a condition on a visit's `entry_page` (see
+    /// [`bounce_entry_condition`]).
+    fn bounce_rule(&self) -> Option<String> {
+        bounce_entry_condition(self.q.filter.as_ref()).map(|c| self.filter(&c))
     }
 
     fn has(&self, m: Metric) -> bool {
@@ -274,6 +295,22 @@ impl<'a> Compiler<'a> {
                 let any = if selected.is_empty() { "false".to_owned() } else { format!("({})", selected.join(" OR ")) };
                 if op.is_negated() { format!("(NOT {any})") } else { any }
             }
+            Filter::Leaf { op, dimension: Dimension::Prop(key), values, case_sensitive } => {
+                // A missing property is the value `(none)` to `is` and `is_not`, and matches no
+                // other operator, negated or not (as the reference has it).
+                let present = self.d.prop_present(key);
+                let value = self.d.prop_value(key);
+                let positive = self.text_leaf(&value, op.positive(), values, *case_sensitive);
+                let none_listed = values.iter().any(|v| v == "(none)");
+                match op {
+                    FilterOp::Is => format!("(({present} AND {positive}) OR ({none_listed} AND NOT {present}))"),
+                    FilterOp::IsNot => {
+                        format!("(({present} AND NOT {positive}) OR (NOT {none_listed} AND NOT {present}))")
+                    }
+                    _ if op.is_negated() => format!("({present} AND NOT {positive})"),
+                    _ => format!("({present} AND {positive})"),
+                }
+            }
             Filter::Leaf { op, dimension, values, case_sensitive } => {
                 self.text_leaf(&self.event_dim(dimension), *op, values, *case_sensitive)
             }
@@ -326,6 +363,12 @@ impl<'a> Compiler<'a> {
         if self.has(Metric::TimeOnPage) || self.has(Metric::ScrollDepth) {
             cols.extend(["scroll_depth", "engagement_ms"]);
         }
+        if self.q.metrics.contains(&Metric::BounceRate) && self.bounce_rule().is_some() {
+            cols.push("entry_page");
+        }
+        if self.needs_visit_ends() {
+            cols.push("hostname");
+        }
         if self.deltas_apply() {
             cols.extend(["bounce_delta", "duration_delta"]);
         }
@@ -351,12 +394,20 @@ impl<'a> Compiler<'a> {
             self.spans.iter().map(|s| format!("{} AND ts >= {} AND ts < {}", select(s.whole), s.from, s.to)).collect()
         };
         let mut sql = format!("WITH ev0 AS ({})", scans.join(" UNION ALL "));
-        if self.needs_exit_page() {
+        if self.needs_visit_ends() {
+            // Exit page and host: those of the visit's last pageview (the greatest on a tie);
+            // entry host: that of its first event (the least on a tie), as the reference has them.
             sql.push_str(
                 ", lastpv AS (SELECT session_id, max(ts) AS mts FROM ev0 WHERE name = 'pageview' GROUP BY session_id)\
-                 , ex AS (SELECT e.session_id, max(e.pathname) AS exit_page FROM ev0 e JOIN lastpv l \
-                   ON e.session_id = l.session_id AND e.ts = l.mts WHERE e.name = 'pageview' GROUP BY e.session_id)\
-                 , ev AS (SELECT ev0.*, coalesce(ex.exit_page, '') AS exit_page FROM ev0 LEFT JOIN ex USING (session_id))",
+                 , ex AS (SELECT e.session_id, max(e.pathname) AS exit_page, max(e.hostname) AS exit_hostname \
+                   FROM ev0 e JOIN lastpv l ON e.session_id = l.session_id AND e.ts = l.mts \
+                   WHERE e.name = 'pageview' GROUP BY e.session_id)\
+                 , firstev AS (SELECT session_id, min(ts) AS fts FROM ev0 WHERE name <> 'engagement' GROUP BY session_id)\
+                 , en AS (SELECT e.session_id, min(e.hostname) AS entry_hostname FROM ev0 e JOIN firstev f \
+                   ON e.session_id = f.session_id AND e.ts = f.fts WHERE e.name <> 'engagement' GROUP BY e.session_id)\
+                 , ev AS (SELECT ev0.*, coalesce(ex.exit_page, '') AS exit_page, \
+                   coalesce(ex.exit_hostname, '') AS exit_hostname, coalesce(en.entry_hostname, '') AS entry_hostname \
+                   FROM ev0 LEFT JOIN ex USING (session_id) LEFT JOIN en USING (session_id))",
             );
         } else {
             sql.push_str(", ev AS (SELECT * FROM ev0)");
@@ -438,6 +489,7 @@ impl<'a> Compiler<'a> {
                 let _ = write!(
                     sql,
                     ", s_whole AS (SELECT {}count(*) FILTER (WHERE bounce_delta = 1) AS sessions, \
+                     count(*) FILTER (WHERE bounce_delta = 1) AS bounce_sessions, \
                      CAST(sum(bounce_delta) AS BIGINT) AS bounces, CAST(sum(duration_delta) AS BIGINT) AS dur_sum, \
                      count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM ev \
                      WHERE name <> 'engagement' AND whole{qualifying}{})",
@@ -449,12 +501,18 @@ impl<'a> Compiler<'a> {
             if !deltas || cut_any {
                 let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
                 let cut = if deltas { " AND NOT whole" } else { "" };
+                // The bounce rate counts only visits that entered on a page the filter accepts.
+                let (entry, counted) = match self.bounce_rule() {
+                    Some(rule) if self.has(Metric::BounceRate) => (", max(entry_page) AS entry_page", rule),
+                    _ => ("", "true".to_owned()),
+                };
                 let _ = write!(
                     sql,
                     ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
-                     count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur FROM ev \
+                     count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur{entry} FROM ev \
                      WHERE name <> 'engagement'{cut}{qualifying} GROUP BY session_id)\
-                     , s_cut AS (SELECT {dims}count(*) AS sessions, count(*) FILTER (WHERE ni <= 1) AS bounces, \
+                     , s_cut AS (SELECT {dims}count(*) AS sessions, count(*) FILTER (WHERE {counted}) AS bounce_sessions, \
+                     count(*) FILTER (WHERE ni <= 1 AND {counted}) AS bounces, \
                      sum(dur) AS dur_sum, sum(pv) AS pv_sum FROM sess{})",
                     self.dims_select(&sess_dims),
                     self.group_by(n)
@@ -465,7 +523,7 @@ impl<'a> Compiler<'a> {
             let _ = write!(
                 sql,
                 ", s_agg AS (SELECT {dims}CAST(sum(sessions) AS BIGINT) AS sessions, {visits}\
-                 CAST(sum(bounces) AS BIGINT) AS bounces, CAST(sum(dur_sum) AS BIGINT) AS dur_sum, \
+                 CAST(sum(bounce_sessions) AS BIGINT) AS bounce_sessions, CAST(sum(bounces) AS BIGINT) AS bounces, CAST(sum(dur_sum) AS BIGINT) AS dur_sum, \
                  CAST(sum(pv_sum) AS BIGINT) AS pv_sum FROM ({}){})",
                 union.join(" UNION ALL "),
                 self.group_by(n)
@@ -496,6 +554,21 @@ impl<'a> Compiler<'a> {
             );
             sides.push("g_agg");
             sides.push("sd_agg");
+        }
+
+        // Exit rate: pageviews of each page, under the filter without its exit-page conditions.
+        if self.has(Metric::ExitRate) {
+            let exit = Dimension::Visit(VisitField::ExitPage);
+            let page_filter = q
+                .filter
+                .as_ref()
+                .and_then(|f| f.without_top_level(&|d| *d == exit))
+                .map_or_else(|| "true".to_owned(), |f| self.filter(&f));
+            let _ = write!(
+                sql,
+                ", xpv AS (SELECT pathname AS d0, count(*) AS page_pageviews FROM ev \
+                 WHERE name = 'pageview' AND {page_filter} GROUP BY pathname)"
+            );
         }
 
         // Denominators.
@@ -542,6 +615,9 @@ impl<'a> Compiler<'a> {
                 let _ = write!(from, " LEFT JOIN {s} USING ({})", dim_cols.join(", "));
             }
         }
+        if self.has(Metric::ExitRate) {
+            from.push_str(" LEFT JOIN xpv USING (d0)");
+        }
         if self.has(Metric::Percentage) {
             from.push_str(" CROSS JOIN tot");
         }
@@ -578,10 +654,15 @@ pub(super) fn bucket_sql(grain: TimeGrain, l: &str, d: &dyn Dialect) -> String {
 /// be visit attributes that every event of a visit carries alike: not the entry page, which a
 /// visit starting with a custom event gets only later; not a time bucket, which is the first
 /// event's.
+/// Nor when the bounce rate's entry-page rule applies: its condition is on the visit's entry page
+/// too.
 fn uses_deltas(q: &StatsQuery) -> bool {
     let wanted =
         q.metrics.iter().any(|m| m.is_session_metric()) || (q.metrics.contains(&Metric::Visits) && q.filter.is_none());
-    wanted && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(f) if *f != VisitField::EntryPage))
+    let entry_rule = q.metrics.contains(&Metric::BounceRate) && bounce_entry_condition(q.filter.as_ref()).is_some();
+    wanted
+        && !entry_rule
+        && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(f) if *f != VisitField::EntryPage))
 }
 
 /// Ends a statement whose CTEs `sql` holds: the query's dimensions (`d0…`, already columns of
@@ -652,6 +733,8 @@ fn visit_expr(f: VisitField) -> String {
         }
         VisitField::City => "CASE WHEN city_geoname_id = 0 THEN '' ELSE CAST(city_geoname_id AS VARCHAR) END".into(),
         VisitField::CityName => "city".into(),
+        VisitField::EntryPageHostname => "entry_hostname".into(),
+        VisitField::ExitPageHostname => "exit_hostname".into(),
         other => other.name().into(),
     }
 }
@@ -698,12 +781,13 @@ pub(super) fn metric_sql(m: Metric) -> String {
         Metric::Visits => "CAST(coalesce(visits, 0) AS DOUBLE)".into(),
         Metric::Pageviews => "CAST(coalesce(pageviews, 0) AS DOUBLE)".into(),
         Metric::Events => "CAST(coalesce(events, 0) AS DOUBLE)".into(),
-        Metric::BounceRate => format!("coalesce({}, 0)", ratio("bounces", "sessions", "100", 0)),
+        Metric::BounceRate => format!("coalesce({}, 0)", ratio("bounces", "bounce_sessions", "100", 0)),
         Metric::VisitDuration => format!("coalesce({}, 0)", ratio("dur_sum", "sessions", "1", 0)),
         Metric::ViewsPerVisit => format!("coalesce({}, 0)", ratio("pv_sum", "sessions", "1", 2)),
         Metric::Percentage => ratio("visitors", "tot_visitors", "100", 1),
-        Metric::ConversionRate => format!("coalesce({}, 0)", ratio("visitors", "conv_visitors", "100", 1)),
-        Metric::GroupConversionRate => format!("coalesce({}, 0)", ratio("visitors", "group_visitors", "100", 1)),
+        Metric::ConversionRate => format!("coalesce({}, 0)", ratio("visitors", "conv_visitors", "100", 2)),
+        Metric::GroupConversionRate => format!("coalesce({}, 0)", ratio("visitors", "group_visitors", "100", 2)),
+        Metric::ExitRate => ratio("sessions", "page_pageviews", "100", 1),
         Metric::TimeOnPage => ratio("eng_ms", "eng_sessions", "0.001", 0),
         Metric::ScrollDepth => ratio("sd_sum", "sd_sessions", "1", 0),
     }

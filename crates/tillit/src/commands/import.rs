@@ -17,13 +17,14 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use regex::Regex;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use siphasher::sip::SipHasher24;
 
 use tillit_core::ingest::session::Sessions;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::DailySalt;
-use tillit_core::ingest::{Client, DropReason, Ingestor, body};
+use tillit_core::ingest::{Client, DropReason, Imported, Ingestor, VisitOverrides, body};
 use tillit_core::sites;
 use tillit_store::EventRecord;
 use tillit_store::app::AppStore;
@@ -47,7 +48,8 @@ pub struct ImportArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
-    /// One JSON object per line: timestamp, site, name, url, referrer, user_agent, ip, props.
+    /// One JSON object per line: timestamp, site, name, url, referrer, user_agent, ip (or visitor),
+    /// props, revenue, scroll_depth, engagement_time, interactive, attributes.
     Ndjson,
     /// nginx/Apache "combined" access log.
     Combined,
@@ -78,7 +80,8 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         &config.events_db(),
         &EventStoreOptions { memory_limit_mb: config.duckdb_memory_limit_mb, threads: config.duckdb_threads },
     )?;
-    let ingestor = Ingestor::new(UaParser::new(20_000)?, None, "", DailySalt::random());
+    let geo = super::open_geo(config)?;
+    let ingestor = Ingestor::new(UaParser::new(20_000)?, Some(geo), "", DailySalt::random());
     ingestor.set_sites(all_sites.iter().cloned().map(sites::info));
     let mut known_keys: HashMap<u32, HashSet<u64>> = HashMap::new();
     for s in &all_sites {
@@ -149,7 +152,9 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         let day = line_event.ts.div_euclid(86_400);
         let pair = salts.entry(day).or_insert_with(DailySalt::random).clone();
         let client = Client { ip: line_event.ip, user_agent: &line_event.user_agent };
-        let processed = ingestor.process_with(&req, client, line_event.ts, &pair, &sessions, Some(key));
+        let imported =
+            Imported { key: Some(key), visitor: line_event.visitor.as_deref(), attrs: line_event.attributes.as_ref() };
+        let processed = ingestor.process_with(&req, client, line_event.ts, &pair, &sessions, imported);
         for reason in processed.dropped {
             summary.skip(match reason {
                 DropReason::UnknownSite => "unknown site",
@@ -212,8 +217,24 @@ struct LineEvent {
     ts: i64,
     ip: IpAddr,
     user_agent: String,
+    /// Another tool's visitor identifier, used instead of the IP address and user agent.
+    visitor: Option<String>,
+    /// Visit attributes the exporting tool already derived.
+    attributes: Option<VisitOverrides>,
     body: Map<String, Value>,
 }
+
+/// NDJSON keys that are Events API fields under another name: (line key, Events API key).
+const BODY_KEYS: [(&str, &str); 8] = [
+    ("url", "u"),
+    ("site", "d"),
+    ("referrer", "r"),
+    ("props", "p"),
+    ("revenue", "$"),
+    ("scroll_depth", "sd"),
+    ("engagement_time", "e"),
+    ("interactive", "i"),
+];
 
 fn parse_ndjson(text: &str) -> Result<Option<LineEvent>, &'static str> {
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else { return Err("not a JSON object") };
@@ -222,17 +243,31 @@ fn parse_ndjson(text: &str) -> Result<Option<LineEvent>, &'static str> {
         Some(Value::String(s)) => parse_time(s).ok_or("invalid timestamp")?,
         _ => return Err("missing timestamp"),
     };
-    let ip =
-        obj.get("ip").and_then(Value::as_str).and_then(|s| s.trim().parse().ok()).ok_or("missing or invalid ip")?;
+    let visitor = match obj.get("visitor") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => return Err("invalid visitor: expected a non-empty string or a number"),
+    };
+    let ip = match (obj.get("ip"), &visitor) {
+        (Some(v), _) => v.as_str().and_then(|s| s.trim().parse().ok()).ok_or("invalid ip")?,
+        // Without an address the visitor key alone tells visitors apart.
+        (None, Some(_)) => IpAddr::from([0, 0, 0, 0]),
+        (None, None) => return Err("missing ip (or visitor)"),
+    };
     let user_agent = obj.get("user_agent").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let attributes = match obj.get("attributes") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(VisitOverrides::deserialize(v).map_err(|_| "invalid attributes")?),
+    };
     let mut body = Map::new();
     body.insert("n".into(), obj.get("name").cloned().unwrap_or_else(|| json!("pageview")));
-    for (from, to) in [("url", "u"), ("site", "d"), ("referrer", "r"), ("props", "p")] {
+    for (from, to) in BODY_KEYS {
         if let Some(v) = obj.get(from) {
             body.insert(to.into(), v.clone());
         }
     }
-    Ok(Some(LineEvent { ts, ip, user_agent, body }))
+    Ok(Some(LineEvent { ts, ip, user_agent, visitor, attributes, body }))
 }
 
 static COMBINED: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -263,7 +298,7 @@ fn parse_combined(text: &str, site: &str) -> Result<Option<LineEvent>, &'static 
     if &c[6] != "-" {
         body.insert("r".into(), json!(&c[6]));
     }
-    Ok(Some(LineEvent { ts, ip, user_agent: c[7].to_owned(), body }))
+    Ok(Some(LineEvent { ts, ip, user_agent: c[7].to_owned(), visitor: None, attributes: None, body }))
 }
 
 fn parse_time(s: &str) -> Option<i64> {

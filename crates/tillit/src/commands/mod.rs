@@ -25,6 +25,15 @@ pub async fn site_id(app: &AppStore, domain: &str) -> anyhow::Result<u32> {
     all.into_iter().find(|s| s.domain == domain).map(|s| s.id).with_context(|| format!("no site {domain}"))
 }
 
+/// The geolocation database: the configured one (`geoip_db`), or the built-in country database.
+pub fn open_geo(config: &crate::config::Config) -> anyhow::Result<tillit_core::ingest::geo::GeoDb> {
+    use tillit_core::ingest::geo::GeoDb;
+    Ok(match &config.geoip_db {
+        Some(path) => GeoDb::open(path)?,
+        None => GeoDb::builtin()?,
+    })
+}
+
 /// Logs go to stderr. Nothing personal is ever logged: handlers log no IPs, user agents or emails.
 pub fn init_logging(filter: &str) {
     let filter = EnvFilter::try_from_env("TILLIT_LOG")

@@ -11,7 +11,6 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use tillit_core::ingest::Ingestor;
-use tillit_core::ingest::geo::GeoDb;
 use tillit_core::ingest::session::SESSION_TIMEOUT_SECS;
 use tillit_core::ingest::useragent::UaParser;
 use tillit_core::ingest::visitor::{DailySalt, SALT_MAX_AGE_SECS, needs_rotation, random_salt};
@@ -41,15 +40,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )?;
     delete_removed_sites_now(&app, &mut events).await?;
 
-    let (geo, geo_status) = match &config.geoip_db {
-        Some(path) => {
-            let db = GeoDb::open(path)?;
-            let status = format!("using {}", db.description());
-            (Some(db), status)
-        }
-        None => (None, "no geolocation database configured: locations are unknown. Set geoip_db (TILLIT_GEOIP_DB) to a MaxMind-format file such as DB-IP Lite or GeoLite2.".to_owned()),
-    };
-    let geolocation = geo.is_some();
+    let geo = super::open_geo(&config)?;
+    let geo_status = format!("using {}", geo.description());
+    let geo_attribution = geo.is_builtin();
+    let geo = Some(geo);
     let spam = match &config.referrer_spam_file {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
         None => String::new(),
@@ -75,7 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies: TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?,
         admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
         default_retention_days: config.default_retention_days,
-        geolocation,
+        geo_builtin: geo_attribution,
         geo_status,
         public_url: config.public_url.clone(),
     };

@@ -402,7 +402,7 @@ async fn dashboard_numbers_match_the_stats_api_and_filters_work() {
         let (base, key) = (server.base.clone(), key.clone());
         async move {
             let url = format!(
-                "{base}/api/v1/stats/aggregate?site_id=shop.test&period=30d&metrics=visitors&filters={filters}"
+                "{base}/api/v1/stats/aggregate?site_id=shop.test&period=day&metrics=visitors&filters={filters}"
             );
             let v: serde_json::Value =
                 reqwest::Client::new().get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap();

@@ -6,6 +6,7 @@
 mod access;
 mod browser;
 mod cli;
+mod conformance;
 mod durability;
 mod ingest;
 mod ledger;

@@ -61,7 +61,10 @@ async fn files(l: &Loaded) -> Result<Vec<(String, String)>, StatsError> {
     let mut files = Vec::new();
 
     // visitors.csv: the time series, every bucket of the period.
-    let metrics = ["visitors", "pageviews", "visits", "views_per_visit", "bounce_rate", "visit_duration"];
+    let metrics: Vec<&str> = ["visitors", "pageviews", "visits", "views_per_visit", "bounce_rate", "visit_duration"]
+        .into_iter()
+        .filter(|m| *m != "views_per_visit" || !l.view.filters_on("event:page"))
+        .collect();
     let interval = l.view.interval(&l.span);
     let mut csv = String::new();
     line(

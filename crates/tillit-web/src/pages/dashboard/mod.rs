@@ -151,7 +151,7 @@ impl Loaded {
     }
 
     pub async fn query(&self, body: Map<String, Value>) -> Result<Value, StatsError> {
-        self.state.stats.v2(&self.site, &Value::Object(body), self.now).await
+        self.state.stats.dashboard(&self.site, &Value::Object(body), self.now).await
     }
 
     /// The top `limit` rows of a breakdown by `dimensions`, first metric first.
@@ -248,8 +248,16 @@ pub struct Panel {
     pub max: u64,
     pub details: Option<String>,
     pub empty: &'static str,
-    /// Shown under the rows (how to turn on locations).
+    /// Shown under the rows (how to turn on regions and cities).
     pub note: &'static str,
+    /// A credit the data's licence asks for, linked.
+    pub credit: Option<Credit>,
+}
+
+/// A linked credit for data shown (the built-in country database's licence asks for one).
+pub struct Credit {
+    pub text: &'static str,
+    pub url: &'static str,
 }
 
 /// A link in a menu: target, label, keyboard shortcut, whether it is the current choice.
@@ -282,6 +290,13 @@ pub struct SiteLink {
 
 const GRAPH_METRICS: [&str; 6] =
     ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
+
+/// The top metrics a view can show: views per visit mean nothing under a page filter (Plausible
+/// refuses them there too).
+pub(crate) fn top_metrics(view: &View) -> Vec<&'static str> {
+    let page_filter = view.filters_on("event:page");
+    GRAPH_METRICS.into_iter().filter(|m| !(page_filter && *m == "views_per_visit")).collect()
+}
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -420,7 +435,12 @@ async fn load_panel(
         .collect();
     let max = rows.iter().map(|r| r.bar).max().unwrap_or(0).max(1);
     let details = (!shared).then(|| l.view.at(&format!("/sites/{}/details/{}", l.site.domain, def.key), &[]));
-    let note = if id == "locations" && !l.state.config.geolocation { l.t.no_geo } else { "" };
+    let builtin_geo = id == "locations" && l.state.config.geo_builtin;
+    let note = if builtin_geo { l.t.no_geo } else { "" };
+    let credit = builtin_geo.then_some(Credit {
+        text: tillit_core::ingest::geo::BUILTIN_ATTRIBUTION,
+        url: tillit_core::ingest::geo::BUILTIN_ATTRIBUTION_URL,
+    });
     let empty = if def.key == "goals" && l.site.goals.is_empty() { l.t.no_goals } else { l.t.nothing_yet };
     Ok(Panel {
         id,
@@ -433,6 +453,7 @@ async fn load_panel(
         details,
         empty,
         note,
+        credit,
     })
 }
 
@@ -454,6 +475,7 @@ async fn load_props(l: &Loaded, shared: bool) -> Result<Panel, StatsError> {
         details: None,
         empty: l.t.no_props,
         note: "",
+        credit: None,
     };
     let chosen = l.view.get("prop");
     panel.tabs = keys
@@ -576,18 +598,19 @@ pub async fn page(
 
 async fn dashboard(l: &Loaded, nav: Nav, shared: bool, can: Abilities) -> Result<DashboardPage, StatsError> {
     let (t, view, lang) = (l.t, &l.view, l.lang);
-    let metric = view.get("metric").filter(|m| GRAPH_METRICS.contains(m)).unwrap_or("visitors");
+    let top = top_metrics(view);
+    let metric = view.get("metric").filter(|m| top.contains(m)).unwrap_or("visitors");
     let interval = view.interval(&l.span);
     let compare = comparison(view);
     let graph_compare = view.get("compare").filter(|c| *c != "off").and(compare.as_ref());
 
-    let mut agg = l.body(&GRAPH_METRICS, &[]);
+    let mut agg = l.body(&top, &[]);
     if let Some(c) = &compare {
         agg.insert("include".into(), json!({"comparisons": c}));
     }
     let out = l.query(agg).await?;
     let row = &out["results"][0];
-    let cards = GRAPH_METRICS
+    let cards = top
         .iter()
         .enumerate()
         .map(|(i, m)| {
@@ -631,7 +654,9 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, can: Abilities) -> Result
     let main = l.series(&[metric], interval, None).await?;
     let other = match graph_compare {
         Some(spec) => {
-            let range = comparison_range(spec, &l.span.range, &l.site.tz).map_err(|e| StatsError::BadRequest(e.0))?;
+            let today = tillit_core::stats::period::today(&l.site.tz, l.state.clock.now());
+            let range =
+                comparison_range(spec, &l.span.range, &l.site.tz, today).map_err(|e| StatsError::BadRequest(e.0))?;
             let values = l.series(&[metric], interval, Some(&range)).await?;
             values.iter().map(|(_, v)| v[0].as_f64().unwrap_or(0.0)).collect()
         }

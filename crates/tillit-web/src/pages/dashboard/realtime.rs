@@ -106,6 +106,7 @@ async fn load(
             details: None,
             empty: l.t.nothing_yet,
             note: "",
+            credit: None,
         });
     }
     let back = l.view.at(&format!("/sites/{}", l.site.domain), &[("period", back_period)]);

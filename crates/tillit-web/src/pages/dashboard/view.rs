@@ -248,7 +248,7 @@ impl View {
             Some(d) => period::parse_date(d).map_err(|e| e.0)?,
             None => today,
         };
-        let named = |name: &str, d: Date| period::named(&site.tz, name, d, Rules::V1, site.first_event);
+        let named = |name: &str, d: Date| period::named(&site.tz, name, d, Rules::Dashboard, site.first_event);
         let range = match self.period.as_str() {
             "realtime" | "24h" => {
                 let secs = if self.period == "24h" { 86_400 } else { 1800 };
