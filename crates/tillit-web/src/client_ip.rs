@@ -1,8 +1,11 @@
 //! The client's IP address: the socket peer, unless the peer is a trusted proxy.
 //!
-//! Only peers inside `TILLIT_TRUSTED_PROXIES` may name the client through `X-Forwarded-For` or
-//! `Forwarded`. The chain is read from the right, skipping trusted hops, so a client cannot forge
-//! its address by sending its own header through a proxy that appends to it.
+//! Only peers inside `TILLIT_TRUSTED_PROXIES` may name the client. A CDN's own client header wins
+//! (`X-Plausible-IP`, Cloudflare's `CF-Connecting-IP`, BunnyCDN's `B-Forwarded-For`, in Plausible's
+//! order): the CDN sets it, whatever the client sent. Otherwise `Forwarded` or `X-Forwarded-For`
+//! is read from the right, skipping trusted hops (and addresses no client has, such as 0.0.0.0),
+//! so a client cannot forge its address by sending its own header through a proxy that appends
+//! to it.
 
 use std::net::IpAddr;
 
@@ -43,6 +46,12 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> I
     if !trusted.contains(peer) {
         return peer;
     }
+    for name in CDN_HEADERS {
+        let first = headers.get(&name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
+        if let Some(ip) = first.and_then(parse_hop).filter(|ip| is_client(*ip)) {
+            return ip;
+        }
+    }
     // Hops are read from the right, lazily: the nearest untrusted one is the answer, and the
     // hot path (one hop from the proxy) allocates nothing.
     let mut forwarded = headers
@@ -58,7 +67,7 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> I
         .peekable();
     // `Forwarded` wins when it names any hop; `X-Forwarded-For` is read only without one.
     if forwarded.peek().is_some() {
-        return forwarded.find(|ip| !trusted.contains(*ip)).unwrap_or(peer);
+        return forwarded.find(|ip| !trusted.contains(*ip) && is_client(*ip)).unwrap_or(peer);
     }
     headers
         .get_all(X_FORWARDED_FOR)
@@ -67,12 +76,24 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> I
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.rsplit(','))
         .filter_map(parse_hop)
-        .find(|ip| !trusted.contains(*ip))
+        .find(|ip| !trusted.contains(*ip) && is_client(*ip))
         .unwrap_or(peer)
 }
 
 /// A constant, so lookups do not parse the name on every request.
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Headers in which a CDN names the client, in the order Plausible reads them.
+const CDN_HEADERS: [HeaderName; 3] = [
+    HeaderName::from_static("x-plausible-ip"),
+    HeaderName::from_static("cf-connecting-ip"),
+    HeaderName::from_static("b-forwarded-for"),
+];
+
+/// Whether an address can be a client's: not 0.0.0.0 or `::`, which proxies write for "unknown".
+fn is_client(ip: IpAddr) -> bool {
+    !ip.is_unspecified()
+}
 
 fn parse_hop(raw: &str) -> Option<IpAddr> {
     let s = raw.trim().trim_matches('"');
@@ -146,6 +167,23 @@ mod tests {
         // `Forwarded` without a `for`: X-Forwarded-For is read.
         let h = headers(&[("forwarded", "proto=https;by=10.0.0.1"), ("x-forwarded-for", "192.0.2.1")]);
         assert_eq!(resolve(peer, &h, &trusted), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn cdn_headers_win_from_trusted_peers_only() {
+        let trusted = TrustedProxies::parse("127.0.0.1").unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let h = headers(&[("x-forwarded-for", "0.0.0.0"), ("cf-connecting-ip", "216.160.83.56")]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("216.160.83.56"));
+        assert_eq!(
+            resolve(ip("203.0.113.5"), &h, &trusted),
+            ip("203.0.113.5"),
+            "an untrusted peer's header is ignored"
+        );
+        let h = headers(&[("b-forwarded-for", "216.160.83.56,9.9.9.9"), ("cf-connecting-ip", "0.0.0.0")]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("216.160.83.56"));
+        let h = headers(&[("forwarded", "by=0.0.0.0;for=\"[2001:218:1:1:1:1:1:1]\",for=0.0.0.0;proto=https")]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("2001:218:1:1:1:1:1:1"), "0.0.0.0 is no client");
     }
 
     #[test]

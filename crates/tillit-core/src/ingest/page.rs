@@ -63,7 +63,9 @@ pub fn normalise(url: &Url, hash_mode: bool) -> Page {
             "source" => &mut source,
             "ref" => &mut ref_,
             k if CLICK_IDS.contains(&k) => {
-                if campaign.click_id.is_empty() {
+                // The first in the list's order names the click, wherever it is in the URL.
+                let rank = |id: &str| CLICK_IDS.iter().position(|c| *c == id).unwrap_or(usize::MAX);
+                if campaign.click_id.is_empty() || rank(k) < rank(&campaign.click_id) {
                     campaign.click_id = k.to_owned();
                 }
                 continue;

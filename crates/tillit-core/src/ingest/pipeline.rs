@@ -101,14 +101,9 @@ impl VisitOverrides {
         if let Some(id) = self.city_geoname_id {
             attrs.city_geoname_id = id;
         }
-        attrs.channel = source::channel_of(
-            &attrs.source,
-            &attrs.utm_source,
-            &attrs.utm_medium,
-            &attrs.utm_campaign,
-            &attrs.click_id,
-        )
-        .to_owned();
+        attrs.channel =
+            source::channel(&attrs.source, &attrs.utm_source, &attrs.utm_medium, &attrs.utm_campaign, &attrs.click_id)
+                .to_owned();
     }
 }
 
@@ -248,7 +243,7 @@ impl Ingestor {
         for site in targets {
             let visitor = match imported.visitor {
                 Some(key) => visitor_id_for_key(&salts.current, ts, site.id, key),
-                None => visitor_id(&salts.current, ts, site.id, client.ip, client.user_agent),
+                None => visitor_id(&salts.current, ts, site.id, client.ip, client.user_agent, &page.hostname),
             };
             let start = || {
                 let agent = agent();

@@ -1,8 +1,14 @@
-//! Where a visit came from: the referrer, its source name, and a GA4-style channel.
+//! Where a visit came from: the referrer, its source name, and its acquisition channel, named and
+//! sorted as Plausible names and sorts them (see `data/sources/README.md` for the data).
 //!
-//! The referrer list is Tillit's own, hand-curated (the widely used Snowplow list is GPL). Tagged
-//! sources (`utm_source`, `source`, `ref`) win over the referrer and are mapped to the same
-//! canonical names, so `utm_source=google` and a google.de referrer both read "Google".
+//! The source is the tagged source (`utm_source`, else `source`, else `ref`) when the landing
+//! URL has one, else the referrer: a known host or alias (the custom source map), a Wikipedia or
+//! Microsoft 365 host, a domain of the referrer database, or else the bare host. Names go through
+//! the same table both ways, so `utm_source=fb`, `utm_source=Facebook` and a facebook.com
+//! referrer all read "Facebook"; a tag nobody knows is kept as sent (`newsletter`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use url::Url;
 
@@ -14,94 +20,86 @@ use super::redact::redact;
 pub enum Category {
     Search,
     Social,
+    Shopping,
     Video,
     Email,
-    Shopping,
-    Ai,
+    AiAssistants,
 }
 
-use Category::{Ai, Email, Search, Shopping, Social, Video};
+static REFERRERS: &str = include_str!("../../data/sources/referrers.tsv");
+static CUSTOM: &str = include_str!("../../data/sources/custom-sources.tsv");
+static CATEGORIES: &str = include_str!("../../data/sources/categories.tsv");
 
-/// (name, category, host labels that identify it). A label matches a whole dot-separated part of the
-/// host followed by anything (so "google" matches google.com, google.co.uk, news.google.de).
-const KNOWN: &[(&str, Category, &[&str])] = &[
-    ("Google", Search, &["google"]),
-    ("Bing", Search, &["bing.com", "msn.com"]),
-    ("DuckDuckGo", Search, &["duckduckgo.com"]),
-    ("Yahoo!", Search, &["yahoo", "search.yahoo.com"]),
-    ("Yandex", Search, &["yandex", "ya.ru"]),
-    ("Baidu", Search, &["baidu.com"]),
-    ("Ecosia", Search, &["ecosia.org"]),
-    ("Brave", Search, &["search.brave.com"]),
-    ("Qwant", Search, &["qwant.com"]),
-    ("Startpage", Search, &["startpage.com"]),
-    ("Kagi", Search, &["kagi.com"]),
-    ("Naver", Search, &["naver.com"]),
-    ("Seznam", Search, &["seznam.cz"]),
-    ("Sogou", Search, &["sogou.com"]),
-    ("Yahoo! Japan", Search, &["yahoo.co.jp"]),
-    ("Perplexity", Ai, &["perplexity.ai"]),
-    ("ChatGPT", Ai, &["chatgpt.com", "chat.openai.com"]),
-    ("Claude", Ai, &["claude.ai"]),
-    ("Gemini", Ai, &["gemini.google.com"]),
-    ("Copilot", Ai, &["copilot.microsoft.com"]),
-    ("Facebook", Social, &["facebook.com", "fb.com", "fb.me", "m.facebook.com", "l.facebook.com", "lm.facebook.com"]),
-    ("Instagram", Social, &["instagram.com", "l.instagram.com"]),
-    ("Twitter", Social, &["twitter.com", "t.co", "x.com"]),
-    ("LinkedIn", Social, &["linkedin.com", "lnkd.in"]),
-    ("Reddit", Social, &["reddit.com", "old.reddit.com", "out.reddit.com"]),
-    ("Pinterest", Social, &["pinterest", "pin.it"]),
-    ("Hacker News", Social, &["news.ycombinator.com"]),
-    ("GitHub", Social, &["github.com"]),
-    ("Mastodon", Social, &["mastodon.social", "mastodon.online"]),
-    ("Bluesky", Social, &["bsky.app"]),
-    ("Threads", Social, &["threads.net", "threads.com"]),
-    ("Telegram", Social, &["t.me", "web.telegram.org"]),
-    ("Discord", Social, &["discord.com", "discord.gg", "discordapp.com"]),
-    ("Slack", Social, &["slack.com", "app.slack.com"]),
-    ("WhatsApp", Social, &["whatsapp.com", "wa.me", "web.whatsapp.com"]),
-    ("VKontakte", Social, &["vk.com"]),
-    ("Product Hunt", Social, &["producthunt.com"]),
-    ("Microsoft Teams", Social, &["teams.microsoft.com"]),
-    ("Stack Overflow", Social, &["stackoverflow.com"]),
-    ("Quora", Social, &["quora.com"]),
-    ("Tumblr", Social, &["tumblr.com"]),
-    ("Wikipedia", Social, &["wikipedia.org"]),
-    ("TikTok", Video, &["tiktok.com"]),
-    ("YouTube", Video, &["youtube.com", "youtu.be", "m.youtube.com"]),
-    ("Vimeo", Video, &["vimeo.com"]),
-    ("Twitch", Video, &["twitch.tv"]),
-    ("Gmail", Email, &["mail.google.com"]),
-    ("Outlook.com", Email, &["outlook.live.com", "outlook.office.com", "outlook.office365.com"]),
-    ("Yahoo! Mail", Email, &["mail.yahoo.com"]),
-    ("Proton Mail", Email, &["mail.proton.me"]),
-    ("Amazon", Shopping, &["amazon"]),
-    ("eBay", Shopping, &["ebay"]),
-    ("Etsy", Shopping, &["etsy.com"]),
-    ("Temu", Shopping, &["temu.com"]),
-    ("Shopify", Shopping, &["shopify.com"]),
-];
+/// Hosts that name a source with every subdomain: `(suffix, name)`.
+const SUFFIX_FAMILIES: [(&str, &str); 2] = [("officeapps.live.com", "Microsoft 365"), ("wikipedia.org", "Wikipedia")];
 
-/// Lowercased tagged-source aliases → canonical names.
-const ALIASES: &[(&str, &str)] = &[
-    ("ig", "Instagram"),
-    ("fb", "Facebook"),
-    ("adwords", "Google"),
-    ("google ads", "Google"),
-    ("gads", "Google"),
-    ("tw", "Twitter"),
-    ("x", "Twitter"),
-    ("li", "LinkedIn"),
-    ("yt", "YouTube"),
-    ("hn", "Hacker News"),
-    ("hackernews", "Hacker News"),
-    ("newsletter", "Newsletter"),
-];
+/// The source tables, parsed once.
+struct Tables {
+    /// Referrer database: host → `(path prefix, name)`, longest path first.
+    domains: HashMap<String, Vec<(String, String)>>,
+    /// Lower-cased alias, host or name → canonical name.
+    canonical: HashMap<String, String>,
+    /// Lower-cased source name → category.
+    categories: HashMap<String, Category>,
+    /// Tagged sources that make a visit paid.
+    paid: HashSet<String>,
+}
+
+fn lines(data: &str) -> impl Iterator<Item = Vec<&str>> {
+    data.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.split('\t').collect())
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    let mut domains: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut canonical = HashMap::new();
+    for fields in lines(REFERRERS) {
+        let [_medium, name, domain] = fields[..] else { continue };
+        let (host, path) = domain.split_once('/').map_or((domain, ""), |(h, p)| (h, p));
+        let path = if path.is_empty() { String::new() } else { format!("/{}", path.trim_end_matches('/')) };
+        let entries = domains.entry(host.to_ascii_lowercase()).or_default();
+        // The database lists a host under several media; the first listing names it.
+        if !entries.iter().any(|(p, _)| *p == path) {
+            entries.push((path, name.to_owned()));
+        }
+        canonical.entry(name.to_lowercase()).or_insert_with(|| name.to_owned());
+    }
+    for entries in domains.values_mut() {
+        entries.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+    }
+    // The custom map wins over the database's own names.
+    let mut paid = HashSet::new();
+    for fields in lines(CUSTOM) {
+        let [alias, name] = fields[..] else { continue };
+        canonical.insert(alias.to_lowercase(), name.to_owned());
+        canonical.insert(name.to_lowercase(), name.to_owned());
+        if alias.ends_with("ad") || alias.ends_with("ads") {
+            paid.insert(alias.to_lowercase());
+        }
+    }
+    paid.insert("adwords".to_owned());
+    let categories = lines(CATEGORIES)
+        .filter_map(|fields| {
+            let [name, category] = fields[..] else { return None };
+            let category = match category {
+                "SEARCH" => Category::Search,
+                "SOCIAL" => Category::Social,
+                "SHOPPING" => Category::Shopping,
+                "VIDEO" => Category::Video,
+                "EMAIL" => Category::Email,
+                "AI_ASSISTANTS" => Category::AiAssistants,
+                _ => return None,
+            };
+            Some((name.to_owned(), category))
+        })
+        .collect();
+    Tables { domains, canonical, categories, paid }
+});
 
 /// What a visit's origin resolves to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Origin {
-    /// Referrer host (without `www.`) and path, trailing `/` trimmed; empty for direct visits.
+    /// Referrer host (without `www.`, `android-app://` kept) and path, trailing `/` trimmed;
+    /// empty for direct visits.
     pub referrer: String,
     /// Source name: canonical name, tagged source or referrer host; empty means Direct / None.
     pub source: String,
@@ -112,38 +110,18 @@ pub struct Origin {
 
 /// Classifies a visit from its referrer and the entry page's campaign parameters.
 pub fn classify(referrer: Option<&str>, page_host: &str, campaign: &Campaign) -> Origin {
-    let parsed =
-        referrer.and_then(|r| Url::parse(r).ok()).filter(|u| matches!(u.scheme(), "http" | "https" | "android-app"));
     let mut origin = Origin { utm_medium: campaign.utm_medium.clone(), ..Origin::default() };
-    let mut referrer_host = String::new();
-    if let Some(url) = parsed {
-        let host = url.host_str().map(|h| strip_www(&h.to_ascii_lowercase()).to_owned()).unwrap_or_default();
-        let internal = host.is_empty() || host == page_host || host == "localhost" || host.starts_with("127.");
-        if !internal {
-            let path = url.path().trim_end_matches('/');
-            origin.referrer = redact(&format!("{host}{path}")).into_owned();
-            referrer_host = host;
-        }
+    let referred = referrer.and_then(|r| Url::parse(r).ok()).and_then(|url| external_referrer(&url, page_host));
+    if let Some((host, path)) = &referred {
+        origin.referrer = redact(&format!("{host}{}", path.trim_end_matches('/'))).into_owned();
     }
-    let category;
-    if !campaign.tagged_source.is_empty() {
-        let (name, cat) = canonical_tagged(&campaign.tagged_source);
-        origin.source = name;
-        category = cat;
-    } else if !referrer_host.is_empty() {
-        match lookup_host(&referrer_host) {
-            Some((name, cat)) => {
-                origin.source = name.to_owned();
-                category = Some(cat);
-            }
-            None => {
-                origin.source = referrer_host.clone();
-                category = None;
-            }
-        }
+    origin.source = if !campaign.tagged_source.is_empty() {
+        canonical(&campaign.tagged_source)
+    } else if let Some((host, path)) = &referred {
+        referrer_source(host, path)
     } else {
-        category = None;
-    }
+        String::new()
+    };
     if origin.utm_medium.is_empty() {
         match (origin.source.as_str(), campaign.click_id.as_str()) {
             ("Google", "gclid") => origin.utm_medium = "(gclid)".to_owned(),
@@ -151,129 +129,131 @@ pub fn classify(referrer: Option<&str>, page_host: &str, campaign: &Campaign) ->
             _ => {}
         }
     }
-    origin.channel =
-        channel(&origin.source, category, &origin.utm_medium, &campaign.utm_campaign, &campaign.click_id).to_owned();
+    origin.channel = channel(
+        &origin.source,
+        &campaign.tagged_source,
+        &origin.utm_medium,
+        &campaign.utm_campaign,
+        &campaign.click_id,
+    )
+    .to_owned();
     origin
 }
 
-/// Finds a known source by referrer host.
-pub fn lookup_host(host: &str) -> Option<(&'static str, Category)> {
-    let host = host.strip_prefix("m.").unwrap_or(host);
-    // Most specific first: a pattern with more dots wins (gemini.google.com before google).
-    let mut best: Option<(&'static str, Category, usize)> = None;
-    for (name, cat, patterns) in KNOWN {
-        for pattern in *patterns {
-            if host_matches(host, pattern) {
-                let specificity = pattern.len();
-                if best.is_none_or(|(_, _, s)| specificity > s) {
-                    best = Some((*name, *cat, specificity));
-                }
+/// The referrer's host (`www.` stripped, `android-app://` kept) and path, when it is one Plausible
+/// counts: http, https or an Android app, and not the page's own host or localhost.
+fn external_referrer(url: &Url, page_host: &str) -> Option<(String, String)> {
+    if !matches!(url.scheme(), "http" | "https" | "android-app") {
+        return None;
+    }
+    let host = url.host_str().map(|h| strip_www(&h.to_ascii_lowercase()).to_owned()).filter(|h| !h.is_empty())?;
+    if host == strip_www(page_host) || host == "localhost" {
+        return None;
+    }
+    let host = if url.scheme() == "android-app" { format!("android-app://{host}") } else { host };
+    Some((host, url.path().to_owned()))
+}
+
+/// The source a referrer names: a custom alias or host, a host family, a domain of the referrer
+/// database (the longest host and path that match), or the host itself.
+fn referrer_source(host: &str, path: &str) -> String {
+    let tables = &*TABLES;
+    if let Some(name) = tables.canonical.get(host) {
+        return name.clone();
+    }
+    let in_family = |suffix: &str| host == suffix || host.strip_suffix(suffix).is_some_and(|rest| rest.ends_with('.'));
+    if let Some((_, name)) = SUFFIX_FAMILIES.iter().find(|(suffix, _)| in_family(suffix)) {
+        return (*name).to_owned();
+    }
+    let mut candidate = Some(host);
+    while let Some(h) = candidate {
+        if let Some(entries) = tables.domains.get(h) {
+            let found = entries.iter().find(|(prefix, _)| {
+                prefix.is_empty()
+                    || path == prefix
+                    || path.strip_prefix(prefix.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            });
+            if let Some((_, name)) = found {
+                return canonical(name);
             }
         }
+        candidate = h.split_once('.').map(|(_, parent)| parent).filter(|p| p.contains('.'));
     }
-    best.map(|(name, cat, _)| (name, cat))
+    host.to_owned()
 }
 
-fn host_matches(host: &str, pattern: &str) -> bool {
-    if pattern.contains('.') {
-        // A full domain: the host is it or a subdomain of it.
-        // Compared in place: this runs for every pattern on every new visit with a referrer.
-        host.strip_suffix(pattern).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
-    } else {
-        // A brand label: matches `label.<tld…>` anywhere in the host (google.co.uk, news.google.de).
-        host.split('.').enumerate().any(|(i, label)| label == pattern && i + 1 < host.split('.').count())
-    }
+/// A source's canonical name (`fb` → Facebook, `twitter` → X (Twitter)), or the name as given
+/// when nothing is known about it.
+pub fn canonical(name: &str) -> String {
+    let name = name.trim();
+    TABLES.canonical.get(&name.to_lowercase()).cloned().unwrap_or_else(|| name.to_owned())
 }
 
-fn canonical_tagged(tagged: &str) -> (String, Option<Category>) {
-    let lower = tagged.trim().to_lowercase();
-    if let Some((_, name)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
-        return ((*name).to_owned(), category_of(name));
-    }
-    if let Some((name, cat, _)) = KNOWN.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(&lower)) {
-        return ((*name).to_owned(), Some(*cat));
-    }
-    // A domain given as the source ("google.com", "news.ycombinator.com").
-    if lower.contains('.')
-        && let Some((name, cat)) = lookup_host(strip_www(&lower))
-    {
-        return (name.to_owned(), Some(cat));
-    }
-    (tagged.trim().to_owned(), None)
+fn category(source: &str) -> Option<Category> {
+    TABLES.categories.get(source).copied()
 }
 
-fn category_of(name: &str) -> Option<Category> {
-    KNOWN.iter().find(|(n, _, _)| *n == name).map(|(_, c, _)| *c)
-}
-
-/// The channel of a visit whose source name and campaign values are already known (imports of
-/// events another tool classified): the source's category is looked up by its name.
-pub fn channel_of(source: &str, _utm_source: &str, medium: &str, campaign: &str, click_id: &str) -> &'static str {
-    let category = KNOWN.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(source)).map(|(_, c, _)| *c);
-    channel(source, category, medium, campaign, click_id)
-}
-
-/// GA4-style default channel grouping, evaluated first match wins.
-pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign: &str, click_id: &str) -> &'static str {
+/// Plausible's acquisition channel (GA4's default channel grouping as Plausible applies it), from
+/// the visit's source name, its tagged source as sent, and its campaign parameters; the first rule
+/// that holds wins.
+pub fn channel(source: &str, tagged_source: &str, medium: &str, campaign: &str, click_id: &str) -> &'static str {
+    let source = source.to_lowercase();
+    let tagged = tagged_source.to_lowercase();
     let medium = medium.to_lowercase();
     let campaign = campaign.to_lowercase();
-    let source_lower = source.to_lowercase();
+    let cat = category(&source);
+    let is = |c: Category| cat == Some(c);
     let paid_medium = medium.contains("cp") || medium == "ppc" || medium == "retargeting" || medium.starts_with("paid");
-    let paid_source = source_lower == "adwords" || source_lower.ends_with("ad") || source_lower.ends_with("ads");
+    let paid_source = TABLES.paid.contains(&tagged);
     let paid = paid_medium || paid_source;
-    let shopping_campaign = campaign.contains("shop");
-    let is = |c: Category| category == Some(c);
+    let shopping_campaign = campaign.contains("shopping") || shop_word(&campaign);
 
     if campaign.contains("cross-network") {
         return "Cross-network";
     }
+    // Display before the paid channels, as the stored channel column has it (Plausible's
+    // ClickHouse function, which its reports read; its ingest-side copy puts it later).
     if ["display", "banner", "expandable", "interstitial", "cpm"].contains(&medium.as_str()) {
         return "Display";
     }
-    if (is(Shopping) || shopping_campaign) && paid {
+    if (is(Category::Shopping) || shopping_campaign) && paid_medium {
         return "Paid Shopping";
     }
-    if (is(Search) && paid)
-        || (source == "Google" && click_id == "gclid")
-        || (source == "Bing" && click_id == "msclkid")
+    if (is(Category::Search) && paid)
+        || (source == "google" && click_id == "gclid")
+        || (source == "bing" && click_id == "msclkid")
     {
         return "Paid Search";
     }
-    if is(Social) && paid {
+    if is(Category::Social) && paid {
         return "Paid Social";
     }
-    if is(Video) && paid {
+    if is(Category::Video) && paid {
         return "Paid Video";
     }
-    if paid {
+    if paid_medium {
         return "Paid Other";
     }
-    if is(Shopping) || shopping_campaign {
+    if is(Category::Shopping) || shopping_campaign {
         return "Organic Shopping";
     }
-    if is(Social)
+    if is(Category::Social)
         || ["social", "social-network", "social-media", "sm", "social network", "social media"]
             .contains(&medium.as_str())
     {
         return "Organic Social";
     }
-    if is(Video) || medium.contains("video") {
+    if is(Category::Video) || medium.contains("video") {
         return "Organic Video";
     }
-    if is(Ai) {
+    if is(Category::AiAssistants) {
         return "AI Assistants";
     }
-    if is(Search) || medium == "organic" {
+    if is(Category::Search) {
         return "Organic Search";
     }
-    let email_like = |s: &str| {
-        s.contains("email")
-            || s.contains("e-mail")
-            || s.contains("e_mail")
-            || s.contains("e mail")
-            || s.contains("newsletter")
-    };
-    if is(Email) || email_like(&source_lower) || email_like(&medium) {
+    let email_like = |s: &str| ["email", "e-mail", "e_mail", "e mail", "newsletter"].iter().any(|w| s.contains(w));
+    if is(Category::Email) || email_like(&tagged) || email_like(&medium) {
         return "Email";
     }
     if medium == "affiliate" {
@@ -282,13 +262,10 @@ pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign:
     if medium == "audio" {
         return "Audio";
     }
-    if source_lower == "sms" || medium == "sms" {
+    if tagged == "sms" || medium == "sms" {
         return "SMS";
     }
-    if medium.ends_with("push")
-        || medium.contains("mobile")
-        || medium.contains("notification")
-        || source_lower == "firebase"
+    if medium.ends_with("push") || medium.contains("mobile") || medium.contains("notification") || source == "firebase"
     {
         return "Mobile Push Notifications";
     }
@@ -296,6 +273,14 @@ pub fn channel(source: &str, category: Option<Category>, medium: &str, campaign:
         return "Referral";
     }
     "Direct"
+}
+
+/// Whether a campaign names a shop: "shop" at its start or after a character other than the
+/// letters a–d and f–z (so "e-shop" and "summer_shop" do, "workshop" does not).
+fn shop_word(campaign: &str) -> bool {
+    campaign
+        .match_indices("shop")
+        .any(|(i, _)| campaign[..i].chars().next_back().is_none_or(|c| !(c.is_ascii_lowercase() && c != 'e')))
 }
 
 #[cfg(test)]
@@ -315,8 +300,9 @@ mod tests {
             ("Google", "Organic Search", "google.co.uk/search")
         );
         assert_eq!(origin(Some("https://t.co/abc"), "https://shop.test/").channel, "Organic Social");
-        assert_eq!(origin(Some("https://mail.google.com/"), "https://shop.test/").source, "Gmail");
-        assert_eq!(origin(Some("https://mail.google.com/"), "https://shop.test/").channel, "Email");
+        assert_eq!(origin(Some("https://linktr.ee/someone"), "https://shop.test/").source, "Linktree");
+        assert_eq!(origin(Some("https://en.wikipedia.org/wiki/X"), "https://shop.test/").source, "Wikipedia");
+        assert_eq!(origin(Some("https://en.wikipedia.org/wiki/X"), "https://shop.test/").channel, "Referral");
         assert_eq!(origin(Some("https://chatgpt.com/"), "https://shop.test/").channel, "AI Assistants");
         let unknown = origin(Some("https://blog.example.org/post/"), "https://shop.test/");
         assert_eq!(
@@ -326,11 +312,11 @@ mod tests {
     }
 
     #[test]
-    fn full_domain_patterns_match_the_domain_and_its_subdomains_only() {
-        assert_eq!(lookup_host("news.ycombinator.com").map(|(n, _)| n), Some("Hacker News"));
-        assert_eq!(lookup_host("beta.news.ycombinator.com").map(|(n, _)| n), Some("Hacker News"));
-        assert_eq!(lookup_host("fakenews.ycombinator.com").map(|(n, _)| n), None);
-        assert_eq!(lookup_host("ycombinator.com").map(|(n, _)| n), None);
+    fn android_apps_keep_their_scheme() {
+        let o = origin(Some("android-app://com.reddit.frontpage"), "https://shop.test/");
+        assert_eq!((o.source.as_str(), o.referrer.as_str()), ("Reddit", "android-app://com.reddit.frontpage"));
+        let other = origin(Some("android-app://some.android.app"), "https://shop.test/");
+        assert_eq!(other.source, "android-app://some.android.app");
     }
 
     #[test]
@@ -342,13 +328,24 @@ mod tests {
     }
 
     #[test]
-    fn tagged_sources_win_and_are_canonical() {
+    fn tagged_sources_win_and_are_canonical_or_kept_as_sent() {
         let o = origin(Some("https://bing.com/"), "https://shop.test/?utm_source=GOOGLE&utm_medium=cpc");
         assert_eq!((o.source.as_str(), o.channel.as_str()), ("Google", "Paid Search"));
         assert_eq!(origin(None, "https://shop.test/?ref=ig").source, "Instagram");
-        assert_eq!(origin(None, "https://shop.test/?utm_source=newsletter&utm_medium=email").channel, "Email");
+        let news = origin(None, "https://shop.test/?utm_source=newsletter&utm_medium=email");
+        assert_eq!((news.source.as_str(), news.channel.as_str()), ("newsletter", "Email"));
         assert_eq!(origin(None, "https://shop.test/?utm_source=partner&utm_medium=affiliate").channel, "Affiliates");
+        let ads = origin(None, "https://shop.test/?utm_source=fb-ads");
+        assert_eq!((ads.source.as_str(), ads.channel.as_str()), ("Facebook", "Paid Social"));
         let gclid = origin(Some("https://www.google.com/"), "https://shop.test/?gclid=xyz");
         assert_eq!((gclid.utm_medium.as_str(), gclid.channel.as_str()), ("(gclid)", "Paid Search"));
+    }
+
+    #[test]
+    fn shop_campaigns_but_not_workshops() {
+        assert!(shop_word("shop") && shop_word("e-shop") && shop_word("eshop") && shop_word("summer_shop"));
+        assert!(!shop_word("workshop") && !shop_word("bookshop"));
+        assert_eq!(channel("x", "x", "", "workshop", ""), "Referral");
+        assert_eq!(channel("", "x", "cpc", "summer shop", ""), "Paid Shopping");
     }
 }

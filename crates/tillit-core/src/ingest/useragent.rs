@@ -270,6 +270,11 @@ fn device_type(ua: &str, os: &str) -> &'static str {
         return "Mobile";
     }
     if os == "Android" {
+        // A model named a tab ("Galaxy Tab", "Surfing TAB B 9.7") is one, whatever else it says.
+        let platform = ua.split_once('(').and_then(|(_, rest)| rest.split_once(')')).map_or("", |(p, _)| p);
+        if platform.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w.eq_ignore_ascii_case("tab")) {
+            return "Tablet";
+        }
         return if ua.contains("Mobile") { "Mobile" } else { "Tablet" };
     }
     if ua.contains("Mobi") {
@@ -312,6 +317,8 @@ mod tests {
         assert_eq!(ipod.device, "Mobile");
         let firefox_tablet = p.parse("Mozilla/5.0 (Android 14; Tablet; rv:140.0) Gecko/140.0 Firefox/140.0");
         assert_eq!(firefox_tablet.device, "Tablet");
+        let named_tab = p.parse("Mozilla/5.0 (Linux; U; Android 4.2.2; it-it; Surfing TAB B 9.7 3G Build/JDQ39) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30");
+        assert_eq!(named_tab.device, "Tablet");
         let android_phone = p.parse("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Mobile Safari/537.36");
         assert_eq!(android_phone.device, "Mobile");
     }

@@ -1,4 +1,6 @@
-//! Anonymous visitor ids: a keyed hash of (user agent, IP, site, UTC day) under a random daily salt.
+//! Anonymous visitor ids: a keyed hash of (user agent, IP, site, the page's registrable domain, UTC
+//! day) under a random daily salt. The registrable domain (Plausible hashes it too) keeps one
+//! person on two sites that report to one dashboard apart, and subdomains of one together.
 //!
 //! Salts rotate at midnight UTC and are destroyed after 48 hours; once a salt is gone nobody, the
 //! operator included, can recompute or link the ids made with it. The event's UTC day is hashed in
@@ -32,8 +34,8 @@ pub fn random_salt() -> [u8; 16] {
     rand::random()
 }
 
-/// The visitor id for this (site, IP, user agent) at Unix second `ts`, under `salt`.
-pub fn visitor_id(salt: &[u8; 16], ts: i64, site_id: u32, ip: IpAddr, user_agent: &str) -> u64 {
+/// The visitor id for this (site, IP, user agent, page host) at Unix second `ts`, under `salt`.
+pub fn visitor_id(salt: &[u8; 16], ts: i64, site_id: u32, ip: IpAddr, user_agent: &str, host: &str) -> u64 {
     let mut h = SipHasher24::new_with_key(salt);
     h.write(user_agent.as_bytes());
     h.write_u8(0xff);
@@ -42,9 +44,17 @@ pub fn visitor_id(salt: &[u8; 16], ts: i64, site_id: u32, ip: IpAddr, user_agent
         IpAddr::V6(v6) => h.write(&v6.octets()),
     }
     h.write_u32(site_id);
+    h.write(registrable_domain(host).as_bytes());
+    h.write_u8(0xff);
     let day = ts.div_euclid(86_400);
     h.write_i64(day);
     tillit_store::visitor_id(day, h.finish())
+}
+
+/// A host's registrable domain (`blog.example.co.uk` → `example.co.uk`), or the host itself when
+/// it has none (an IP address, `localhost`).
+pub fn registrable_domain(host: &str) -> &str {
+    psl::domain_str(host).unwrap_or(host)
 }
 
 /// The visitor id for an identifier another analytics tool exported (imports of such events),
@@ -74,13 +84,15 @@ mod tests {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let salt = [7u8; 16];
         let t = 1_764_028_800;
-        let id = visitor_id(&salt, t, 1, ip, "UA");
-        assert_eq!(id, visitor_id(&salt, t + 86_399, 1, ip, "UA"), "same UTC day, same id");
-        assert_ne!(id, visitor_id(&salt, t + 86_400, 1, ip, "UA"), "next UTC day, new id");
-        assert_ne!(id, visitor_id(&[8u8; 16], t, 1, ip, "UA"));
-        assert_ne!(id, visitor_id(&salt, t, 2, ip, "UA"));
-        assert_ne!(id, visitor_id(&salt, t, 1, "203.0.113.8".parse().unwrap(), "UA"));
-        assert_ne!(id, visitor_id(&salt, t, 1, ip, "UA2"));
+        let id = visitor_id(&salt, t, 1, ip, "UA", "a.test");
+        assert_eq!(id, visitor_id(&salt, t + 86_399, 1, ip, "UA", "a.test"), "same UTC day, same id");
+        assert_ne!(id, visitor_id(&salt, t + 86_400, 1, ip, "UA", "a.test"), "next UTC day, new id");
+        assert_ne!(id, visitor_id(&[8u8; 16], t, 1, ip, "UA", "a.test"));
+        assert_ne!(id, visitor_id(&salt, t, 2, ip, "UA", "a.test"));
+        assert_ne!(id, visitor_id(&salt, t, 1, "203.0.113.8".parse().unwrap(), "UA", "a.test"));
+        assert_ne!(id, visitor_id(&salt, t, 1, ip, "UA2", "a.test"));
+        assert_ne!(id, visitor_id(&salt, t, 1, ip, "UA", "b.test"), "another registrable domain");
+        assert_eq!(id, visitor_id(&salt, t, 1, ip, "UA", "www.shop.a.test"), "a subdomain");
     }
 
     #[test]
@@ -88,10 +100,10 @@ mod tests {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let t = 1_764_028_800;
         let high = |id: u64| id >> tillit_store::record::VISITOR_HASH_BITS;
-        let today = visitor_id(&[7u8; 16], t, 1, ip, "UA");
+        let today = visitor_id(&[7u8; 16], t, 1, ip, "UA", "a.test");
         assert_eq!(high(today), 20_417, "the UTC day");
-        assert_eq!(high(visitor_id(&[9u8; 16], t + 600, 4, "198.51.100.1".parse().unwrap(), "B")), 20_417);
-        assert_eq!(high(visitor_id(&[7u8; 16], t + 86_400, 1, ip, "UA")), 20_418);
+        assert_eq!(high(visitor_id(&[9u8; 16], t + 600, 4, "198.51.100.1".parse().unwrap(), "B", "a.test")), 20_417);
+        assert_eq!(high(visitor_id(&[7u8; 16], t + 86_400, 1, ip, "UA", "a.test")), 20_418);
     }
 
     #[test]

@@ -174,6 +174,17 @@ pub fn buckets(range: &Range, grain: TimeGrain) -> Vec<i64> {
     out
 }
 
+/// A bucket's label within a range: as [`label`], except that a week starting before the range is
+/// labelled with the range's first day, as Plausible labels it.
+pub fn label_in(range: &Range, grain: TimeGrain, local_seconds: i64) -> String {
+    let first = range.local.local(range.start);
+    let first_day = first - first.rem_euclid(86_400);
+    if grain == TimeGrain::Week && local_seconds < first_day {
+        return label(TimeGrain::Day, first_day);
+    }
+    label(grain, local_seconds)
+}
+
 /// A bucket's label: `2024-03-31` for days, weeks and months, `2024-03-31 14:00:00` for hours.
 pub fn label(grain: TimeGrain, local_seconds: i64) -> String {
     let Ok(ts) = Timestamp::from_second(local_seconds) else { return local_seconds.to_string() };

@@ -253,7 +253,7 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(q: &'a StatsQuery, ev: &[&EventRecord]) -> Ctx<'a> {
         // Exit page and host: the path and host of the visit's last pageview (the greatest on a
-        // tie); entry host: the host of its first event (the least on a tie).
+        // tie); entry host: the host of its first event (see below).
         let mut last: HashMap<u64, (i64, String)> = HashMap::new();
         let mut last_host: HashMap<u64, (i64, String)> = HashMap::new();
         let mut first_host: HashMap<u64, (i64, String)> = HashMap::new();
@@ -267,7 +267,15 @@ impl<'a> Ctx<'a> {
                 *slot = (e.ts, e.hostname.clone());
             }
         }
+        // The first event is the one whose visit delta starts the visit; where none in the range
+        // carries one (days stored before deltas), the earliest.
+        let starts: HashSet<u64> =
+            ev.iter().filter(|e| e.name != "engagement" && e.visit.bounce == 1).map(|e| e.session_id).collect();
         for e in ev.iter().filter(|e| e.name != "engagement") {
+            let first = if starts.contains(&e.session_id) { e.visit.bounce == 1 } else { true };
+            if !first {
+                continue;
+            }
             let slot = first_host.entry(e.session_id).or_insert((e.ts, e.hostname.clone()));
             if (e.ts, &e.hostname) < (slot.0, &slot.1) {
                 *slot = (e.ts, e.hostname.clone());

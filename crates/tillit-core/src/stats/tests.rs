@@ -489,11 +489,14 @@ fn engagement_metrics_and_dst_buckets_on_a_fixed_case() {
 /// spans a UTC midnight (later events of one are dropped), and visitor ids differ between days.
 fn build_day_bound(specs: &[SessionSpec]) -> Vec<EventRecord> {
     let mut first_day = std::collections::HashMap::new();
-    build(specs)
+    let mut events: Vec<EventRecord> = build(specs)
         .into_iter()
         .filter(|e| *first_day.entry(e.session_id).or_insert(e.ts.div_euclid(86_400)) == e.ts.div_euclid(86_400))
         .map(|e| EventRecord { visitor_id: e.visitor_id * 1_000 + e.ts.div_euclid(86_400) as u64, ..e })
-        .collect()
+        .collect();
+    // As ingest stamps them: the reference reads a visit's first event from them too.
+    fill_visit_deltas(&mut events);
+    events
 }
 
 /// Queries day roll-ups can answer.

@@ -367,7 +367,7 @@ impl<'a> Compiler<'a> {
             cols.push("entry_page");
         }
         if self.needs_visit_ends() {
-            cols.push("hostname");
+            cols.extend(["hostname", "bounce_delta"]);
         }
         if self.deltas_apply() {
             cols.extend(["bounce_delta", "duration_delta"]);
@@ -396,15 +396,19 @@ impl<'a> Compiler<'a> {
         let mut sql = format!("WITH ev0 AS ({})", scans.join(" UNION ALL "));
         if self.needs_visit_ends() {
             // Exit page and host: those of the visit's last pageview (the greatest on a tie);
-            // entry host: that of its first event (the least on a tie), as the reference has them.
+            // entry host: that of its first event, the one whose visit delta starts the visit (or
+            // the earliest, for days stored before deltas), as the reference has them.
             sql.push_str(
                 ", lastpv AS (SELECT session_id, max(ts) AS mts FROM ev0 WHERE name = 'pageview' GROUP BY session_id)\
                  , ex AS (SELECT e.session_id, max(e.pathname) AS exit_page, max(e.hostname) AS exit_hostname \
                    FROM ev0 e JOIN lastpv l ON e.session_id = l.session_id AND e.ts = l.mts \
                    WHERE e.name = 'pageview' GROUP BY e.session_id)\
-                 , firstev AS (SELECT session_id, min(ts) AS fts FROM ev0 WHERE name <> 'engagement' GROUP BY session_id)\
+                 , firstev AS (SELECT session_id, min(ts) AS fts, bool_or(coalesce(bounce_delta, 0) = 1) AS has_start \
+                   FROM ev0 WHERE name <> 'engagement' GROUP BY session_id)\
                  , en AS (SELECT e.session_id, min(e.hostname) AS entry_hostname FROM ev0 e JOIN firstev f \
-                   ON e.session_id = f.session_id AND e.ts = f.fts WHERE e.name <> 'engagement' GROUP BY e.session_id)\
+                   ON e.session_id = f.session_id \
+                   AND CASE WHEN f.has_start THEN coalesce(e.bounce_delta, 0) = 1 ELSE e.ts = f.fts END \
+                   WHERE e.name <> 'engagement' GROUP BY e.session_id)\
                  , ev AS (SELECT ev0.*, coalesce(ex.exit_page, '') AS exit_page, \
                    coalesce(ex.exit_hostname, '') AS exit_hostname, coalesce(en.entry_hostname, '') AS entry_hostname \
                    FROM ev0 LEFT JOIN ex USING (session_id) LEFT JOIN en USING (session_id))",

@@ -147,6 +147,10 @@ pub(crate) fn shown_value(dim: &Dimension, value: &DimValue, grain_label: impl F
     match (dim, value) {
         (Dimension::Time(g), DimValue::Bucket(b)) => Value::String(grain_label(*g, *b)),
         (_, DimValue::Bucket(b)) => json!(b),
+        // A city is its GeoNames id, a number.
+        (Dimension::Visit(VisitField::City), DimValue::Text(s)) if !s.is_empty() => {
+            s.parse::<u64>().map_or_else(|_| Value::String(s.clone()), |id| json!(id))
+        }
         (d, DimValue::Text(s)) if s.is_empty() => {
             Value::String(display_empty(d).map_or_else(String::new, str::to_owned))
         }
@@ -173,6 +177,14 @@ pub fn metric_json(m: Metric, v: Option<f64>) -> Value {
 pub(crate) fn empty_value(m: Metric) -> Option<f64> {
     match m {
         Metric::TimeOnPage | Metric::ScrollDepth | Metric::Percentage | Metric::ExitRate => None,
+        _ => Some(0.0),
+    }
+}
+
+/// A metric's value in a comparison row that has no counterpart (Plausible fills those in).
+pub(crate) fn missing_comparison_value(m: Metric) -> Option<f64> {
+    match m {
+        Metric::VisitDuration | Metric::TimeOnPage | Metric::ScrollDepth | Metric::ExitRate => None,
         _ => Some(0.0),
     }
 }

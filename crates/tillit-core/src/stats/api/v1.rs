@@ -392,7 +392,8 @@ pub fn parse_filters(s: &str, grain: TimeGrain) -> Result<Vec<Filter>, QueryErro
             Ok(Value::Array(items)) => items
                 .iter()
                 .map(|f| {
-                    super::v2::filter(f, grain).ok_or_else(|| bad(format!("Invalid filter '{}'", super::inspect(f))))
+                    super::v2::filter_with(f, grain, true)
+                        .ok_or_else(|| bad(format!("Invalid filter '{}'", super::inspect(f))))
                 })
                 .collect(),
             _ => Ok(Vec::new()),
@@ -528,7 +529,7 @@ pub fn render_v1(q: &V1Query, out: &QueryOutput, previous: Option<&QueryOutput>)
                 .into_iter()
                 .map(|b| {
                     let mut obj = Map::new();
-                    obj.insert("date".into(), json!(period::label(q.grain, b)));
+                    obj.insert("date".into(), json!(period::label_in(&q.range, q.grain, b)));
                     let row = by_bucket.get(&DimValue::Bucket(b));
                     for (i, m) in q.query.metrics.iter().enumerate() {
                         let v = row.map_or_else(|| empty_bucket(*m), |r| r.metrics[i]);
@@ -546,7 +547,7 @@ pub fn render_v1(q: &V1Query, out: &QueryOutput, previous: Option<&QueryOutput>)
                 .map(|r| {
                     let mut obj = Map::new();
                     for ((key, dim), value) in q.keys.iter().zip(&q.query.dimensions).zip(&r.dimensions) {
-                        obj.insert(key.clone(), shown_value(dim, value, period::label));
+                        obj.insert(key.clone(), shown_value(dim, value, |g, b| period::label_in(&q.range, g, b)));
                     }
                     for (i, m) in q.query.metrics.iter().enumerate() {
                         obj.insert(names(i).into(), v1_value(*m, r.metrics[i]));

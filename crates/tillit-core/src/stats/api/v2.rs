@@ -13,7 +13,8 @@ use tillit_store::query::{
 };
 
 use super::{
-    QueryError, SiteCtx, bad, change, dimension, empty_value, inspect, metric_json, shown_value, stored_value,
+    QueryError, SiteCtx, bad, change, dimension, inspect, metric_json, missing_comparison_value, shown_value,
+    stored_value,
 };
 use crate::stats::period::{self, Range, Rules};
 
@@ -352,6 +353,12 @@ fn time_grain(range: &Range) -> TimeGrain {
 
 /// One filter of the document: `None` when the schema would refuse it.
 pub(crate) fn filter(f: &Value, grain: TimeGrain) -> Option<Filter> {
+    filter_with(f, grain, false)
+}
+
+/// A filter, with Plausible's internal wildcard operators too when `wildcards` (v1's JSON filters
+/// take them: `matches_wildcard`, `matches_wildcard_not`).
+pub(crate) fn filter_with(f: &Value, grain: TimeGrain, wildcards: bool) -> Option<Filter> {
     let parts = f.as_array()?;
     let op = parts.first()?.as_str()?;
     match op {
@@ -360,12 +367,18 @@ pub(crate) fn filter(f: &Value, grain: TimeGrain) -> Option<Filter> {
                 return None;
             }
             let children = parts[1].as_array().filter(|c| !c.is_empty())?;
-            let children = children.iter().map(|c| filter(c, grain)).collect::<Option<Vec<_>>>()?;
+            let children = children.iter().map(|c| filter_with(c, grain, wildcards)).collect::<Option<Vec<_>>>()?;
             Some(if op == "and" { Filter::And(children) } else { Filter::Or(children) })
         }
-        "not" => (parts.len() == 2).then(|| filter(&parts[1], grain)).flatten().map(|c| Filter::Not(Box::new(c))),
+        "not" => (parts.len() == 2)
+            .then(|| filter_with(&parts[1], grain, wildcards))
+            .flatten()
+            .map(|c| Filter::Not(Box::new(c))),
         _ => {
+            let wildcard = wildcards && matches!(op, "matches_wildcard" | "matches_wildcard_not");
             let op = match op {
+                "matches_wildcard" if wildcards => FilterOp::Matches,
+                "matches_wildcard_not" if wildcards => FilterOp::MatchesNot,
                 "is" => FilterOp::Is,
                 "is_not" => FilterOp::IsNot,
                 "contains" => FilterOp::Contains,
@@ -405,6 +418,8 @@ pub(crate) fn filter(f: &Value, grain: TimeGrain) -> Option<Filter> {
             }
             let values = if op.positive() == FilterOp::Is {
                 values.iter().map(|v| stored_value(&dim, v)).collect()
+            } else if wildcard {
+                values.iter().map(|v| super::wildcard_regex(v)).collect()
             } else {
                 values
             };
@@ -661,7 +676,7 @@ fn echo(obj: &Map<String, Value>, site: &SiteCtx, q: &StatsQuery, range: &Range,
 
 /// The v2 response document.
 pub fn render_v2(q: &V2Query, out: &QueryOutput, compared: Option<&QueryOutput>) -> Value {
-    let label = |g: TimeGrain, b: i64| period::label(g, b);
+    let label = |g: TimeGrain, b: i64| period::label_in(&q.range, g, b);
     let dims = |r: &ResultRow| -> Vec<Value> {
         q.query.dimensions.iter().zip(&r.dimensions).map(|(d, v)| shown_value(d, v, label)).collect()
     };
@@ -700,7 +715,7 @@ pub fn render_v2(q: &V2Query, out: &QueryOutput, compared: Option<&QueryOutput>)
                 let (other_dims, other) = index.find(r);
                 let other_metrics: Vec<Option<f64>> = match other {
                     Some(o) => o.metrics.clone(),
-                    None => q.query.metrics.iter().map(|m| empty_value(*m)).collect(),
+                    None => q.query.metrics.iter().map(|m| missing_comparison_value(*m)).collect(),
                 };
                 let change: Vec<Value> = q
                     .query
@@ -733,7 +748,8 @@ pub fn render_v2(q: &V2Query, out: &QueryOutput, compared: Option<&QueryOutput>)
     if q.include.time_labels
         && let Some(Dimension::Time(g)) = q.query.dimensions.iter().find(|d| matches!(d, Dimension::Time(_)))
     {
-        let labels: Vec<String> = period::buckets(&q.range, *g).into_iter().map(|b| period::label(*g, b)).collect();
+        let labels: Vec<String> =
+            period::buckets(&q.range, *g).into_iter().map(|b| period::label_in(&q.range, *g, b)).collect();
         meta.insert("time_labels".into(), json!(labels));
     }
     if q.include.total_rows {
