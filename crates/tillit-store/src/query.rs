@@ -193,7 +193,9 @@ impl VisitField {
     }
 }
 
-/// Calendar buckets, in the site's time zone.
+/// Calendar buckets, in the site's time zone. A bucket is named by the local second it starts
+/// at, except an hour, which is named by the UTC second it starts at ([`LocalTime::hour_start`]):
+/// the repeated hour of a day when clocks go back is two buckets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeGrain {
     /// Realtime graphs only (never rolled up).
@@ -376,6 +378,41 @@ impl LocalTime {
 
     pub fn local(&self, ts: i64) -> i64 {
         ts + i64::from(self.offset_at(ts))
+    }
+
+    /// The UTC second at which local day `day` (days since 1970-01-01 on the local calendar)
+    /// starts: its local midnight; when a clock change skips midnight, the first instant after;
+    /// when midnight repeats, its first occurrence.
+    pub fn day_start(&self, day: i64) -> i64 {
+        let midnight = day * 86_400;
+        let mut found: Option<i64> = None;
+        for (i, (from, offset)) in self.segments.iter().enumerate() {
+            let until = self.segments.get(i + 1).map_or(i64::MAX, |s| s.0);
+            let t = midnight - i64::from(*offset);
+            if t >= *from && t < until {
+                found = Some(found.map_or(t, |f| f.min(t)));
+            }
+        }
+        found.unwrap_or_else(|| {
+            // Skipped: the change that moves the clock past midnight starts the day.
+            self.segments
+                .iter()
+                .skip(1)
+                .find(|(from, offset)| from.saturating_add(i64::from(*offset)) >= midnight)
+                .map_or(midnight, |(from, _)| *from)
+        })
+    }
+
+    /// The start (UTC second) of the hour holding `ts`: hours count from the start of the local
+    /// day, so a day when clocks go back has 25 of them (the repeated hour twice) and one when
+    /// they go forward 23, as Plausible's hourly buckets have them.
+    pub fn hour_start(&self, ts: i64) -> i64 {
+        let day = self.local(ts).div_euclid(86_400);
+        let mut start = self.day_start(day);
+        if ts < start {
+            start = self.day_start(day - 1);
+        }
+        start + (ts - start).div_euclid(3600) * 3600
     }
 }
 

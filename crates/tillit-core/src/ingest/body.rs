@@ -314,6 +314,9 @@ fn validate(f: Fields<'_>) -> Result<EventRequest, ValidationErrors> {
     if name.chars().count() > MAX_NAME_CHARS {
         errors.add("name", "should be at most 120 character(s)");
     }
+    // Plausible's scroll-depth tracker of 2024 sent `pageleave` events, which engagement events
+    // replaced: snippets that still send them are read as what they mean.
+    let name = if name == "pageleave" { "engagement".to_owned() } else { name };
 
     let url = match pick(&f.url, &f.u) {
         Some(Scalar::Str(s)) if !s.is_empty() => parse_url(s).map_err(|msg| errors.add("url", msg)).ok(),
@@ -545,6 +548,12 @@ mod tests {
         assert_eq!(r.revenue, Some(Revenue { amount_milli: 12_500, currency: "EUR".into() }));
         let bad = ok(r#"{"n":"Purchase","u":"https://x.org/","revenue":{"amount":"lots","currency":"EUR"}}"#);
         assert_eq!(bad.revenue, None);
+    }
+
+    #[test]
+    fn pageleave_is_an_engagement_event() {
+        let r = ok(r#"{"n":"pageleave","u":"https://x.org/","sd":25}"#);
+        assert_eq!((r.name.as_str(), r.scroll_depth), ("engagement", Some(25)));
     }
 
     #[test]

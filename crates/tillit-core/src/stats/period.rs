@@ -40,8 +40,19 @@ pub fn today(tz: &TimeZone, now: i64) -> Date {
     Timestamp::from_second(now).map_or(Date::constant(1970, 1, 1), |t| t.to_zoned(tz.clone()).date())
 }
 
-fn midnight(tz: &TimeZone, date: Date) -> Result<i64, PeriodError> {
-    date.to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).map_err(|e| err(e.to_string()))
+/// The instant of a local date and time, as Plausible resolves the edges of a range: a time that
+/// repeats (clocks going back) is its later occurrence at the start of a range and its earlier at
+/// the end; a time that does not exist (clocks going forward) is the first instant after it.
+fn instant(tz: &TimeZone, dt: jiff::civil::DateTime, repeated_later: bool) -> Result<i64, PeriodError> {
+    use jiff::tz::AmbiguousOffset;
+    let offset = match tz.to_ambiguous_zoned(dt).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset,
+        AmbiguousOffset::Fold { after, .. } if repeated_later => after,
+        // The first occurrence; in a gap, the clock read with the offset before it is the
+        // instant the gap ends.
+        AmbiguousOffset::Fold { before, .. } | AmbiguousOffset::Gap { before, .. } => before,
+    };
+    offset.to_timestamp(dt).map(|t| t.as_second()).map_err(|e| err(e.to_string()))
 }
 
 /// UTC offsets in force over `[start, end)`: one segment per change.
@@ -72,8 +83,8 @@ pub fn dates(tz: &TimeZone, first: Date, last: Date) -> Result<Range, PeriodErro
     if last < first {
         return Err(err("Invalid date range: the end date is before the start date"));
     }
-    let start = midnight(tz, first)?;
-    let end = midnight(tz, last.tomorrow().map_err(|e| err(e.to_string()))?)?;
+    let start = instant(tz, first.at(0, 0, 0, 0), true)?;
+    let end = instant(tz, last.at(23, 59, 59, 0), false)? + 1;
     Ok(Range { start, end, local: local_time(tz, start, end), first, last })
 }
 
@@ -153,8 +164,26 @@ pub fn parse_date(s: &str) -> Result<Date, PeriodError> {
     s.trim().parse::<Date>().map_err(|_| err(format!("Failed to parse date '{s}'. Expected format YYYY-MM-DD")))
 }
 
-/// Every bucket start (local seconds) the range covers, for time series without gaps.
+/// Every bucket the range covers, for time series without gaps: bucket starts in local seconds,
+/// hours in UTC seconds (every hour of each local day that overlaps the range).
 pub fn buckets(range: &Range, grain: TimeGrain) -> Vec<i64> {
+    if grain == TimeGrain::Hour {
+        let local = &range.local;
+        let (first, last) =
+            (local.local(range.start).div_euclid(86_400), local.local(range.end - 1).div_euclid(86_400));
+        let mut out = Vec::new();
+        for day in first..=last {
+            let (start, next) = (local.day_start(day), local.day_start(day + 1));
+            let mut t = start;
+            while t < next && out.len() < 10_000 {
+                if t < range.end && t + 3600 > range.start {
+                    out.push(t);
+                }
+                t += 3600;
+            }
+        }
+        return out;
+    }
     let first = range.local.local(range.start);
     let last = range.local.local(range.end - 1);
     let mut out = Vec::new();
@@ -175,8 +204,13 @@ pub fn buckets(range: &Range, grain: TimeGrain) -> Vec<i64> {
 }
 
 /// A bucket's label within a range: as [`label`], except that a week starting before the range is
-/// labelled with the range's first day, as Plausible labels it.
+/// labelled with the range's first day, as Plausible labels it, and that an hour (named by its UTC
+/// start) is labelled with the local clock at its start.
 pub fn label_in(range: &Range, grain: TimeGrain, local_seconds: i64) -> String {
+    if grain == TimeGrain::Hour {
+        // An hour is named by its UTC start: its label is the local clock then.
+        return label(grain, range.local.local(local_seconds));
+    }
     let first = range.local.local(range.start);
     let first_day = first - first.rem_euclid(86_400);
     if grain == TimeGrain::Week && local_seconds < first_day {
@@ -213,7 +247,24 @@ mod tests {
         let r = dates(&oslo, Date::constant(2024, 10, 27), Date::constant(2024, 10, 27)).unwrap();
         assert_eq!(r.end - r.start, 25 * 3600);
         assert_eq!(buckets(&r, TimeGrain::Day).len(), 1);
-        assert_eq!(buckets(&r, TimeGrain::Hour).len(), 24, "the repeated hour is one local bucket");
+        let hours = buckets(&r, TimeGrain::Hour);
+        assert_eq!(hours.len(), 25, "the repeated hour is two buckets");
+        let labels: Vec<String> = hours.iter().map(|b| label_in(&r, TimeGrain::Hour, *b)).collect();
+        assert_eq!(labels.iter().filter(|l| l.ends_with(" 02:00:00")).count(), 2);
+    }
+
+    #[test]
+    fn range_edges_on_repeated_and_skipped_times() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // Havana 2023-11-05: 00:00–00:59 happens twice; the day starts at the second.
+        let havana = dates(&zone("America/Havana"), d("2023-11-05"), d("2023-11-05")).unwrap();
+        assert_eq!(havana.start, "2023-11-05T05:00:00Z".parse::<Timestamp>().unwrap().as_second());
+        // Asunción 2024-03-23: 23:00–23:59 happens twice; the day ends after the first.
+        let asuncion = dates(&zone("America/Asuncion"), d("2024-03-23"), d("2024-03-23")).unwrap();
+        assert_eq!(asuncion.end, "2024-03-24T03:00:00Z".parse::<Timestamp>().unwrap().as_second());
+        // Santiago 2024-09-08: midnight does not exist; the day starts at 01:00 (-03).
+        let santiago = dates(&zone("America/Santiago"), d("2024-09-08"), d("2024-09-08")).unwrap();
+        assert_eq!(santiago.start, "2024-09-08T04:00:00Z".parse::<Timestamp>().unwrap().as_second());
     }
 
     #[test]

@@ -339,6 +339,7 @@ impl<'a> Ctx<'a> {
                 text(self.entry_hosts.get(&e.session_id).map_or("", String::as_str))
             }
             Dimension::Visit(f) => text(&visit_value(e, *f)),
+            Dimension::Time(TimeGrain::Hour) => vec![DimValue::Bucket(self.q.local.hour_start(e.ts))],
             Dimension::Time(g) => vec![DimValue::Bucket(bucket(*g, self.q.local.local(e.ts)))],
         }
     }
@@ -368,7 +369,11 @@ impl<'a> Ctx<'a> {
         match dim {
             Dimension::Time(g) => {
                 let first = events.iter().map(|e| e.ts).min().unwrap_or(0);
-                DimValue::Bucket(bucket(*g, self.q.local.local(first)))
+                if *g == TimeGrain::Hour {
+                    DimValue::Bucket(self.q.local.hour_start(first))
+                } else {
+                    DimValue::Bucket(bucket(*g, self.q.local.local(first)))
+                }
             }
             Dimension::Page => {
                 DimValue::Text(events.iter().map(|e| e.session.entry_page.as_str()).max().unwrap_or("").to_owned())
@@ -504,7 +509,8 @@ pub fn visit_value(e: &EventRecord, f: VisitField) -> std::borrow::Cow<'_, str> 
     })
 }
 
-/// Start (local seconds) of the bucket holding local second `l`.
+/// Start (local seconds) of the bucket holding local second `l` (for hours, which are named by
+/// UTC seconds, see `LocalTime::hour_start`).
 pub fn bucket(grain: TimeGrain, l: i64) -> i64 {
     match grain {
         TimeGrain::Minute => l - l.rem_euclid(60),

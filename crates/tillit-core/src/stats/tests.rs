@@ -477,7 +477,7 @@ fn engagement_metrics_and_dst_buckets_on_a_fixed_case() {
         .rows
         .iter()
         .map(|r| match r.dimensions[0] {
-            tillit_store::query::DimValue::Bucket(b) => super::period::label(TimeGrain::Hour, b),
+            tillit_store::query::DimValue::Bucket(b) => super::period::label_in(&oslo, TimeGrain::Hour, b),
             _ => String::new(),
         })
         .collect();

@@ -215,8 +215,24 @@ impl<'a> Compiler<'a> {
         out
     }
 
-    fn bucket(&self, grain: TimeGrain, l: &str) -> String {
-        bucket_sql(grain, l, self.d)
+    /// The bucket of a row (`ts`, `lts`: its UTC and local seconds; SQL expressions).
+    fn bucket(&self, grain: TimeGrain, ts: &str, l: &str) -> String {
+        if grain == TimeGrain::Hour { self.hour_start(ts) } else { bucket_sql(grain, l, self.d) }
+    }
+
+    /// `LocalTime::hour_start` in SQL: the start of the row's local day (from the day starts
+    /// around the range, newest first), then whole hours from it.
+    fn hour_start(&self, ts: &str) -> String {
+        let local = &self.q.local;
+        let first = local.local(self.q.start).div_euclid(DAY) - 1;
+        let last = local.local(self.q.end).div_euclid(DAY) + 1;
+        let mut day = String::from("(CASE");
+        for d in (first + 1..=last).rev() {
+            let start = local.day_start(d);
+            let _ = write!(day, " WHEN {ts} >= {start} THEN {start}");
+        }
+        let _ = write!(day, " ELSE {} END)", local.day_start(first));
+        format!("({day} + ({ts} - {day}) // 3600 * 3600)")
     }
 
     /// The value of a dimension for one event row (`Goal` is attached by `goal_rows`).
@@ -228,7 +244,7 @@ impl<'a> Compiler<'a> {
             Dimension::Goal => "goal".into(),
             Dimension::Prop(key) => self.d.prop_value(key),
             Dimension::Visit(f) => visit_expr(*f),
-            Dimension::Time(g) => self.bucket(*g, "lts"),
+            Dimension::Time(g) => self.bucket(*g, "ts", "lts"),
         }
     }
 
@@ -237,7 +253,7 @@ impl<'a> Compiler<'a> {
         match dim {
             // The greatest value, so a visit whose entry page was filled in late still has one.
             Dimension::Page => "max(entry_page)".into(),
-            Dimension::Time(g) => self.bucket(*g, "arg_min(lts, ts)"),
+            Dimension::Time(g) => self.bucket(*g, "min(ts)", "arg_min(lts, ts)"),
             Dimension::Visit(f) => format!("max({})", visit_expr(*f)),
             // Rejected before a query gets here (session metrics with event-only dimensions).
             other => format!("max({})", self.event_dim(other)),

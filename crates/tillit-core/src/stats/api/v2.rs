@@ -880,6 +880,27 @@ mod tests {
         );
     }
 
+    /// Plausible's "uses site timezone to determine 'today'" (query_timezone_test.exs), which the
+    /// conformance suite cannot replay: it sets the server's clock.
+    #[test]
+    fn today_is_the_sites() {
+        let at = |tz: &str, now: &str| {
+            let site = SiteCtx { tz: TimeZone::get(tz).unwrap(), tz_name: tz.into(), ..site() };
+            let now = now.parse::<Timestamp>().unwrap().as_second();
+            let q = parse_v2(
+                &json!({"site_id": "a.test", "metrics": ["pageviews"], "date_range": "day"}),
+                &site,
+                now,
+                Surface::Api,
+            );
+            let range = q.unwrap().range;
+            (range.first.to_string(), range.last.to_string())
+        };
+        let day = |d: &str| (d.to_owned(), d.to_owned());
+        assert_eq!(at("America/New_York", "2024-01-02T02:00:00Z"), day("2024-01-01"));
+        assert_eq!(at("Asia/Tokyo", "2024-01-01T16:00:00Z"), day("2024-01-02"));
+    }
+
     #[test]
     fn time_stands_for_a_grain_by_the_range_length() {
         let tz = TimeZone::UTC;
