@@ -356,6 +356,16 @@ pub enum GoalKind {
     Event(String),
     /// A pageview whose path matches this regular expression (anchored; built from a wildcard).
     Page(String),
+    /// An engagement event on a page whose path matches `page` (as for `Page`) that scrolled at
+    /// least `threshold` per cent down it (a depth above 100 means unknown and never counts).
+    Scroll { page: String, threshold: u8 },
+}
+
+impl GoalKind {
+    /// Whether completions of this goal are engagement events (which count for nothing else).
+    pub fn is_scroll(&self) -> bool {
+        matches!(self, GoalKind::Scroll { .. })
+    }
 }
 
 /// The site's UTC offset over the queried range: `(from_utc_second, offset_seconds)`, sorted, the
@@ -468,6 +478,35 @@ impl StatsQuery {
             offset: 0,
         }
     }
+
+    /// The scroll goals whose completions count as matching events, though they are engagement
+    /// events: every scroll goal when the query groups by goal, else those a goal condition of the
+    /// filter asks for (not negated). Without them, engagement events match nothing.
+    pub fn scroll_goals_in_play(&self) -> Vec<&Goal> {
+        let scroll = self.goals.iter().filter(|g| g.kind.is_scroll());
+        if self.dimensions.contains(&Dimension::Goal) {
+            return scroll.collect();
+        }
+        let mut asked: Vec<(FilterOp, &[String], bool)> = Vec::new();
+        if let Some(f) = &self.filter {
+            positive_goal_leaves(f, false, &mut asked);
+        }
+        scroll.filter(|g| asked.iter().any(|(op, values, cs)| goal_name_selected(*op, &g.name, values, *cs))).collect()
+    }
+}
+
+/// The goal leaves of `f` that ask for goals rather than exclude them (`negated`: under a `not`).
+fn positive_goal_leaves<'a>(f: &'a Filter, negated: bool, out: &mut Vec<(FilterOp, &'a [String], bool)>) {
+    match f {
+        Filter::Leaf { op, dimension: Dimension::Goal, values, case_sensitive } => {
+            if op.is_negated() == negated {
+                out.push((op.positive(), values, *case_sensitive));
+            }
+        }
+        Filter::Leaf { .. } => {}
+        Filter::And(v) | Filter::Or(v) => v.iter().for_each(|c| positive_goal_leaves(c, negated, out)),
+        Filter::Not(c) => positive_goal_leaves(c, !negated, out),
+    }
 }
 
 /// A dimension value in a result: text, or the local start second of a time bucket.
@@ -526,5 +565,15 @@ impl FunnelQuery {
             goals: self.steps.clone(),
             ..StatsQuery::over(self.site_id, self.start, self.end, LocalTime::utc())
         }
+    }
+}
+
+/// Whether a goal leaf (`is` or `contains`, as Plausible allows for goals) selects this goal name.
+pub fn goal_name_selected(op: FilterOp, name: &str, values: &[String], case_sensitive: bool) -> bool {
+    let fold = |s: &str| if case_sensitive { s.to_owned() } else { s.to_lowercase() };
+    let name = fold(name);
+    match op.positive() {
+        FilterOp::Contains => values.iter().any(|v| name.contains(&fold(v))),
+        _ => values.iter().any(|v| fold(v) == name),
     }
 }

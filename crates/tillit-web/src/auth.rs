@@ -162,6 +162,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v2/query", Rule::Site(ViewDashboard, SiteFrom::Body)),
     ("GET", "/api/admin/sites", Authenticated),
     ("POST", "/api/admin/sites", Instance(ManageSites)),
+    ("PATCH", "/api/admin/sites/{domain}", Rule::Site(ManageSite, InPath)),
     ("DELETE", "/api/admin/sites/{domain}", Instance(ManageSites)),
     ("GET", "/api/admin/sites/{domain}/goals", Rule::Site(ViewDashboard, InPath)),
     ("POST", "/api/admin/sites/{domain}/goals", Rule::Site(ManageSite, InPath)),
@@ -486,9 +487,12 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The site with this domain (`www.` and case ignored), if there is one.
+/// The site with this domain (`www.` and case ignored), or whose previous domain this still is.
 pub(crate) async fn site_by_domain(state: &AppState, domain: &str) -> Result<Option<Site>, ApiError> {
     let domain = tillit_core::sites::normalise_domain(domain);
-    let sites = state.app.list_sites().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(sites.into_iter().find(|s| s.domain == domain))
+    let mut sites = state.app.list_sites().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = state.clock.now();
+    let current = sites.iter().position(|s| s.domain == domain);
+    let found = current.or_else(|| sites.iter().position(|s| tillit_core::sites::answers_to(s, &domain, now)));
+    Ok(found.map(|i| sites.swap_remove(i)))
 }

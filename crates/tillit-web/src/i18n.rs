@@ -243,6 +243,7 @@ texts! {
     saved: "Saved.", "Lagret.", "Sparat.", "Gemt.";
     goal_event: "Custom event name", "Navn på hendelse", "Händelsenamn", "Hændelsesnavn";
     goal_page: "or page path (wildcards allowed)", "eller sidesti (jokertegn tillatt)", "eller sidsökväg (jokertecken tillåtna)", "eller sidesti (jokertegn tilladt)";
+    goal_scroll: "Scroll depth in % (optional: counts when someone scrolls at least this far down that page)", "Rulledybde i % (valgfritt: teller når noen ruller minst så langt ned på siden)", "Skrolldjup i % (valfritt: räknas när någon skrollar minst så långt ned på sidan)", "Rulledybde i % (valgfrit: tæller, når nogen ruller mindst så langt ned ad siden)";
     goal_name: "Display name (optional)", "Visningsnavn (valgfritt)", "Visningsnamn (valfritt)", "Visningsnavn (valgfrit)";
     funnel_name: "Funnel name", "Navn på trakt", "Trattens namn", "Tragtens navn";
     funnel_steps: "Steps: goal names, one per line (2 to 8)", "Steg: målnavn, ett per linje (2 til 8)", "Steg: målnamn, ett per rad (2 till 8)", "Trin: målnavne, ét pr. linje (2 til 8)";

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 
 use tillit_core::accounts::Accounts;
 use tillit_core::accounts::keys::KeyBudgets;
@@ -170,7 +170,7 @@ fn guarded(state: AppState) -> Router<AppState> {
         .route("/assets/{file}", get(pages::asset))
         .route("/api/health", get(api::health::get))
         .route("/api/admin/sites", get(api::sites::list).post(api::sites::create))
-        .route("/api/admin/sites/{domain}", delete(api::sites::remove))
+        .route("/api/admin/sites/{domain}", patch(api::sites::change).delete(api::sites::remove))
         .route("/api/admin/sites/{domain}/goals", get(api::goals::list).post(api::goals::create))
         .route("/api/admin/sites/{domain}/goals/{name}", delete(api::goals::remove))
         .route("/api/admin/sites/{domain}/funnels", get(api::goals::list_funnels).post(api::goals::create_funnel))

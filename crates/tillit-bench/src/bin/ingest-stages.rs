@@ -100,7 +100,7 @@ fn main() -> anyhow::Result<()> {
     let parse = started.elapsed();
 
     let ingestor = Ingestor::new(UaParser::new(50_000)?, None, "", DailySalt::random());
-    ingestor.set_sites([SiteInfo { id: 1, domain: "shop.test".into() }]);
+    ingestor.set_sites([SiteInfo { id: 1, domain: "shop.test".into(), previous_domain: None }]);
     let now = 1_790_000_000;
     let started = Instant::now();
     let records: Vec<_> = parsed

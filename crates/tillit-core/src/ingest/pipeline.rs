@@ -25,6 +25,8 @@ static BUILTIN_SPAM: &str = include_str!("../../data/referrer-spam.txt");
 pub struct SiteInfo {
     pub id: u32,
     pub domain: String,
+    /// The domain before a recent change, still accepted (see `sites::PREVIOUS_DOMAIN_GRACE_SECS`).
+    pub previous_domain: Option<String>,
 }
 
 /// The request's sender, known only to this pipeline.
@@ -168,7 +170,13 @@ impl Ingestor {
 
     /// Replaces the set of known sites.
     pub fn set_sites(&self, sites: impl IntoIterator<Item = SiteInfo>) {
-        let map = sites.into_iter().map(|s| (s.domain.clone(), s)).collect();
+        let map = sites
+            .into_iter()
+            .flat_map(|s| {
+                let previous = s.previous_domain.clone().map(|d| (d, s.clone()));
+                std::iter::once((s.domain.clone(), s)).chain(previous)
+            })
+            .collect();
         self.sites.store(Arc::new(map));
     }
 
@@ -209,8 +217,19 @@ impl Ingestor {
     ) -> Processed {
         let mut out = Processed::default();
         let sites = self.sites.load();
-        let targets: Vec<&SiteInfo> = req.domains.iter().filter_map(|d| sites.get(d)).collect();
+        let mut targets: Vec<&SiteInfo> = req.domains.iter().filter_map(|d| sites.get(d)).collect();
         let unknown = req.domains.len() - targets.len();
+        // A site named twice (its domain and its previous one) counts the event once.
+        if targets.len() > 1 {
+            let mut seen = Vec::with_capacity(targets.len());
+            targets.retain(|s| {
+                let first = !seen.contains(&s.id);
+                if first {
+                    seen.push(s.id);
+                }
+                first
+            });
+        }
         out.dropped.extend(std::iter::repeat_n(DropReason::UnknownSite, unknown));
         if targets.is_empty() {
             return out;
@@ -388,7 +407,10 @@ mod tests {
 
     fn ingestor() -> Ingestor {
         let i = Ingestor::new(UaParser::new(64).unwrap(), None, "extra-spam.test", DailySalt::random());
-        i.set_sites([SiteInfo { id: 1, domain: "a.test".into() }, SiteInfo { id: 2, domain: "b.test".into() }]);
+        i.set_sites([
+            SiteInfo { id: 1, domain: "a.test".into(), previous_domain: None },
+            SiteInfo { id: 2, domain: "b.test".into(), previous_domain: Some("old-b.test".into()) },
+        ]);
         i
     }
 
@@ -413,6 +435,20 @@ mod tests {
         assert_ne!(p.records[0].visitor_id, p.records[1].visitor_id, "ids differ per site");
         assert_eq!(p.records[0].session.entry_page, "/x");
         assert_eq!(p.records[0].session.browser, "Chrome");
+    }
+
+    #[test]
+    fn a_previous_domain_reaches_its_site_once() {
+        let i = ingestor();
+        let old =
+            i.process(&req(r#"{"n":"pageview","u":"https://b.test/","d":"old-b.test"}"#), client("198.51.100.1"), 1);
+        assert_eq!((old.records.len(), old.records[0].site_id), (1, 2));
+        let both = i.process(
+            &req(r#"{"n":"pageview","u":"https://b.test/","d":"b.test,old-b.test"}"#),
+            client("198.51.100.1"),
+            2,
+        );
+        assert_eq!((both.records.len(), both.dropped.len()), (1, 0));
     }
 
     #[test]
@@ -460,7 +496,7 @@ mod tests {
         crate::ingest::geo::testdb::write(&path, &[("81.0.0.0".parse().unwrap(), 8, "NO", "03", "Oslo", 3_143_244)]);
         let geo = GeoDb::open(&path).unwrap();
         let i = Ingestor::new(UaParser::new(64).unwrap(), Some(geo), "", DailySalt::random());
-        i.set_sites([SiteInfo { id: 1, domain: "a.test".into() }]);
+        i.set_sites([SiteInfo { id: 1, domain: "a.test".into(), previous_domain: None }]);
         let p = i.process(&req(r#"{"n":"pageview","u":"https://a.test/"}"#), client("81.2.3.4"), 5);
         let s = &p.records[0].session;
         assert_eq!((s.country.as_str(), s.region.as_str(), s.city.as_str()), ("NO", "NO-03", "Oslo"));

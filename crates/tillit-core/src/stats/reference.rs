@@ -4,9 +4,10 @@
 //! queries over random data). It is written for clarity, not speed.
 //!
 //! Definitions, over the site's events in `[start, end)`:
-//! - Event metrics use the *matching* events: non-engagement events that pass the filter.
+//! - Event metrics use the *matching* events: non-engagement events that pass the filter, and
+//!   engagement events that complete a scroll goal the query groups by or its filter asks for.
 //!   `visitors` = distinct visitor ids, `visits` = distinct session ids, `pageviews` = events named
-//!   `pageview`, `events` = all of them.
+//!   `pageview`, `events` = all of them but engagement events.
 //! - Visit metrics use every visit (session) with at least one matching event, summarised from all
 //!   of its non-engagement events in the range: it *bounced* when at most one of them was
 //!   interactive; its duration is last − first timestamp; its views are its pageviews.
@@ -33,10 +34,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use regex::Regex;
 use tillit_store::EventRecord;
-use tillit_store::events::goal_name_selected;
 use tillit_store::query::{
     DimValue, Dimension, Direction, Filter, FilterOp, GoalKind, Metric, OrderKey, QueryOutput, ResultRow, StatsQuery,
-    TimeGrain, VisitField, ratio,
+    TimeGrain, VisitField, goal_name_selected, ratio,
 };
 
 /// Runs `q` over `events` (any order; other sites' events are ignored).
@@ -45,7 +45,9 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
         events.iter().filter(|e| e.site_id == q.site_id && e.ts >= q.start && e.ts < q.end).collect();
     let ctx = Ctx::new(q, &ev);
     let matches = |e: &EventRecord| q.filter.as_ref().is_none_or(|f| ctx.eval(f, e));
-    let m: Vec<&EventRecord> = ev.iter().copied().filter(|e| e.name != "engagement" && matches(e)).collect();
+    let scroll = q.scroll_goals_in_play();
+    let countable = |e: &EventRecord| e.name != "engagement" || scroll.iter().any(|g| ctx.goal_matches(&g.kind, e));
+    let m: Vec<&EventRecord> = ev.iter().copied().filter(|e| countable(e) && matches(e)).collect();
     let n = q.dimensions.len();
 
     #[derive(Default)]
@@ -62,7 +64,7 @@ pub fn run(q: &StatsQuery, events: &[EventRecord]) -> QueryOutput {
             side.visitors.insert(e.visitor_id);
             side.sessions.insert(e.session_id);
             side.pageviews += u64::from(e.name == "pageview");
-            side.events += 1;
+            side.events += u64::from(e.name != "engagement");
         }
     }
 
@@ -289,7 +291,7 @@ impl<'a> Ctx<'a> {
             .goals
             .iter()
             .filter_map(|g| match &g.kind {
-                GoalKind::Page(re) => Some(re.clone()),
+                GoalKind::Page(re) | GoalKind::Scroll { page: re, .. } => Some(re.clone()),
                 GoalKind::Event(_) => None,
             })
             .collect();
@@ -311,6 +313,11 @@ impl<'a> Ctx<'a> {
         match kind {
             GoalKind::Event(name) => e.name == *name,
             GoalKind::Page(re) => e.name == "pageview" && self.is_match(re, &e.pathname),
+            GoalKind::Scroll { page, threshold } => {
+                e.name == "engagement"
+                    && e.scroll_depth.is_some_and(|sd| (*threshold..=100).contains(&sd))
+                    && self.is_match(page, &e.pathname)
+            }
         }
     }
 
@@ -535,7 +542,11 @@ pub fn funnel(f: &tillit_store::query::FunnelQuery, events: &[EventRecord]) -> V
         events.iter().filter(|e| e.site_id == f.site_id && e.ts >= f.start && e.ts < f.end).collect();
     let ctx = Ctx::new(&q, &ev);
     let mut by_session: HashMap<u64, Vec<&EventRecord>> = HashMap::new();
-    for e in ev.iter().filter(|e| e.name != "engagement" && f.filter.as_ref().is_none_or(|x| ctx.eval(x, e))) {
+    // Engagement events take part only as completions of a scroll-goal step.
+    let countable = |e: &EventRecord| {
+        e.name != "engagement" || f.steps.iter().any(|s| s.kind.is_scroll() && ctx.goal_matches(&s.kind, e))
+    };
+    for e in ev.iter().filter(|e| countable(e) && f.filter.as_ref().is_none_or(|x| ctx.eval(x, e))) {
         by_session.entry(e.session_id).or_default().push(e);
     }
     let mut reached: Vec<HashSet<u64>> = vec![HashSet::new(); f.steps.len()];

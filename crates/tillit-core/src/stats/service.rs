@@ -72,13 +72,7 @@ impl StatsService {
         let Some(site) = self.app.list_sites().await?.into_iter().find(|s| s.domain == domain) else {
             return Ok(None);
         };
-        let goals = self
-            .app
-            .goals(site.id)
-            .await?
-            .into_iter()
-            .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
-            .collect();
+        let goals = self.app.goals(site.id).await?.iter().map(api::goal).collect();
         Ok(Some(SiteCtx {
             id: site.id,
             domain: site.domain,
@@ -182,11 +176,7 @@ impl StatsService {
             .into_iter()
             .find(|f| f.name == name)
             .ok_or_else(|| StatsError::BadRequest(format!("Funnel '{name}' does not exist for this site")))?;
-        let steps = funnel
-            .steps
-            .iter()
-            .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
-            .collect();
+        let steps = funnel.steps.iter().map(api::goal).collect();
         Ok((funnel, steps))
     }
 
@@ -235,13 +225,7 @@ impl StatsService {
             let Some(first) = blocking(move || reader.first_event(site.id)).await? else { continue };
             let (first_day, last_day) = (first.div_euclid(DAY), now.div_euclid(DAY));
             let local = period::local_time(&period::zone(&site.timezone), first_day * DAY, last_day * DAY);
-            let goals: Vec<_> = self
-                .app
-                .goals(site.id)
-                .await?
-                .iter()
-                .map(|g| api::goal(g.event_name.as_deref(), g.page_path.as_deref(), &g.display_name))
-                .collect();
+            let goals: Vec<_> = self.app.goals(site.id).await?.iter().map(api::goal).collect();
             for day in first_day..last_day {
                 // One permit: queries keep the other.
                 let _turn = self.running.acquire().await.map_err(|e| StatsError::Internal(e.to_string()))?;

@@ -177,7 +177,10 @@ fn leaf() -> impl Strategy<Value = Filter> {
     );
     let goal_leaf = (
         any::<bool>(),
-        prop::collection::vec(prop_oneof![Just("Signup"), Just("Visit /blog*"), Just("Sign")], 1..3),
+        prop::collection::vec(
+            prop_oneof![Just("Signup"), Just("Visit /blog*"), Just("Sign"), Just("Scroll /blog* 50")],
+            1..3,
+        ),
         any::<bool>(),
     )
         .prop_map(|(contains, values, cs)| Filter::Leaf {
@@ -212,6 +215,7 @@ fn goals() -> Vec<Goal> {
         Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) },
         Goal { name: "Visit /blog*".into(), kind: GoalKind::Page("^/blog.*$".into()) },
         Goal { name: "Visit /".into(), kind: GoalKind::Page("^/$".into()) },
+        Goal { name: "Scroll /blog* 50".into(), kind: GoalKind::Scroll { page: "^/blog.*$".into(), threshold: 50 } },
     ]
 }
 
@@ -376,6 +380,10 @@ fn funnel_query() -> impl Strategy<Value = tillit_store::query::FunnelQuery> {
         Just(Goal { name: "Visit /pricing".into(), kind: GoalKind::Page("^/pricing$".into()) }),
         Just(Goal { name: "Visit /blog*".into(), kind: GoalKind::Page("^/blog.*$".into()) }),
         Just(Goal { name: "Visit /".into(), kind: GoalKind::Page("^/$".into()) }),
+        Just(Goal {
+            name: "Scroll /blog* 50".into(),
+            kind: GoalKind::Scroll { page: "^/blog.*$".into(), threshold: 50 }
+        }),
     ];
     (prop::collection::vec(step, 2..5), prop::option::of(leaf()), 0i64..(3 * 86_400)).prop_map(
         |(steps, filter, from)| tillit_store::query::FunnelQuery {
@@ -398,6 +406,62 @@ proptest! {
         let expected = reference::funnel(&f, &events);
         prop_assert_eq!(reader.funnel(&f).unwrap(), expected, "funnel {:?}", f);
     }
+}
+
+#[test]
+fn scroll_goals_count_visitors_but_no_events_from_raw_events_and_roll_ups() {
+    const DAY: i64 = 86_400;
+    let scrolled = |sid: u64, ts: i64, sd: Option<u8>| EventRecord {
+        scroll_depth: sd,
+        engagement_ms: Some(1_000),
+        ..event(sid, ts, "engagement", "/blog/a")
+    };
+    // Visit 1 scrolls 80 % down a blog page, visit 2 only 30 %, visit 3 an unknown depth; visit 4
+    // scrolls the home page, which the goal does not cover.
+    let events = vec![
+        event(1, T0, "pageview", "/blog/a"),
+        scrolled(1, T0 + 10, Some(80)),
+        event(2, T0 + DAY, "pageview", "/blog/a"),
+        scrolled(2, T0 + DAY + 10, Some(30)),
+        event(3, T0 + DAY, "pageview", "/blog/a"),
+        scrolled(3, T0 + DAY + 10, None),
+        event(4, T0 + DAY, "pageview", "/"),
+        EventRecord { scroll_depth: Some(90), engagement_ms: Some(1), ..event(4, T0 + DAY + 5, "engagement", "/") },
+    ];
+    let goal =
+        Goal { name: "Scroll /blog* 50".into(), kind: GoalKind::Scroll { page: "^/blog.*$".into(), threshold: 50 } };
+    let q = StatsQuery {
+        metrics: vec![Metric::Visitors, Metric::Events, Metric::ConversionRate],
+        dimensions: vec![Dimension::Goal],
+        goals: vec![goal.clone()],
+        limit: 10,
+        ..StatsQuery::over(1, T0, T0 + 2 * DAY, LocalTime::utc())
+    };
+    let expected = vec![tillit_store::query::ResultRow {
+        dimensions: vec![tillit_store::query::DimValue::Text(goal.name.clone())],
+        metrics: vec![Some(1.0), Some(0.0), Some(25.0)],
+    }];
+    assert_eq!(reference::run(&q, &events).rows, expected);
+    let (_tmp, _store, reader) = store_with(&events);
+    assert_eq!(reader.query(&q).unwrap().rows, expected, "raw events");
+    let now = crate::time::Clock::system().now();
+    assert_eq!(reader.build_rollups(1, T0 / DAY, T0 / DAY + 2, &q.local, &q.goals, now).unwrap(), 2);
+    assert_eq!(reader.query(&q).unwrap().rows, expected, "roll-ups");
+    // As a filter: the visitors who completed the goal.
+    let filtered = StatsQuery {
+        metrics: vec![Metric::Visitors, Metric::Pageviews],
+        dimensions: Vec::new(),
+        filter: Some(Filter::Leaf {
+            op: FilterOp::Is,
+            dimension: Dimension::Goal,
+            values: vec![goal.name.clone()],
+            case_sensitive: true,
+        }),
+        ..q
+    };
+    let rows = reader.query(&filtered).unwrap().rows;
+    assert_eq!(rows, reference::run(&filtered, &events).rows);
+    assert_eq!(rows[0].metrics, vec![Some(1.0), Some(0.0)]);
 }
 
 #[test]

@@ -48,6 +48,9 @@ pub struct Site {
     pub timezone: String,
     pub retention_days: u32,
     pub created_at: i64,
+    /// The domain before the last change; it keeps answering for a grace period the domain owns.
+    pub previous_domain: Option<String>,
+    pub domain_changed_at: Option<i64>,
 }
 
 /// A daily salt for visitor ids.
@@ -65,8 +68,10 @@ pub struct GoalRow {
     pub site_id: u32,
     /// Set for custom-event goals.
     pub event_name: Option<String>,
-    /// Set for pageview goals (a path with Plausible wildcards).
+    /// Set for pageview and scroll goals (a path with Plausible wildcards).
     pub page_path: Option<String>,
+    /// Set for scroll goals: the least scroll depth (per cent, 1–100) on a page of `page_path`.
+    pub scroll_threshold: Option<u8>,
     pub display_name: String,
 }
 
@@ -137,7 +142,8 @@ impl AppStore {
         }
     }
 
-    /// Changes a site's domain, time zone and retention (its events stay: they are keyed by id).
+    /// Changes a site's domain (and previous domain), time zone and retention (its events stay: they are keyed by
+    /// id).
     pub async fn update_site(&self, site: &Site) -> Result<(), AppStoreError> {
         backend!(self, db => db.update_site(site).await)
     }
@@ -201,11 +207,14 @@ impl AppStore {
         site_id: u32,
         event_name: Option<&str>,
         page_path: Option<&str>,
+        scroll_threshold: Option<u8>,
         display_name: &str,
         now: i64,
     ) -> Result<GoalRow, AppStoreError> {
         match self {
-            AppStore::Sqlite(db) => db.add_goal(site_id, event_name, page_path, display_name, now).await,
+            AppStore::Sqlite(db) => {
+                db.add_goal(site_id, event_name, page_path, scroll_threshold, display_name, now).await
+            }
         }
     }
 

@@ -55,6 +55,8 @@ impl SqliteApp {
                 timezone: timezone.to_owned(),
                 retention_days,
                 created_at: now,
+                previous_domain: None,
+                domain_changed_at: None,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(AppStoreError::Conflict(format!("site {domain}")))
@@ -64,7 +66,7 @@ impl SqliteApp {
     }
 
     pub(super) async fn list_sites(&self) -> Result<Vec<Site>, AppStoreError> {
-        let rows = sqlx::query("SELECT id, domain, timezone, retention_days, created_at FROM sites ORDER BY domain")
+        let rows = sqlx::query("SELECT id, domain, timezone, retention_days, created_at, previous_domain, domain_changed_at FROM sites ORDER BY domain")
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -76,15 +78,18 @@ impl SqliteApp {
         site_id: u32,
         event_name: Option<&str>,
         page_path: Option<&str>,
+        scroll_threshold: Option<u8>,
         display_name: &str,
         now: i64,
     ) -> Result<GoalRow, AppStoreError> {
         let res = sqlx::query(
-            "INSERT INTO goals (site_id, event_name, page_path, display_name, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO goals (site_id, event_name, page_path, scroll_threshold, display_name, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(site_id)
         .bind(event_name)
         .bind(page_path)
+        .bind(scroll_threshold)
         .bind(display_name)
         .bind(now)
         .execute(&self.pool)
@@ -95,6 +100,7 @@ impl SqliteApp {
                 site_id,
                 event_name: event_name.map(str::to_owned),
                 page_path: page_path.map(str::to_owned),
+                scroll_threshold,
                 display_name: display_name.to_owned(),
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -106,7 +112,8 @@ impl SqliteApp {
 
     pub(super) async fn goals(&self, site_id: u32) -> Result<Vec<GoalRow>, AppStoreError> {
         let rows = sqlx::query(
-            "SELECT id, site_id, event_name, page_path, display_name FROM goals WHERE site_id = ? ORDER BY id",
+            "SELECT id, site_id, event_name, page_path, display_name, scroll_threshold FROM goals WHERE site_id = ? \
+             ORDER BY id",
         )
         .bind(site_id)
         .fetch_all(&self.pool)
@@ -120,6 +127,7 @@ impl SqliteApp {
                     event_name: r.try_get(2).map_err(backend)?,
                     page_path: r.try_get(3).map_err(backend)?,
                     display_name: r.try_get(4).map_err(backend)?,
+                    scroll_threshold: r.try_get(5).map_err(backend)?,
                 })
             })
             .collect()
@@ -307,13 +315,18 @@ impl SqliteApp {
     }
 
     pub(super) async fn update_site(&self, site: &Site) -> Result<(), AppStoreError> {
-        let res = sqlx::query("UPDATE sites SET domain = ?, timezone = ?, retention_days = ? WHERE id = ?")
-            .bind(&site.domain)
-            .bind(&site.timezone)
-            .bind(site.retention_days)
-            .bind(site.id)
-            .execute(&self.pool)
-            .await;
+        let res = sqlx::query(
+            "UPDATE sites SET domain = ?, timezone = ?, retention_days = ?, previous_domain = ?, domain_changed_at = ? \
+             WHERE id = ?",
+        )
+        .bind(&site.domain)
+        .bind(&site.timezone)
+        .bind(site.retention_days)
+        .bind(&site.previous_domain)
+        .bind(site.domain_changed_at)
+        .bind(site.id)
+        .execute(&self.pool)
+        .await;
         match res {
             Ok(done) if done.rows_affected() == 0 => Err(AppStoreError::NotFound(format!("site {}", site.domain))),
             Ok(_) => Ok(()),
@@ -326,7 +339,7 @@ impl SqliteApp {
 
     pub(super) async fn remove_site(&self, domain: &str, now: i64) -> Result<Site, AppStoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let row = sqlx::query("SELECT id, domain, timezone, retention_days, created_at FROM sites WHERE domain = ?")
+        let row = sqlx::query("SELECT id, domain, timezone, retention_days, created_at, previous_domain, domain_changed_at FROM sites WHERE domain = ?")
             .bind(domain)
             .fetch_optional(&mut *tx)
             .await
@@ -420,7 +433,8 @@ impl SqliteApp {
     }
 }
 
-/// A `sites` row selected as `id, domain, timezone, retention_days, created_at`.
+/// A `sites` row selected as `id, domain, timezone, retention_days, created_at, previous_domain,
+/// domain_changed_at`.
 fn site_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Site, AppStoreError> {
     Ok(Site {
         id: row.try_get::<u32, _>(0).map_err(backend)?,
@@ -428,6 +442,8 @@ fn site_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Site, AppStoreError> {
         timezone: row.try_get(2).map_err(backend)?,
         retention_days: row.try_get::<u32, _>(3).map_err(backend)?,
         created_at: row.try_get(4).map_err(backend)?,
+        previous_domain: row.try_get(5).map_err(backend)?,
+        domain_changed_at: row.try_get(6).map_err(backend)?,
     })
 }
 

@@ -15,7 +15,6 @@ use crate::ingest_log::Applied;
 use crate::record::EventRecord;
 
 pub use self::duckdb::{DuckDbEvents, DuckDbReader};
-pub use self::sql::goal_name_selected;
 
 use crate::query::{FunnelQuery, Goal, LocalTime, QueryOutput, StatsQuery};
 

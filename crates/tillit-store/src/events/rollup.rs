@@ -291,6 +291,7 @@ pub fn goals_signature(goals: &[Goal]) -> String {
         .map(|g| match &g.kind {
             GoalKind::Event(name) => format!("{}\u{1f}event\u{1f}{name}", g.name),
             GoalKind::Page(re) => format!("{}\u{1f}page\u{1f}{re}", g.name),
+            GoalKind::Scroll { page, threshold } => format!("{}\u{1f}scroll\u{1f}{threshold}\u{1f}{page}", g.name),
         })
         .collect();
     defs.sort();
@@ -440,9 +441,14 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     let sums: Vec<String> = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect();
     let group = if n > 0 { " GROUP BY ALL" } else { "" };
     // Without visit metrics a plain query has rows only where events are; the cells also hold
-    // groups that only visits have (an entry page outside the range's events).
+    // groups that only visits have (an entry page outside the range's events). Goal cells hold no
+    // visits, and a scroll goal's completions are no events: every goal group stays.
     let visit_metrics = q.metrics.iter().any(|m| m.is_session_metric());
-    let having = if n > 0 && !visit_metrics { " HAVING coalesce(sum(events), 0) > 0" } else { "" };
+    let having = if n > 0 && !visit_metrics && !q.dimensions.contains(&Dimension::Goal) {
+        " HAVING coalesce(sum(events), 0) > 0"
+    } else {
+        ""
+    };
     // Without a filter the bounce rate counts every visit (no entry-page rule).
     let mut sql = format!(
         "WITH parts AS ({}), agg AS (SELECT {dims}{}, sum(sessions) AS bounce_sessions FROM parts{group}{having})",

@@ -25,8 +25,8 @@
 use std::fmt::Write;
 
 use crate::query::{
-    Dimension, Direction, Filter, FilterOp, FunnelQuery, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain, VisitField,
-    bounce_entry_condition,
+    Dimension, Direction, Filter, FilterOp, FunnelQuery, Goal, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain,
+    VisitField, bounce_entry_condition, goal_name_selected,
 };
 
 /// What differs between SQL engines.
@@ -266,7 +266,21 @@ impl<'a> Compiler<'a> {
             GoalKind::Page(regex) => {
                 format!("(name = 'pageview' AND {})", self.d.regex_matches("pathname", regex))
             }
+            GoalKind::Scroll { page, threshold } => format!(
+                "(name = 'engagement' AND scroll_depth BETWEEN {threshold} AND 100 AND {})",
+                self.d.regex_matches("pathname", page)
+            ),
         }
+    }
+
+    /// The condition on `name` of the events a query counts: not engagement events, unless they
+    /// complete one of `scroll` (the scroll goals in play).
+    fn countable(&self, scroll: &[&Goal]) -> String {
+        if scroll.is_empty() {
+            return "name <> 'engagement'".into();
+        }
+        let conds: Vec<String> = scroll.iter().map(|g| self.goal_condition(&g.kind)).collect();
+        format!("(name <> 'engagement' OR {})", conds.join(" OR "))
     }
 
     fn text_leaf(&self, expr: &str, op: FilterOp, values: &[String], case_sensitive: bool) -> String {
@@ -379,6 +393,9 @@ impl<'a> Compiler<'a> {
         if self.has(Metric::TimeOnPage) || self.has(Metric::ScrollDepth) {
             cols.extend(["scroll_depth", "engagement_ms"]);
         }
+        if self.q.goals.iter().any(|g| g.kind.is_scroll()) {
+            cols.push("scroll_depth");
+        }
         if self.q.metrics.contains(&Metric::BounceRate) && self.bounce_rule().is_some() {
             cols.push("entry_page");
         }
@@ -447,7 +464,8 @@ impl<'a> Compiler<'a> {
         let n = q.dimensions.len();
         let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| self.filter(f));
         let mut sql = self.prelude();
-        let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");
+        let scroll = q.scroll_goals_in_play();
+        let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE {} AND {filter})", self.countable(&scroll));
         let event_source = if self.has_goal_dim() {
             let _ = write!(sql, ", mg AS ({})", self.goal_rows("m"));
             "mg"
@@ -466,7 +484,12 @@ impl<'a> Compiler<'a> {
         // Grouped by nothing or by visit attributes only, the visits with a matching event are
         // exactly the visit side's rows: count them there instead of a second distinct count.
         let visits_from_sessions = session_metrics && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(_)));
-        let mut aggs = vec!["count(*) AS events".to_owned()];
+        // Scroll-goal completions are engagement events: they make visitors, not events.
+        let mut aggs = vec![if scroll.is_empty() {
+            "count(*) AS events".to_owned()
+        } else {
+            "count(*) FILTER (WHERE name <> 'engagement') AS events".to_owned()
+        }];
         if needs_visitors {
             aggs.push("count(DISTINCT visitor_id) AS visitors".into());
         }
@@ -767,7 +790,8 @@ pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
     let c = Compiler { q: &q, d, spans: vec![Span { from: q.start, to: q.end, whole: false }] };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
     let mut sql = c.prelude();
-    let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE name <> 'engagement' AND {filter})");
+    let scroll: Vec<&Goal> = f.steps.iter().filter(|s| s.kind.is_scroll()).collect();
+    let _ = write!(sql, ", m AS (SELECT * FROM ev WHERE {} AND {filter})", c.countable(&scroll));
     for (i, step) in f.steps.iter().enumerate() {
         let cond = c.goal_condition(&step.kind);
         if i == 0 {
@@ -810,15 +834,5 @@ pub(super) fn metric_sql(m: Metric) -> String {
         Metric::ExitRate => ratio("sessions", "page_pageviews", "100", 1),
         Metric::TimeOnPage => ratio("eng_ms", "eng_sessions", "0.001", 0),
         Metric::ScrollDepth => ratio("sd_sum", "sd_sessions", "1", 0),
-    }
-}
-
-/// Whether a goal leaf (`is` or `contains`, as Plausible allows for goals) selects this goal name.
-pub fn goal_name_selected(op: FilterOp, name: &str, values: &[String], case_sensitive: bool) -> bool {
-    let fold = |s: &str| if case_sensitive { s.to_owned() } else { s.to_lowercase() };
-    let name = fold(name);
-    match op.positive() {
-        FilterOp::Contains => values.iter().any(|v| name.contains(&fold(v))),
-        _ => values.iter().any(|v| fold(v) == name),
     }
 }

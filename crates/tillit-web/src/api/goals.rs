@@ -24,6 +24,8 @@ pub struct CreateGoal {
     #[serde(default)]
     page_path: Option<String>,
     #[serde(default)]
+    scroll_threshold: Option<i64>,
+    #[serde(default)]
     display_name: Option<String>,
 }
 
@@ -43,19 +45,24 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<GoalRow>), ApiError> {
     let req: CreateGoal = crate::api::json_body(&body)?;
-    let spec = GoalSpec { event_name: req.event_name, page_path: req.page_path, display_name: req.display_name };
+    let spec = GoalSpec {
+        event_name: req.event_name,
+        page_path: req.page_path,
+        scroll_threshold: req.scroll_threshold,
+        display_name: req.display_name,
+    };
     Ok((StatusCode::CREATED, Json(add_goal(&state, &caller, spec).await?)))
 }
 
 /// Validates and stores a goal of the caller's site, and records it in the audit log (the API
 /// and the settings page both add goals through here).
 pub(crate) async fn add_goal(state: &AppState, caller: &Caller, spec: GoalSpec) -> Result<GoalRow, ApiError> {
-    let NewGoal { event_name, page_path, display_name } =
+    let NewGoal { event_name, page_path, scroll_threshold, display_name } =
         NewGoal::parse(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let site = site_of(caller)?;
     let goal = state
         .app
-        .add_goal(site, event_name.as_deref(), page_path.as_deref(), &display_name, state.clock.now())
+        .add_goal(site, event_name.as_deref(), page_path.as_deref(), scroll_threshold, &display_name, state.clock.now())
         .await
         .map_err(map_store)?;
     audit(state, caller, "goal.create", &format!("site:{site}"), json!({ "goal": goal.display_name })).await?;

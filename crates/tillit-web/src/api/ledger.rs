@@ -824,7 +824,15 @@ mod tests {
 
     #[test]
     fn only_the_sites_own_origins_may_post() {
-        let site = Site { id: 1, domain: "shop.test".into(), timezone: "UTC".into(), retention_days: 1, created_at: 0 };
+        let site = Site {
+            id: 1,
+            domain: "shop.test".into(),
+            timezone: "UTC".into(),
+            retention_days: 1,
+            created_at: 0,
+            previous_domain: None,
+            domain_changed_at: None,
+        };
         for ok in ["https://shop.test", "https://www.shop.test", "http://blog.shop.test:8080"] {
             assert!(allowed_origin(&site, ok), "{ok}");
         }

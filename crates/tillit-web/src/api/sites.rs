@@ -1,6 +1,6 @@
-//! The admin API for sites: `GET/POST /api/admin/sites`, `DELETE /api/admin/sites/{domain}`.
-//! Access is decided by `auth::RULES`: listing shows the sites the caller may view; adding and
-//! removing sites needs the instance-wide `ManageSites`.
+//! The admin API for sites: `GET/POST /api/admin/sites`, `PATCH/DELETE /api/admin/sites/{domain}`.
+//! Access is decided by `auth::RULES`: listing shows the sites the caller may view; changing a site
+//! needs `ManageSite` on it; adding and removing sites needs the instance-wide `ManageSites`.
 
 use axum::Extension;
 use axum::Json;
@@ -27,6 +27,18 @@ pub struct CreateSite {
     retention_days: Option<u32>,
 }
 
+/// The settings a `PATCH` changes; those left out keep their value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSite {
+    #[serde(default)]
+    domain: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    retention_days: Option<u32>,
+}
+
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -45,6 +57,31 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(site)))
 }
 
+pub async fn change(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Json<Site>, ApiError> {
+    let req: ChangeSite = crate::api::json_body(&body)?;
+    let Some(current) = caller.site.as_ref() else {
+        return Err(ApiError::Internal("route without a checked site".into()));
+    };
+    let domain = req.domain.unwrap_or_else(|| current.domain.clone());
+    let timezone = req.timezone.unwrap_or_else(|| current.timezone.clone());
+    let retention = req.retention_days.unwrap_or(current.retention_days);
+    Ok(Json(update_site(&state, &caller, &domain, &timezone, retention).await?))
+}
+
+/// Refuses a domain that another site still answers to (its current or its previous domain).
+async fn check_domain_free(state: &AppState, domain: &str, own_id: Option<u32>) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let all = state.app.list_sites().await.map_err(map_store)?;
+    match all.iter().find(|s| Some(s.id) != own_id && sites::answers_to(s, domain, now)) {
+        Some(_) => Err(ApiError::Conflict(format!("the domain {domain} belongs to another site"))),
+        None => Ok(()),
+    }
+}
+
 /// Validates and adds a site (audited); the API and the start page's form share it.
 pub(crate) async fn add_site(
     state: &AppState,
@@ -55,6 +92,7 @@ pub(crate) async fn add_site(
 ) -> Result<Site, ApiError> {
     let new = sites::NewSite::parse(domain, timezone, retention_days.unwrap_or(state.config.default_retention_days))
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    check_domain_free(state, &new.domain, None).await?;
     let site = state
         .app
         .add_site(&new.domain, &new.timezone, new.retention_days, state.clock.now())
@@ -72,7 +110,8 @@ pub(crate) async fn add_site(
     Ok(site)
 }
 
-/// Changes the caller's site's domain, time zone and retention (audited).
+/// Changes the caller's site's domain, time zone and retention (audited). After a change of domain the
+/// previous one keeps working for the Events API and the Stats API for `sites::PREVIOUS_DOMAIN_GRACE_SECS`.
 pub(crate) async fn update_site(
     state: &AppState,
     caller: &Caller,
@@ -85,8 +124,8 @@ pub(crate) async fn update_site(
     };
     let new = sites::NewSite::parse(domain, Some(timezone), retention_days)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let site =
-        Site { domain: new.domain, timezone: new.timezone, retention_days: new.retention_days, ..current.clone() };
+    check_domain_free(state, &new.domain, Some(current.id)).await?;
+    let site = sites::changed(&current, new, state.clock.now());
     state.app.update_site(&site).await.map_err(map_store)?;
     refresh(state).await;
     audit(
@@ -113,7 +152,8 @@ pub async fn remove(
 
 async fn refresh(state: &AppState) {
     if let Ok(all) = state.app.list_sites().await {
-        state.ingestor.set_sites(all.into_iter().map(sites::info));
+        let now = state.clock.now();
+        state.ingestor.set_sites(all.into_iter().map(|s| sites::info(s, now)));
     }
 }
 

@@ -151,14 +151,18 @@ pub async fn add(
     let f = form(&body);
     let opt = |k: &str| Some(field(&f, k).trim().to_owned()).filter(|v| !v.is_empty());
     let result = match section.as_str() {
-        "goals" => {
-            let spec = GoalSpec {
-                event_name: opt("event_name"),
-                page_path: opt("page_path"),
-                display_name: opt("display_name"),
-            };
-            api::goals::add_goal(&state, &caller, spec).await.map(|_| ())
-        }
+        "goals" => match opt("scroll_threshold").map(|t| t.parse::<i64>()).transpose() {
+            Ok(scroll_threshold) => {
+                let spec = GoalSpec {
+                    event_name: opt("event_name"),
+                    page_path: opt("page_path"),
+                    scroll_threshold,
+                    display_name: opt("display_name"),
+                };
+                api::goals::add_goal(&state, &caller, spec).await.map(|_| ())
+            }
+            Err(_) => Err(ApiError::BadRequest("a scroll threshold is a whole number from 1 to 100".into())),
+        },
         "funnels" => {
             let steps: Vec<String> =
                 field(&f, "steps").lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();

@@ -11,7 +11,8 @@ use crate::config::Config;
 
 #[derive(Subcommand)]
 pub enum GoalCmd {
-    /// Add a goal: a custom event (`--event Signup`) or a pageview (`--page '/blog/*'`).
+    /// Add a goal: a custom event (`--event Signup`), a pageview (`--page '/blog/*'`), or a scroll
+    /// at least so deep on a page (`--page '/blog/*' --scroll 75`).
     Add {
         #[arg(long)]
         site: String,
@@ -19,7 +20,10 @@ pub enum GoalCmd {
         event: Option<String>,
         #[arg(long)]
         page: Option<String>,
-        /// Display name (default: the event name, or `Visit /path`).
+        /// Scroll threshold in per cent (1–100), with `--page`: the goal is a scroll that deep.
+        #[arg(long, requires = "page")]
+        scroll: Option<i64>,
+        /// Display name (default: the event name, `Visit /path` or `Scroll N% on /path`).
         #[arg(long)]
         name: Option<String>,
     },
@@ -40,14 +44,20 @@ pub enum GoalCmd {
 pub async fn run(config: &Config, cmd: GoalCmd) -> anyhow::Result<()> {
     let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
     match cmd {
-        GoalCmd::Add { site, event, page, name } => {
-            let goal = NewGoal::parse(GoalSpec { event_name: event, page_path: page, display_name: name })?;
+        GoalCmd::Add { site, event, page, scroll, name } => {
+            let goal = NewGoal::parse(GoalSpec {
+                event_name: event,
+                page_path: page,
+                scroll_threshold: scroll,
+                display_name: name,
+            })?;
             let id = super::site_id(&app, &site).await?;
             let g = app
                 .add_goal(
                     id,
                     goal.event_name.as_deref(),
                     goal.page_path.as_deref(),
+                    goal.scroll_threshold,
                     &goal.display_name,
                     Clock::system().now(),
                 )
@@ -58,10 +68,11 @@ pub async fn run(config: &Config, cmd: GoalCmd) -> anyhow::Result<()> {
         GoalCmd::List { site } => {
             let id = super::site_id(&app, &site).await?;
             for g in app.goals(id).await? {
-                let what = match (&g.event_name, &g.page_path) {
-                    (Some(e), _) => format!("event {e}"),
-                    (None, Some(p)) => format!("pageview {p}"),
-                    (None, None) => String::new(),
+                let what = match (&g.event_name, &g.page_path, g.scroll_threshold) {
+                    (Some(e), _, _) => format!("event {e}"),
+                    (None, Some(p), Some(t)) => format!("scroll {t}% on {p}"),
+                    (None, Some(p), None) => format!("pageview {p}"),
+                    (None, None, _) => String::new(),
                 };
                 println!("{:<40} {what}", g.display_name);
             }

@@ -82,7 +82,8 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     )?;
     let geo = super::open_geo(config)?;
     let ingestor = Ingestor::new(UaParser::new(20_000)?, Some(geo), "", DailySalt::random());
-    ingestor.set_sites(all_sites.iter().cloned().map(sites::info));
+    let now = tillit_core::time::Clock::system().now();
+    ingestor.set_sites(all_sites.iter().cloned().map(|s| sites::info(s, now)));
     let mut known_keys: HashMap<u32, HashSet<u64>> = HashMap::new();
     for s in &all_sites {
         known_keys.insert(s.id, store.import_keys(s.id)?);

@@ -51,7 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let ua = UaParser::new(50_000)?;
     let salts = rotate_salts(&app, clock.now()).await?;
     let ingestor = Arc::new(Ingestor::new(ua, geo, &spam, salts));
-    refresh_sites(&app, &ingestor).await?;
+    refresh_sites(&app, &ingestor, clock.now()).await?;
     // Queries read through their own connections, so they never wait behind the writer thread.
     let stats = StatsService::new(app.clone(), events.reader()?);
     let (sink, store, writer, recovery) = writer::start(&config.ingest_log_dir(), events, WriterOptions::default())?;
@@ -239,7 +239,7 @@ async fn jobs_loop(app: AppStore, ingestor: Arc<Ingestor>, store: StoreHandle, c
     loop {
         tick.tick().await;
         n += 1;
-        if let Err(e) = refresh_sites(&app, &ingestor).await {
+        if let Err(e) = refresh_sites(&app, &ingestor, clock.now()).await {
             warn!(error = %e, "site refresh failed");
         }
         if n % 30 == 1 {
@@ -265,9 +265,9 @@ async fn jobs_loop(app: AppStore, ingestor: Arc<Ingestor>, store: StoreHandle, c
     }
 }
 
-async fn refresh_sites(app: &AppStore, ingestor: &Ingestor) -> anyhow::Result<()> {
+async fn refresh_sites(app: &AppStore, ingestor: &Ingestor, now: i64) -> anyhow::Result<()> {
     let all = app.list_sites().await?;
-    ingestor.set_sites(all.into_iter().map(sites::info));
+    ingestor.set_sites(all.into_iter().map(|s| sites::info(s, now)));
     Ok(())
 }
 

@@ -182,6 +182,7 @@ const REQUESTS: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/api/v2/query", Some(r#"{"site_id":"{site}","metrics":["visitors"],"date_range":"7d"}"#)),
     ("GET", "/api/admin/sites", None),
     ("POST", "/api/admin/sites", Some(r#"{"domain":"not a domain"}"#)),
+    ("PATCH", "/api/admin/sites/{site}", Some(r#"{"retention_days":0}"#)),
     ("DELETE", "/api/admin/sites/zzz.test", None),
     ("GET", "/api/admin/sites/{site}/goals", None),
     ("POST", "/api/admin/sites/{site}/goals", Some("{}")),

@@ -173,7 +173,29 @@ async fn admin_api_manages_sites() {
     let ev = r#"{"n":"pageview","u":"https://new.test/","d":"new.test"}"#;
     let res = server.post_event(ev, "", CHROME_UA).await;
     assert!(res.headers().get("x-plausible-dropped").is_none());
-    let del = client.delete(format!("{url}/new.test")).bearer_auth("test-admin-token").send().await.unwrap();
+
+    // A change of domain: the old one keeps taking events (for 72 hours) and cannot be taken by
+    // another site meanwhile; bad changes are refused and change nothing.
+    let patch = |path: &str, body: &'static str| {
+        client.patch(format!("{url}/{path}")).bearer_auth("test-admin-token").body(body).send()
+    };
+    assert_eq!(patch("new.test", r#"{"domain":"not a domain"}"#).await.unwrap().status(), 400);
+    assert_eq!(patch("new.test", r#"{"retention_days":0}"#).await.unwrap().status(), 400);
+    assert_eq!(patch("new.test", r#"{"colour":"red"}"#).await.unwrap().status(), 400);
+    assert_eq!(patch("nope.test", r#"{"domain":"x.test"}"#).await.unwrap().status(), 404);
+    let res = patch("new.test", r#"{"domain":"renamed.test"}"#).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let site: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        (site["domain"].as_str(), site["previous_domain"].as_str(), site["timezone"].as_str()),
+        (Some("renamed.test"), Some("new.test"), Some("Europe/Oslo"))
+    );
+    let res = server.post_event(ev, "", CHROME_UA).await;
+    assert!(res.headers().get("x-plausible-dropped").is_none(), "the old domain still takes events");
+    let taken =
+        client.post(&url).bearer_auth("test-admin-token").body(r#"{"domain":"new.test"}"#).send().await.unwrap();
+    assert_eq!(taken.status(), 409);
+    let del = client.delete(format!("{url}/renamed.test")).bearer_auth("test-admin-token").send().await.unwrap();
     assert_eq!(del.status(), 200);
     let res = server.post_event(ev, "", CHROME_UA).await;
     assert_eq!(res.headers()["x-plausible-dropped"], "1");

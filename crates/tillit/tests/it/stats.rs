@@ -315,7 +315,18 @@ async fn admin_goals_and_funnels_refuse_bad_input_and_keep_what_exists() {
     let post = |url: String, body: &'static str| client.post(url).bearer_auth("test-admin-token").body(body).send();
     assert_eq!(post(goals.clone(), r#"{"event_name":"Signup"}"#).await.unwrap().status(), 201);
     assert_eq!(post(goals.clone(), r#"{"page_path":"/pricing"}"#).await.unwrap().status(), 201);
+    let scroll = post(goals.clone(), r#"{"page_path":"/blog/**","scroll_threshold":75}"#).await.unwrap();
+    assert_eq!(scroll.status(), 201);
+    let scroll: Value = scroll.json().await.unwrap();
+    assert_eq!(
+        (scroll["display_name"].as_str(), scroll["scroll_threshold"].as_u64()),
+        (Some("Scroll 75% on /blog/**"), Some(75))
+    );
     for (body, status) in [
+        (r#"{"page_path":"/a","scroll_threshold":0}"#, 400),
+        (r#"{"page_path":"/a","scroll_threshold":101}"#, 400),
+        (r#"{"event_name":"A","scroll_threshold":50}"#, 400),
+        (r#"{"page_path":"/a","scroll_threshold":"half"}"#, 400),
         ("not json", 400),
         (r#"{"event_name":"A","page_path":"/a"}"#, 400),
         (r#"{"page_path":"no-slash"}"#, 400),
@@ -341,7 +352,7 @@ async fn admin_goals_and_funnels_refuse_bad_input_and_keep_what_exists() {
     // What was stored is intact.
     let listed: Value = client.get(goals).bearer_auth("test-admin-token").send().await.unwrap().json().await.unwrap();
     let names: Vec<&str> = listed.as_array().unwrap().iter().map(|g| g["display_name"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["Signup", "Visit /pricing"]);
+    assert_eq!(names, vec!["Signup", "Visit /pricing", "Scroll 75% on /blog/**"]);
     let listed: Value = client.get(funnels).bearer_auth("test-admin-token").send().await.unwrap().json().await.unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["steps"].as_array().unwrap().len(), 2);

@@ -12,6 +12,7 @@ pub mod v2;
 
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
+use tillit_store::app::GoalRow;
 use tillit_store::query::{DimValue, Dimension, Filter, Goal, GoalKind, Metric, TimeGrain, VisitField, round_to};
 
 use super::period;
@@ -52,17 +53,20 @@ pub fn page_goal_name(path: &str) -> String {
     format!("Visit {path}")
 }
 
-/// Turns a goal definition into what the engine matches: a custom event by name, or pageviews
-/// whose path is the goal's path — or, when it has wildcards, matches it as Plausible's
-/// [`wildcard_regex`] does.
-pub fn goal(event_name: Option<&str>, page_path: Option<&str>, display_name: &str) -> Goal {
-    let kind = match (event_name, page_path) {
-        (Some(name), _) => GoalKind::Event(name.to_owned()),
-        (None, Some(path)) if path.contains('*') => GoalKind::Page(wildcard_regex(path)),
-        (None, Some(path)) => GoalKind::Page(format!("^{}$", regex::escape(path))),
-        (None, None) => GoalKind::Event(display_name.to_owned()),
+/// Turns a stored goal into what the engine matches: a custom event by name, or pageviews (or
+/// scrolls at least the threshold deep) whose path is the goal's path — or, when it has wildcards,
+/// matches it as Plausible's [`wildcard_regex`] does.
+pub fn goal(g: &GoalRow) -> Goal {
+    let path_regex = |path: &str| {
+        if path.contains('*') { wildcard_regex(path) } else { format!("^{}$", regex::escape(path)) }
     };
-    Goal { name: display_name.to_owned(), kind }
+    let kind = match (&g.event_name, &g.page_path, g.scroll_threshold) {
+        (Some(name), _, _) => GoalKind::Event(name.clone()),
+        (None, Some(path), Some(threshold)) => GoalKind::Scroll { page: path_regex(path), threshold },
+        (None, Some(path), None) => GoalKind::Page(path_regex(path)),
+        (None, None, _) => GoalKind::Event(g.display_name.clone()),
+    };
+    Goal { name: g.display_name.clone(), kind }
 }
 
 /// An anchored regular expression for a Plausible wildcard pattern, made as Plausible makes it:
@@ -272,9 +276,18 @@ mod tests {
 
     #[test]
     fn goal_paths_without_wildcards_match_exactly() {
-        let GoalKind::Page(re) = goal(None, Some("/a|b"), "Visit /a|b").kind else { panic!("page goal") };
+        let row = |scroll_threshold| GoalRow {
+            id: 1,
+            site_id: 1,
+            event_name: None,
+            page_path: Some("/a|b".into()),
+            scroll_threshold,
+            display_name: "Visit /a|b".into(),
+        };
+        let GoalKind::Page(re) = goal(&row(None)).kind else { panic!("page goal") };
         let re = regex::Regex::new(&re).unwrap();
         assert!(re.is_match("/a|b") && !re.is_match("/a"));
+        assert_eq!(goal(&row(Some(50))).kind, GoalKind::Scroll { page: "^/a\\|b$".into(), threshold: 50 });
     }
 
     #[test]

@@ -609,8 +609,8 @@ pub fn render_funnel(name: &str, steps: &[Goal], visitors: &[u64]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::api::goal;
     use jiff::tz::TimeZone;
+    use tillit_store::query::{Goal, GoalKind};
 
     fn site() -> SiteCtx {
         SiteCtx {
@@ -618,7 +618,7 @@ mod tests {
             domain: "a.test".into(),
             tz: TimeZone::UTC,
             tz_name: "UTC".into(),
-            goals: vec![goal(Some("Signup"), None, "Signup")],
+            goals: vec![Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }],
             first_event: None,
         }
     }

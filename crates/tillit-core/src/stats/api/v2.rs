@@ -804,7 +804,7 @@ impl<'a> ComparisonIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::api::goal;
+    use tillit_store::query::{Goal, GoalKind};
 
     fn site() -> SiteCtx {
         SiteCtx {
@@ -812,7 +812,7 @@ mod tests {
             domain: "a.test".into(),
             tz: TimeZone::UTC,
             tz_name: "UTC".into(),
-            goals: vec![goal(Some("Signup"), None, "Signup")],
+            goals: vec![Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }],
             first_event: None,
         }
     }
