@@ -272,7 +272,10 @@ mod tests {
     #[test]
     fn table_is_sorted_unique_and_found() {
         assert!(COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0), "sorted by code, no duplicates");
-        assert!(COUNTRIES.iter().all(|(c, n)| c.len() == 2 && !n.is_empty()));
+        assert!(COUNTRIES.iter().all(|(c, n)| c.len() == 2 && n.len() > 2));
+        // Breakdowns group by code and name the groups afterwards: one name per code.
+        let names: std::collections::HashSet<&str> = COUNTRIES.iter().map(|(_, n)| *n).collect();
+        assert_eq!(names.len(), COUNTRIES.len(), "no two codes share a name");
         assert_eq!(country_name("NO"), "Norway");
         assert_eq!(country_name("SE"), "Sweden");
         assert_eq!(country_name("DK"), "Denmark");

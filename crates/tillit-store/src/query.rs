@@ -188,6 +188,16 @@ impl VisitField {
         }
     }
 
+    /// Whether every event of a visit carries the same value: the attributes fixed when the visit
+    /// starts. Not the entry page (events before a visit's first pageview have none yet) nor what
+    /// is derived from the visit's first or last event.
+    pub fn fixed_at_start(self) -> bool {
+        !matches!(
+            self,
+            VisitField::EntryPage | VisitField::ExitPage | VisitField::EntryPageHostname | VisitField::ExitPageHostname
+        )
+    }
+
     pub fn from_name(name: &str) -> Option<VisitField> {
         VisitField::ALL.into_iter().find(|f| f.name() == name)
     }
@@ -306,6 +316,31 @@ impl Filter {
             }
             other => Some(other.clone()),
         }
+    }
+
+    /// Whether the filter gives the same answer for every event of a visit: it tests only visit
+    /// attributes fixed at the visit's start. Such a filter selects whole visits, so visit metrics
+    /// under it need no lookup of which visits have a matching event.
+    pub fn is_per_visit(&self) -> bool {
+        let mut all = true;
+        self.dimensions(&mut |d| all &= matches!(d, Dimension::Visit(f) if f.fixed_at_start()));
+        all
+    }
+
+    /// The filter split into its top-level conditions that hold per visit ([`Filter::is_per_visit`])
+    /// and the rest: `(per visit, rest)`, each `None` when empty. Their conjunction is the filter.
+    pub fn split_per_visit(&self) -> (Option<Filter>, Option<Filter>) {
+        let members: Vec<Filter> = match self {
+            Filter::And(v) => v.clone(),
+            other => vec![other.clone()],
+        };
+        let (visit, rest): (Vec<Filter>, Vec<Filter>) = members.into_iter().partition(Filter::is_per_visit);
+        let join = |v: Vec<Filter>| match v.len() {
+            0 => None,
+            1 => v.into_iter().next(),
+            _ => Some(Filter::And(v)),
+        };
+        (join(visit), join(rest))
     }
 
     /// The top-level conditions on `dim` (the filter itself, or members of a top-level `and`).

@@ -50,23 +50,34 @@ fn session_spec() -> impl Strategy<Value = SessionSpec> {
 fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
     let mut out = Vec::new();
     for (sid, s) in specs.iter().enumerate() {
-        let first_path = PATHS[s.events[0].1];
+        // A visit may start with a custom event (kind 3 first): as ingest stamps them, its events
+        // have no entry page until its first pageview.
+        let names: Vec<&str> = s
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match (i, e.0) {
+                (0, 3) => "Signup",
+                (0, _) | (_, 0 | 1) => "pageview",
+                (_, 2) => "engagement",
+                (_, 3) => "Signup",
+                _ => "Purchase",
+            })
+            .collect();
+        let first_pageview = names.iter().position(|n| *n == "pageview");
         let attrs = Arc::new(SessionAttrs {
-            entry_page: first_path.into(),
+            entry_page: first_pageview.map_or("", |i| PATHS[s.events[i].1]).into(),
             source: SOURCES[s.source].into(),
             country: COUNTRIES[s.country].into(),
             city_geoname_id: [3_143_244, 2_673_730, 0][s.country],
             ..SessionAttrs::default()
         });
+        let before_entry = Arc::new(SessionAttrs { entry_page: String::new(), ..(*attrs).clone() });
         let mut ts = T0 + s.start;
         for (i, (kind, path, gap, interactive, depth)) in s.events.iter().enumerate() {
             ts += gap;
-            let name = match (i, kind) {
-                (0, _) | (_, 0 | 1) => "pageview",
-                (_, 2) => "engagement",
-                (_, 3) => "Signup",
-                _ => "Purchase",
-            };
+            let name = names[i];
+            let session = if first_pageview.is_some_and(|p| i >= p) { attrs.clone() } else { before_entry.clone() };
             let props = match kind {
                 3 => vec![("plan".to_owned(), if depth % 2 == 0 { "pro" } else { "free" }.to_owned())],
                 4 => vec![("plan".to_owned(), "team".to_owned()), ("seats".to_owned(), depth.to_string())],
@@ -86,7 +97,7 @@ fn build(specs: &[SessionSpec]) -> Vec<EventRecord> {
                 revenue: None,
                 scroll_depth: engagement.then_some(*depth),
                 engagement_ms: engagement.then_some(u32::from(*depth) * 997),
-                session: attrs.clone(),
+                session,
                 import_key: None,
                 visit: VisitDelta::default(),
             });
@@ -408,6 +419,54 @@ proptest! {
     }
 }
 
+/// Under a page filter the bounce rate counts visits that entered on the page. Over whole UTC days
+/// visit metrics come from visit deltas; a visit that started with a custom event has no entry page
+/// on its first events, so it must be grouped by visit instead (once, not twice).
+#[test]
+fn bounce_rate_under_a_page_filter_counts_visits_that_entered_late() {
+    const DAY: i64 = 86_400;
+    let entry = |page: &str| Arc::new(SessionAttrs { entry_page: page.into(), ..SessionAttrs::default() });
+    let custom = |sid: u64, ts: i64, interactive: bool| EventRecord {
+        session: entry(""),
+        interactive,
+        ..event(sid, ts, "Signup", "/")
+    };
+    let on = |e: EventRecord, page: &str| EventRecord { session: entry(page), ..e };
+    let events = vec![
+        // Entered on `/` and bounced; entered on `/` and went on.
+        event(1, T0 + 100, "pageview", "/"),
+        event(2, T0 + 200, "pageview", "/"),
+        event(2, T0 + 300, "pageview", "/pricing"),
+        // Started with a custom event, then entered on `/`: not a bounce, and a bounce.
+        custom(3, T0 + 400, true),
+        event(3, T0 + 500, "pageview", "/"),
+        custom(5, T0 + 800, false),
+        event(5, T0 + 900, "pageview", "/"),
+        // Viewed `/` but entered elsewhere: a visit, not one the bounce rate counts.
+        on(event(4, T0 + 600, "pageview", "/pricing"), "/pricing"),
+        on(event(4, T0 + 700, "pageview", "/"), "/pricing"),
+    ];
+    let page =
+        Filter::Leaf { op: FilterOp::Is, dimension: Dimension::Page, values: vec!["/".into()], case_sensitive: true };
+    let q = StatsQuery {
+        metrics: vec![Metric::Visits, Metric::BounceRate, Metric::VisitDuration],
+        filter: Some(page),
+        limit: 10,
+        ..StatsQuery::over(1, T0, T0 + DAY, LocalTime::utc())
+    };
+    let expected = vec![tillit_store::query::ResultRow {
+        dimensions: Vec::new(),
+        metrics: vec![Some(5.0), Some(50.0), Some(80.0)],
+    }];
+    assert_eq!(reference::run(&q, &events).rows, expected);
+    let (_tmp, _store, reader) = store_with(&events);
+    assert_eq!(reader.query(&q).unwrap().rows, expected, "whole day, from visit deltas");
+    let by_source = StatsQuery { dimensions: vec![Dimension::Visit(VisitField::Source)], ..q.clone() };
+    assert_eq!(reader.query(&by_source).unwrap().rows, reference::run(&by_source, &events).rows);
+    let cut = StatsQuery { start: T0 + 50, ..q };
+    assert_eq!(reader.query(&cut).unwrap().rows, expected, "a range that cuts the day: grouped by visit");
+}
+
 #[test]
 fn scroll_goals_count_visitors_but_no_events_from_raw_events_and_roll_ups() {
     const DAY: i64 = 86_400;
@@ -593,6 +652,31 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
         Just(Dimension::Time(TimeGrain::Week)),
         Just(Dimension::Time(TimeGrain::Month)),
     ]);
+    // Filters on one visit field F, which the cells apply: `is V` alone, compared as it is, with
+    // one value (kind 0), or any filter on F in a breakdown by F (1: `is V`, 4: `is_not ""`, 5:
+    // contains V, any case). Without the breakdown, case-insensitive (2) or with two values (3),
+    // they are read raw.
+    let pin = prop::option::of((
+        prop_oneof![
+            Just(VisitField::Source),
+            Just(VisitField::Country),
+            Just(VisitField::CountryName),
+            Just(VisitField::EntryPage),
+            Just(VisitField::City),
+            Just(VisitField::ExitPage),
+        ],
+        prop_oneof![
+            Just("Google"),
+            Just("google"),
+            Just("NO"),
+            Just("Norway"),
+            Just("/"),
+            Just("/blog/a"),
+            Just(""),
+            Just("3143244"),
+        ],
+        0u8..6,
+    ));
     (
         prop::sample::subsequence(rollup_metrics, 1..5),
         other,
@@ -604,9 +688,22 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
         prop::collection::vec((0usize..4, any::<bool>()), 0..2),
         (1usize..8, 0usize..4),
         any::<bool>(),
+        pin,
     )
-        .prop_map(|(metrics, other, time, time_first, from, len, dst, order, (limit, offset), aligned)| {
+        .prop_map(|(metrics, other, time, time_first, from, len, dst, order, (limit, offset), aligned, pin)| {
             let mut dims: Vec<Dimension> = other.into_iter().collect();
+            let filter = pin.map(|(field, value, kind)| {
+                if matches!(kind, 1 | 4 | 5) {
+                    dims = vec![Dimension::Visit(field)];
+                }
+                let (op, values) = match kind {
+                    3 => (FilterOp::Is, vec![value.to_owned(), "Newsletter".to_owned()]),
+                    4 => (FilterOp::IsNot, vec![String::new()]),
+                    5 => (FilterOp::Contains, vec![value.to_lowercase()]),
+                    _ => (FilterOp::Is, vec![value.to_owned()]),
+                };
+                Filter::Leaf { op, dimension: Dimension::Visit(field), values, case_sensitive: !matches!(kind, 2 | 5) }
+            });
             if metrics.iter().any(|m| m.is_session_metric()) {
                 dims.retain(|d| !d.is_event_only());
             }
@@ -633,7 +730,7 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
                 local,
                 metrics,
                 dimensions: dims,
-                filter: None,
+                filter,
                 goals: goals(),
                 order_by,
                 limit,

@@ -147,6 +147,7 @@ impl DuckDbReader {
             } else {
                 rollup::compile(q, &days, &edges, whole, &DuckDbDialect)
             };
+            let started = std::time::Instant::now();
             let mut stmt = tx.prepare(&sql)?;
             let mut total = 0usize;
             let rows = stmt
@@ -167,6 +168,9 @@ impl DuckDbReader {
                 total = usize::try_from(*t).unwrap_or(0);
             }
             drop(stmt);
+            // Opt-in (`TILLIT_LOG=tillit_store::sql=trace`), for finding where a slow view spends
+            // its time. Statements hold no visitor data: only the query's own values.
+            tracing::trace!(target: "tillit_store::sql", ms = started.elapsed().as_millis() as u64, %sql, "stats statement");
             tx.commit()?;
             Ok((rows.into_iter().map(|(r, _)| r).collect::<Vec<_>>(), total))
         })?;

@@ -40,8 +40,8 @@ use std::fmt::Write;
 
 use sha2::{Digest, Sha256};
 
-use super::sql::{Dialect, PART_COLUMNS, WholeVisits, compile_parts, lit};
-use crate::query::{Dimension, Goal, GoalKind, LocalTime, Metric, StatsQuery, TimeGrain};
+use super::sql::{Dialect, PART_COLUMNS, WholeVisits, compile_parts, lit, value_filter};
+use crate::query::{Dimension, Filter, FilterOp, Goal, GoalKind, LocalTime, Metric, StatsQuery, TimeGrain, VisitField};
 
 pub const DAY: i64 = 86_400;
 
@@ -215,8 +215,56 @@ fn rolled_up(f: crate::query::VisitField) -> bool {
     !matches!(f, crate::query::VisitField::EntryPageHostname | crate::query::VisitField::ExitPageHostname)
 }
 
-/// Whether roll-ups can answer `q`: no filter, metrics that are sums or ratios of sums, and a
-/// grouping that has cells (see [`rolled_up_dimensions`]).
+/// The visit field of a filter the cells can apply: every leaf is on that one field, which has
+/// cells, and the visits the filter selects, with all their events, are exactly those whose
+/// group by that field the filter accepts. So a breakdown by the field reads the cells of the
+/// accepted values; a query without a dimension can read them only when there is one such value
+/// (visitors do not add up across values: see [`single_value`]).
+///
+/// Fields fixed at a visit's start hold for every event, and so does the exit page. The entry page
+/// does only where the filter rejects the empty value: a visit's events before its first pageview
+/// have none yet.
+fn cell_filter_field(f: &Filter) -> Option<VisitField> {
+    let mut fields = Vec::new();
+    f.dimensions(&mut |d| fields.push(if let Dimension::Visit(v) = d { Some(*v) } else { None }));
+    let field = fields.first().copied().flatten()?;
+    let one = fields.iter().all(|x| *x == Some(field));
+    let per_visit = match field {
+        VisitField::EntryPage => accepts_empty(f) == Some(false),
+        // Joined to every event of its visit (see `sql::Compiler::prelude`).
+        VisitField::ExitPage => true,
+        other => other.fixed_at_start(),
+    };
+    (one && rolled_up(field) && per_visit).then_some(field)
+}
+
+/// Whether the filter accepts the empty value (`None`: cannot tell without running a regular
+/// expression).
+fn accepts_empty(f: &Filter) -> Option<bool> {
+    match f {
+        Filter::And(v) => v.iter().try_fold(true, |acc, c| Some(acc && accepts_empty(c)?)),
+        Filter::Or(v) => v.iter().try_fold(false, |acc, c| Some(acc || accepts_empty(c)?)),
+        Filter::Not(c) => accepts_empty(c).map(|b| !b),
+        Filter::Leaf { op, values, .. } => {
+            // `""` is, and contains, only the empty value.
+            let listed = values.iter().any(String::is_empty);
+            match op {
+                FilterOp::Is | FilterOp::Contains => Some(listed),
+                FilterOp::IsNot | FilterOp::ContainsNot => Some(!listed),
+                FilterOp::Matches | FilterOp::MatchesNot => None,
+            }
+        }
+    }
+}
+
+/// Whether the filter is `is` with one value, compared as it is: one group's cells.
+fn single_value(f: &Filter) -> bool {
+    matches!(f, Filter::Leaf { op: FilterOp::Is, values, case_sensitive: true, .. } if values.len() == 1)
+}
+
+/// Whether roll-ups can answer `q`: no filter (or one the cells apply, see [`cell_filter_field`]),
+/// metrics that are sums or ratios of sums, and a grouping that has cells (see
+/// [`rolled_up_dimensions`]).
 pub fn eligible(q: &StatsQuery) -> bool {
     let metrics_ok = q.metrics.iter().all(|m| {
         matches!(
@@ -246,12 +294,30 @@ pub fn eligible(q: &StatsQuery) -> bool {
         },
         _ => false,
     };
-    q.filter.is_none() && metrics_ok && grouping_ok
+    let filter_ok = match &q.filter {
+        None => true,
+        Some(f) => cell_filter_field(f).is_some_and(|field| {
+            let grouped = others.as_slice() == [&Dimension::Visit(field)];
+            // Cells of a field by whole day or local day; with a filter in place, the
+            // denominators of percentages and conversion rates are no cell's.
+            (grouped || (others.is_empty() && single_value(f)))
+                && times.iter().all(|g| *g == TimeGrain::Day)
+                && !q.metrics.iter().any(|m| matches!(m, Metric::Percentage | Metric::ConversionRate))
+        }),
+    };
+    filter_ok && metrics_ok && grouping_ok
 }
 
-/// The roll-up key of `q`'s non-time dimension (`""` when it has none).
+/// The roll-up key of `q`'s non-time dimension, or of the field its filter is on (`""` when it
+/// has neither).
 fn dim_key(q: &StatsQuery) -> String {
-    q.dimensions.iter().find(|d| !matches!(d, Dimension::Time(_))).map(Dimension::label).unwrap_or_default()
+    let filtered = q.filter.as_ref().and_then(cell_filter_field).map(|f| Dimension::Visit(f).label());
+    q.dimensions
+        .iter()
+        .find(|d| !matches!(d, Dimension::Time(_)))
+        .map(Dimension::label)
+        .or(filtered)
+        .unwrap_or_default()
 }
 
 /// The grain of `q`'s time dimension, if it has one.
@@ -385,10 +451,12 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
         day_pieces(q.start, q.end, days).into_iter().map(|(_, r)| r).filter(|r| !edge_ranges.contains(r)).collect();
     let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
     let sums_of_parts = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect::<Vec<_>>().join(", ");
-    let cells = |key: &str, grain: Option<TimeGrain>, select: &str, group: bool| {
+    // A filter reads the cells of the values it accepts (the raw parts apply it themselves).
+    let only = q.filter.as_ref().map_or_else(String::new, |f| format!(" AND {}", value_filter(f, "value", d)));
+    let cells = |key: &str, grain: Option<TimeGrain>, select: &str, group: bool, only: &str| {
         let group_by = if group { " GROUP BY ALL" } else { "" };
         format!(
-            "SELECT {select}{sums_of_parts} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND ({}){group_by}",
+            "SELECT {select}{sums_of_parts} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND ({}){only}{group_by}",
             q.site_id,
             lit(key),
             grain_code(grain),
@@ -396,7 +464,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
         )
     };
     // An edge's cells, with its local date's bucket for any time dimension.
-    let edge_cells = |edge: &Edge, key: &str, dims: &[Dimension]| {
+    let edge_cells = |edge: &Edge, key: &str, dims: &[Dimension], only: &str| {
         let moment = edge.local_moment(&q.local);
         let select: String = dims
             .iter()
@@ -414,7 +482,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
         let nonempty = if key.is_empty() && !dims.is_empty() { " AND events > 0" } else { "" };
         format!(
             "SELECT {select}{sums_of_parts} FROM day_cells WHERE site_id = {} AND dim = {} AND grain = {} AND day = {} \
-             AND bucket = {}{nonempty}{group_by}",
+             AND bucket = {}{nonempty}{only}{group_by}",
             q.site_id,
             lit(key),
             edge.grain(),
@@ -431,8 +499,8 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
             _ => format!("value AS d{i}, "),
         })
         .collect();
-    let mut parts = vec![cells(&dim_key(q), time_grain(q), &dim_exprs, n > 0)];
-    parts.extend(edges.iter().map(|e| edge_cells(e, &dim_key(q), &q.dimensions)));
+    let mut parts = vec![cells(&dim_key(q), time_grain(q), &dim_exprs, n > 0, &only)];
+    parts.extend(edges.iter().map(|e| edge_cells(e, &dim_key(q), &q.dimensions, &only)));
     if !raw.is_empty() {
         parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, whole, d)));
     }
@@ -459,8 +527,8 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     // Without a filter, a conversion rate's denominator is every visitor of the range: the same
     // total a percentage divides by.
     if q.metrics.contains(&Metric::Percentage) || q.metrics.contains(&Metric::ConversionRate) {
-        let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false))];
-        totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[]))));
+        let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false, ""))];
+        totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[], ""))));
         if !raw.is_empty() {
             let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
             totals.push(format!("SELECT visitors FROM ({})", compile_parts(&all, &raw, whole, d)));
@@ -561,6 +629,49 @@ mod tests {
         assert_eq!(Edge::of_piece(9, (9 * DAY + 1, s), &splits), None, "not from the day's start");
         assert_eq!(Edge::of_piece(9, (9 * DAY, s), &[(TAIL, s)]), None, "only the tail was built");
         assert_eq!(Edge { day: 9, split: s, head: true }.range(), (9 * DAY, s));
+    }
+
+    fn leaf(op: FilterOp, field: VisitField, values: &[&str], case_sensitive: bool) -> Filter {
+        let values = values.iter().map(|v| (*v).to_owned()).collect();
+        Filter::Leaf { op, dimension: Dimension::Visit(field), values, case_sensitive }
+    }
+
+    #[test]
+    fn cells_apply_filters_on_one_visit_field_as_groups() {
+        let q = |dims: Vec<Dimension>, filter: Filter| StatsQuery {
+            dimensions: dims,
+            filter: Some(filter),
+            ..StatsQuery::over(1, 0, DAY, LocalTime::utc())
+        };
+        let google = leaf(FilterOp::Is, VisitField::Source, &["Google"], true);
+        let day = Dimension::Time(TimeGrain::Day);
+        assert!(eligible(&q(vec![], google.clone())), "one value, no breakdown");
+        assert!(eligible(&q(vec![day.clone()], google.clone())), "daily series");
+        assert!(!eligible(&q(vec![Dimension::Time(TimeGrain::Week)], google.clone())), "no weekly cells per field");
+        assert!(!eligible(&q(vec![Dimension::Page], google.clone())), "no cells of two fields");
+        let either = leaf(FilterOp::Is, VisitField::Source, &["Google", "Bing"], true);
+        assert!(!eligible(&q(vec![], either.clone())), "visitors do not add up across values");
+        assert!(eligible(&q(vec![Dimension::Visit(VisitField::Source)], either)), "but groups are kept apart");
+        let any_case = leaf(FilterOp::Is, VisitField::Source, &["google"], false);
+        assert!(!eligible(&q(vec![], any_case)));
+        let known = leaf(FilterOp::IsNot, VisitField::Country, &[""], true);
+        assert!(eligible(&q(vec![Dimension::Visit(VisitField::Country)], known.clone())));
+        assert!(!eligible(&q(vec![Dimension::Visit(VisitField::Source)], known)), "filter on another field");
+        // Events before a visit's first pageview have no entry page yet.
+        let entry = Dimension::Visit(VisitField::EntryPage);
+        assert!(eligible(&q(vec![entry.clone()], leaf(FilterOp::IsNot, VisitField::EntryPage, &[""], true))));
+        assert!(!eligible(&q(vec![entry.clone()], leaf(FilterOp::Is, VisitField::EntryPage, &["", "/"], true))));
+        assert!(!eligible(&q(vec![entry], leaf(FilterOp::Matches, VisitField::EntryPage, &["^/"], true))));
+        assert!(eligible(&q(vec![], leaf(FilterOp::Is, VisitField::ExitPage, &["/"], true))), "exit page");
+
+        let sql = compile(
+            &q(vec![day], google),
+            &[0],
+            &[],
+            WholeVisits { since: 0, now: DAY },
+            &super::super::sql::DuckDbDialect,
+        );
+        assert!(sql.contains("dim = 'visit:source'") && sql.contains("value IN ('Google')"), "{sql}");
     }
 
     #[test]

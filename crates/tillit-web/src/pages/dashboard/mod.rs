@@ -28,6 +28,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::future::try_join_all;
 use serde_json::{Map, Value, json};
 
 use tillit_core::access::Permission;
@@ -608,7 +609,30 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, can: Abilities) -> Result
     if let Some(c) = &compare {
         agg.insert("include".into(), json!({"comparisons": c}));
     }
-    let out = l.query(agg).await?;
+    let series = async {
+        let main = l.series(&[metric], interval, None).await?;
+        let other: Vec<f64> = match graph_compare {
+            Some(spec) => {
+                let today = tillit_core::stats::period::today(&l.site.tz, l.state.clock.now());
+                let range = comparison_range(spec, &l.span.range, &l.site.tz, today)
+                    .map_err(|e| StatsError::BadRequest(e.0))?;
+                let values = l.series(&[metric], interval, Some(&range)).await?;
+                values.iter().map(|(_, v)| v[0].as_f64().unwrap_or(0.0)).collect()
+            }
+            None => Vec::new(),
+        };
+        Ok::<_, StatsError>((main, other))
+    };
+    let no_events = async {
+        Ok::<_, StatsError>(
+            !shared && l.site.first_event.is_none() && l.state.stats.first_event(&l.site).await?.is_none(),
+        )
+    };
+    let panels = try_join_all(PANELS.iter().map(|&(id, title, tabs)| load_panel(l, id, title(t), tabs, shared)));
+    // The page's queries run side by side: the store answers several at once, and the page
+    // takes as long as its slowest query rather than the sum of all.
+    let (out, (main, other), no_events, panels, props, (funnel_tabs, funnel)) =
+        tokio::try_join!(l.query(agg), series, no_events, panels, load_props(l, shared), load_funnel(l))?;
     let row = &out["results"][0];
     let cards = top
         .iter()
@@ -649,19 +673,6 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, can: Abilities) -> Result
             }
         })
         .collect();
-    let no_events = !shared && l.site.first_event.is_none() && l.state.stats.first_event(&l.site).await?.is_none();
-
-    let main = l.series(&[metric], interval, None).await?;
-    let other = match graph_compare {
-        Some(spec) => {
-            let today = tillit_core::stats::period::today(&l.site.tz, l.state.clock.now());
-            let range =
-                comparison_range(spec, &l.span.range, &l.site.tz, today).map_err(|e| StatsError::BadRequest(e.0))?;
-            let values = l.series(&[metric], interval, Some(&range)).await?;
-            values.iter().map(|(_, v)| v[0].as_f64().unwrap_or(0.0)).collect()
-        }
-        None => Vec::new(),
-    };
     let points: Vec<graph::Point> = main
         .iter()
         .map(|(lab, v)| graph::Point {
@@ -671,13 +682,6 @@ async fn dashboard(l: &Loaded, nav: Nav, shared: bool, can: Abilities) -> Result
         })
         .collect();
     let g = graph::draw(&points, &other, |m| show(lang, metric, &json!(m)));
-
-    let mut panels = Vec::new();
-    for (id, title, tabs) in PANELS {
-        panels.push(load_panel(l, id, title(t), tabs, shared).await?);
-    }
-    let props = load_props(l, shared).await?;
-    let (funnel_tabs, funnel) = load_funnel(l).await?;
 
     let today = period::today(&l.site.tz, l.now);
     let (prev, next) = view.neighbours(&l.span, today);
