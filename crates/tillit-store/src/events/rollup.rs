@@ -447,8 +447,9 @@ fn fill(t: &Target<'_>, dim: Option<&Dimension>, grain: Option<TimeGrain>, goals
 pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits, d: &dyn Dialect) -> String {
     let n = q.dimensions.len();
     let edge_ranges: Vec<(i64, i64)> = edges.iter().map(Edge::range).collect();
-    let raw: Vec<(i64, i64)> =
-        day_pieces(q.start, q.end, days).into_iter().map(|(_, r)| r).filter(|r| !edge_ranges.contains(r)).collect();
+    let raw = joined(
+        day_pieces(q.start, q.end, days).into_iter().map(|(_, r)| r).filter(|r| !edge_ranges.contains(r)).collect(),
+    );
     let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
     let sums_of_parts = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect::<Vec<_>>().join(", ");
     // A filter reads the cells of the values it accepts (the raw parts apply it themselves).
@@ -544,6 +545,20 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     sql
 }
 
+/// Sorted ranges with those that touch joined into one: the raw pieces of a year without roll-ups
+/// (the previous period of a 12-month view) are one scan instead of 365 in one statement. Visits do
+/// not cross a UTC midnight, so the parts of the joined range are those of its pieces together.
+fn joined(ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+    for (from, to) in ranges {
+        match out.last_mut() {
+            Some(last) if last.1 == from => last.1 = to,
+            _ => out.push((from, to)),
+        }
+    }
+    out
+}
+
 /// Sorted days as inclusive runs of consecutive days.
 fn runs(days: &[i64]) -> Vec<(i64, i64)> {
     let mut sorted = days.to_vec();
@@ -602,6 +617,7 @@ mod tests {
         assert_eq!(raw_ranges(0, 4 * DAY, &[0, 2]), vec![(DAY, 2 * DAY), (3 * DAY, 4 * DAY)]);
         assert_eq!(raw_ranges(DAY, 2 * DAY, &[1]), Vec::<(i64, i64)>::new());
         assert_eq!(runs(&[5, 1, 2, 3, 7, 6]), vec![(1, 3), (5, 7)]);
+        assert_eq!(joined(vec![(0, 5), (5, 9), (10, 12), (12, 20)]), vec![(0, 9), (10, 20)]);
         assert_eq!(
             day_pieces(DAY / 2, 4 * DAY + 5, &[2]),
             vec![(0, (DAY / 2, DAY)), (1, (DAY, 2 * DAY)), (3, (3 * DAY, 4 * DAY)), (4, (4 * DAY, 4 * DAY + 5))]
