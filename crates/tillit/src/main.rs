@@ -70,7 +70,27 @@ enum Command {
     Retention(commands::retention::RetentionCmd),
 }
 
+/// The exit status of a process whose reader went away (128 + SIGPIPE), as shells report it.
+const BROKEN_PIPE_STATUS: i32 = 141;
+
+/// Rust ignores SIGPIPE, so `println!` into a closed pipe (`tillit goal list | grep -q x`) panics.
+/// The reader has all it wanted: end quietly with the status a shell gives a writer killed by
+/// SIGPIPE, instead of printing a panic and a backtrace.
+fn end_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg =
+            payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        if msg.is_some_and(|m| m.starts_with("failed printing to std") && m.contains("Broken pipe")) {
+            std::process::exit(BROKEN_PIPE_STATUS);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    end_quietly_on_broken_pipe();
     // TLS (SMTP today) uses ring. Naming the provider keeps TLS working when another crate in the
     // same build enables rustls' second provider too (rustls then refuses to pick one).
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::support::{CHROME_UA, Server, add_site, stored_count, tillit};
+use crate::support::{CHROME_UA, Server, add_site, bin, stored_count, tillit};
 
 #[tokio::test]
 async fn sites_can_be_managed_while_the_server_runs() {
@@ -41,6 +41,31 @@ async fn sites_can_be_managed_while_the_server_runs() {
     let server = Server::start(tmp.path(), &[]).await;
     server.stop();
     assert_eq!(stored_count(tmp.path()), 0);
+}
+
+/// A listing piped into a reader that stops early (`| grep -q`, `| head -1`) ends with the status
+/// of a writer whose pipe closed, and without a panic on stderr.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for domain in ["a.test", "b.test"] {
+        assert!(tillit(dir.path(), &["site", "add", domain]).status.success());
+    }
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    // Nobody reads: the first line written meets a closed pipe.
+    drop(reader);
+    let out = std::process::Command::new(bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["site", "list"])
+        .env_remove("TILLIT_CONFIG")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run tillit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
