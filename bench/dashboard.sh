@@ -14,23 +14,8 @@ EVENTS=${1:-10000000}
 RUNS=${2:-10}
 PORT=${PORT:-8094}
 . bench/store.sh
-if [ "${GOALS:-0}" = 1 ] && ! "$BIN/tillit" --data-dir "$DATA" goal list --site shop.test | grep -q Signup; then
-  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --event Signup >/dev/null
-  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --page '/products/**' >/dev/null
-  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --page '/docs/**' >/dev/null
-fi
-EMAIL=bench-analyst@shop.test
-PASS=bench-analyst-password
-"$BIN/tillit" --data-dir "$DATA" user list --json | grep -q "$EMAIL" \
-  || printf '%s' "$PASS" | "$BIN/tillit" --data-dir "$DATA" user add "$EMAIL" --role analyst --password-stdin >/dev/null
-LOG=$(mktemp); JAR=$(mktemp)
-TILLIT_LOG=info "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -f "$LOG" "$JAR"' EXIT
-BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do curl -fs "$BASE/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
-for _ in $(seq 1 1800); do grep -q "built day roll-ups\|roll-ups up to date" "$LOG" && break; sleep 1; done
-curl -s -o /dev/null -c "$JAR" -H "Origin: $BASE" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASS" "$BASE/login"
+if [ "${GOALS:-0}" = 1 ]; then add_goals; fi
+serve_signed_in "$PORT"
 times=()
 for i in $(seq 1 "$RUNS"); do
   out=$(curl -s -o /dev/null -b "$JAR" -w '%{http_code} %{time_total} %{size_download}' "$BASE/sites/shop.test?period=30d")

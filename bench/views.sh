@@ -13,27 +13,9 @@ RUNS=${2:-5}
 shift 2 || true
 PORT=${PORT:-8093}
 . bench/store.sh
-# Listings are read whole before grep looks at them: `grep -q` would close the pipe early.
-GOALS_NOW=$("$BIN/tillit" --data-dir "$DATA" goal list --site shop.test)
-if ! grep -q Signup <<<"$GOALS_NOW"; then
-  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --event Signup >/dev/null
-  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --page '/products/**' >/dev/null
-  "$BIN/tillit" --data-dir "$DATA" goal add --site shop.test --page '/docs/**' >/dev/null
-fi
-EMAIL=bench-analyst@shop.test
-PASS=bench-analyst-password
-USERS_NOW=$("$BIN/tillit" --data-dir "$DATA" user list --json)
-grep -q "$EMAIL" <<<"$USERS_NOW" \
-  || printf '%s' "$PASS" | "$BIN/tillit" --data-dir "$DATA" user add "$EMAIL" --role analyst --password-stdin >/dev/null
+add_goals
 KEY=$("$BIN/tillit" --data-dir "$DATA" apikey create --site shop.test --name bench --hourly-limit 1000000)
-LOG=$(mktemp); JAR=$(mktemp)
-TILLIT_LOG=info "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
-PID=$!
+serve_signed_in "$PORT"
 trap 'kill $PID 2>/dev/null || true; "$BIN/tillit" --data-dir "$DATA" apikey revoke "${KEY:0:12}" >/dev/null 2>&1 || true; rm -f "$LOG" "$JAR"' EXIT
-BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do curl -fs "$BASE/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
-for _ in $(seq 1 3600); do grep -q "built day roll-ups\|roll-ups up to date" "$LOG" && break; sleep 1; done
-grep -o "built day roll-ups.*\|roll-ups up to date.*" "$LOG" | head -1 || echo "roll-ups: not finished after an hour"
-curl -s -o /dev/null -c "$JAR" -H "Origin: $BASE" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASS" "$BASE/login"
 python3 bench/views.py "$BASE" "$KEY" "$JAR" "$RUNS" "$@"
 echo "store_bytes=$(du -b "$DATA/events.duckdb" | cut -f1) rss_peak_mb=$(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 ))"
