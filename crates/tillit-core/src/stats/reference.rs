@@ -435,19 +435,24 @@ impl<'a> Ctx<'a> {
                     Some(DimValue::Bucket(b)) => b.to_string(),
                     None => String::new(),
                 };
-                let fold = |s: &str| if *case_sensitive { s.to_owned() } else { s.to_lowercase() };
-                let positive = match op.positive() {
-                    FilterOp::Is => values.iter().any(|v| fold(v) == fold(&value)),
-                    FilterOp::Contains => values.iter().any(|v| fold(&value).contains(&fold(v))),
-                    _ => values.iter().any(|v| self.is_match(&regex_for(v, *case_sensitive), &value)),
-                };
-                positive != op.is_negated()
+                self.leaf_matches(*op, values, *case_sensitive, &value)
             }
         }
     }
 }
 
 impl Ctx<'_> {
+    /// Whether a leaf's operator and values accept `value` (any of the values may match).
+    fn leaf_matches(&self, op: FilterOp, values: &[String], case_sensitive: bool, value: &str) -> bool {
+        let fold = |s: &str| if case_sensitive { s.to_owned() } else { s.to_lowercase() };
+        let positive = match op.positive() {
+            FilterOp::Is => values.iter().any(|v| fold(v) == fold(value)),
+            FilterOp::Contains => values.iter().any(|v| fold(value).contains(&fold(v))),
+            _ => values.iter().any(|v| self.is_match(&regex_for(v, case_sensitive), value)),
+        };
+        positive != op.is_negated()
+    }
+
     /// A condition on a visit's own values (the entry page of the bounce rate's rule), evaluated
     /// on the visit's values as `session_value` gives them.
     fn eval_session(&self, f: &Filter, sid: u64, events: &[&EventRecord]) -> bool {
@@ -460,13 +465,7 @@ impl Ctx<'_> {
                     DimValue::Text(s) => s,
                     DimValue::Bucket(b) => b.to_string(),
                 };
-                let fold = |s: &str| if *case_sensitive { s.to_owned() } else { s.to_lowercase() };
-                let positive = match op.positive() {
-                    FilterOp::Is => values.iter().any(|v| fold(v) == fold(&value)),
-                    FilterOp::Contains => values.iter().any(|v| fold(&value).contains(&fold(v))),
-                    _ => values.iter().any(|v| self.is_match(&regex_for(v, *case_sensitive), &value)),
-                };
-                positive != op.is_negated()
+                self.leaf_matches(*op, values, *case_sensitive, &value)
             }
         }
     }

@@ -258,6 +258,19 @@ pub(crate) fn inspect(v: &Value) -> String {
     }
 }
 
+/// A UTC site with one custom-event goal, for the parsers' tests.
+#[cfg(test)]
+pub(super) fn test_site() -> SiteCtx {
+    SiteCtx {
+        id: 1,
+        domain: "a.test".into(),
+        tz: TimeZone::UTC,
+        tz_name: "UTC".into(),
+        goals: vec![Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }],
+        first_event: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

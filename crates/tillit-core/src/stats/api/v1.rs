@@ -609,18 +609,9 @@ pub fn render_funnel(name: &str, steps: &[Goal], visitors: &[u64]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jiff::tz::TimeZone;
-    use tillit_store::query::{Goal, GoalKind};
 
     fn site() -> SiteCtx {
-        SiteCtx {
-            id: 1,
-            domain: "a.test".into(),
-            tz: TimeZone::UTC,
-            tz_name: "UTC".into(),
-            goals: vec![Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }],
-            first_event: None,
-        }
+        super::super::test_site()
     }
 
     fn err(endpoint: V1Endpoint, params: &[(&str, &str)]) -> String {

@@ -804,17 +804,9 @@ impl<'a> ComparisonIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tillit_store::query::{Goal, GoalKind};
 
     fn site() -> SiteCtx {
-        SiteCtx {
-            id: 1,
-            domain: "a.test".into(),
-            tz: TimeZone::UTC,
-            tz_name: "UTC".into(),
-            goals: vec![Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }],
-            first_event: None,
-        }
+        super::super::test_site()
     }
 
     fn err(body: Value) -> String {
