@@ -5,8 +5,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use tillit_store::events::{EventReader, EventStore, EventStoreOptions};
 use tillit_store::query::{
-    Dimension, Direction, Filter, FilterOp, Goal, GoalKind, LocalTime, Metric, OrderKey, StatsQuery, TimeGrain,
-    VisitField,
+    DimValue, Dimension, Direction, Filter, FilterOp, Goal, GoalKind, LocalTime, Metric, OrderKey, QueryOutput,
+    StatsQuery, TimeGrain, VisitField,
 };
 use tillit_store::record::fill_visit_deltas;
 use tillit_store::{EventRecord, SessionAttrs, VisitDelta};
@@ -467,6 +467,46 @@ fn bounce_rate_under_a_page_filter_counts_visits_that_entered_late() {
     assert_eq!(reader.query(&cut).unwrap().rows, expected, "a range that cuts the day: grouped by visit");
 }
 
+/// A visit that started with a custom event has that event under the empty entry page and its
+/// pageview under the page: grouped by entry page, it is a visit of both groups, whether or not
+/// visit metrics are asked for, from raw events and from roll-ups alike.
+#[test]
+fn a_visit_that_entered_late_is_a_visit_of_both_entry_groups() {
+    const DAY: i64 = 86_400;
+    let before = Arc::new(SessionAttrs { entry_page: String::new(), ..SessionAttrs::default() });
+    let mut events = vec![
+        EventRecord { session: before, ..event(1, T0 + DAY + 100, "Signup", "/") },
+        event(1, T0 + DAY + 100, "pageview", "/"),
+        event(2, T0 + DAY + 200, "pageview", "/"),
+    ];
+    fill_visit_deltas(&mut events);
+    let (_tmp, _store, reader) = store_with(&events);
+    let by_entry = |metrics: Vec<Metric>| StatsQuery {
+        metrics,
+        dimensions: vec![Dimension::Visit(VisitField::EntryPage)],
+        limit: 10,
+        ..StatsQuery::over(1, T0, T0 + 3 * DAY, LocalTime::utc())
+    };
+    let visits_of = |out: &QueryOutput| -> Vec<(DimValue, Option<f64>)> {
+        out.rows.iter().map(|r| (r.dimensions[0].clone(), r.metrics[0])).collect()
+    };
+    let expected = vec![(DimValue::Text(String::new()), Some(1.0)), (DimValue::Text("/".into()), Some(2.0))];
+    let plain = by_entry(vec![Metric::Visits]);
+    let with_bounces = by_entry(vec![Metric::Visits, Metric::BounceRate]);
+    for q in [&plain, &with_bounces] {
+        let mut got = visits_of(&reader.query(q).unwrap());
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, expected, "raw, {:?}", q.metrics);
+        assert_eq!(reader.query(q).unwrap(), reference::run(q, &events), "reference, {:?}", q.metrics);
+    }
+    let now = crate::time::Clock::system().now();
+    let day = T0.div_euclid(DAY) + 1;
+    assert_eq!(reader.build_rollups(1, day, day + 1, &LocalTime::utc(), &[], now).unwrap(), 1);
+    for q in [&plain, &with_bounces] {
+        assert_eq!(reader.query(q).unwrap(), reference::run(q, &events), "roll-ups, {:?}", q.metrics);
+    }
+}
+
 #[test]
 fn scroll_goals_count_visitors_but_no_events_from_raw_events_and_roll_ups() {
     const DAY: i64 = 86_400;
@@ -497,7 +537,7 @@ fn scroll_goals_count_visitors_but_no_events_from_raw_events_and_roll_ups() {
         ..StatsQuery::over(1, T0, T0 + 2 * DAY, LocalTime::utc())
     };
     let expected = vec![tillit_store::query::ResultRow {
-        dimensions: vec![tillit_store::query::DimValue::Text(goal.name.clone())],
+        dimensions: vec![DimValue::Text(goal.name.clone())],
         metrics: vec![Some(1.0), Some(0.0), Some(25.0)],
     }];
     assert_eq!(reference::run(&q, &events).rows, expected);
@@ -600,7 +640,7 @@ fn engagement_metrics_and_dst_buckets_on_a_fixed_case() {
         .rows
         .iter()
         .map(|r| match r.dimensions[0] {
-            tillit_store::query::DimValue::Bucket(b) => super::period::label_in(&oslo, TimeGrain::Hour, b),
+            DimValue::Bucket(b) => super::period::label_in(&oslo, TimeGrain::Hour, b),
             _ => String::new(),
         })
         .collect();

@@ -334,7 +334,10 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
 
 /// What a day's cells hold. Bump it when the cells change (a dimension added, a column's meaning):
 /// days built under another version are rebuilt rather than read without the new cells.
-const CELLS_VERSION: u32 = 2;
+///
+/// 3: an entry page's visits count the visits with an event in the group, as a query does (the
+/// empty entry page's visits were those of no group).
+const CELLS_VERSION: u32 = 3;
 
 /// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
 /// another version or other offsets are stale.
@@ -693,9 +696,9 @@ mod tests {
     #[test]
     fn signatures_follow_offset_changes_within_the_day() {
         let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
-        assert_eq!(day_signature(&local, 9), "v2 3600");
-        assert_eq!(day_signature(&local, 10), format!("v2 3600 {}:7200", 10 * DAY + 3600));
-        assert_eq!(day_signature(&local, 11), "v2 7200");
-        assert_eq!(day_signature(&LocalTime::utc(), 11), "v2 0");
+        assert_eq!(day_signature(&local, 9), "v3 3600");
+        assert_eq!(day_signature(&local, 10), format!("v3 3600 {}:7200", 10 * DAY + 3600));
+        assert_eq!(day_signature(&local, 11), "v3 7200");
+        assert_eq!(day_signature(&LocalTime::utc(), 11), "v3 0");
     }
 }

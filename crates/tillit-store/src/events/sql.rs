@@ -518,9 +518,13 @@ impl<'a> Compiler<'a> {
         let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
         let deltas = self.deltas_apply();
         let cut_any = self.spans.iter().any(|s| !s.whole);
-        // Grouped by nothing or by visit attributes only, the visits with a matching event are
-        // exactly the visit side's rows: count them there instead of a second distinct count.
-        let visits_from_sessions = session_metrics && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(_)));
+        // Grouped by nothing or by visit attributes every event of a visit carries alike, the
+        // visits with a matching event are exactly the visit side's rows: count them there instead
+        // of a second distinct count. Not by entry page: a visit that started with a custom event
+        // has events without one, in the empty group, which the visit side (grouped by the visit's
+        // entry page) does not count.
+        let visits_from_sessions = session_metrics
+            && q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(f) if *f != VisitField::EntryPage));
         // Scroll-goal completions are engagement events: they make visitors, not events.
         let mut aggs = vec![if scroll.is_empty() {
             "count(*) AS events".to_owned()
