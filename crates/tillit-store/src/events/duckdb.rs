@@ -226,7 +226,7 @@ impl DuckDbReader {
                     tx.execute("DELETE FROM day_rollups WHERE site_id = ? AND day = ?", params![site_id, day])?;
                     for (key, dim, grain) in &dims {
                         let sql = rollup::build_statement(&job, key, dim.as_ref(), *grain, &[]);
-                        tx.execute_batch(&sql)?;
+                        run_traced(&tx, &sql)?;
                     }
                     tx.execute(
                         "INSERT INTO day_rollups VALUES (?, ?, ?, ?)",
@@ -240,7 +240,7 @@ impl DuckDbReader {
                         params![site_id, day, rollup::GOAL_KEY, rollup::GOALS_MARKER],
                     )?;
                     for sql in rollup::goal_statements(&job, goals) {
-                        tx.execute_batch(&sql)?;
+                        run_traced(&tx, &sql)?;
                     }
                 }
                 if edges_due && !whole {
@@ -252,7 +252,7 @@ impl DuckDbReader {
                 }
                 if edges_due {
                     for sql in rollup::edge_statements(&job) {
-                        tx.execute_batch(&sql)?;
+                        run_traced(&tx, &sql)?;
                     }
                 }
                 let guard = self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
@@ -1041,6 +1041,15 @@ fn unix_now() -> i64 {
 
 fn backend(err: impl std::fmt::Display) -> EventStoreError {
     EventStoreError::Backend(err.to_string())
+}
+
+/// Runs one roll-up build statement, timed under the same opt-in trace as queries
+/// (`TILLIT_LOG=tillit_store::sql=trace`).
+fn run_traced(conn: &Connection, sql: &str) -> Result<(), duckdb::Error> {
+    let started = std::time::Instant::now();
+    conn.execute_batch(sql)?;
+    tracing::trace!(target: "tillit_store::sql", ms = started.elapsed().as_millis() as u64, %sql, "roll-up statement");
+    Ok(())
 }
 
 #[cfg(test)]

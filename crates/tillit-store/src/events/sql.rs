@@ -43,6 +43,10 @@ pub trait Dialect {
     /// rather than stored once: the events a statement reads are cheaper to scan twice than to
     /// hold (see `Compiler::prelude`).
     fn inlined(&self) -> &'static str;
+    /// A join clause keeping the rows whose `key` is (`keep`) or is not (`!keep`) among `table`'s:
+    /// a hash semi or anti join. `NOT IN` and `NOT EXISTS` over a subquery were 1.2× and 5× slower
+    /// in DuckDB (null-aware mark joins over every event).
+    fn key_join(&self, keep: bool, table: &str, key: &str) -> String;
 }
 
 pub struct DuckDbDialect;
@@ -66,6 +70,10 @@ impl Dialect for DuckDbDialect {
 
     fn inlined(&self) -> &'static str {
         "AS NOT MATERIALIZED"
+    }
+
+    fn key_join(&self, keep: bool, table: &str, key: &str) -> String {
+        format!(" {} JOIN {table} USING ({key})", if keep { "SEMI" } else { "ANTI" })
     }
 }
 
@@ -580,9 +588,9 @@ impl<'a> Compiler<'a> {
                             ", late_entry AS (SELECT session_id FROM ev WHERE whole AND bounce_delta = 1 \
                              AND entry_page = '')"
                         );
-                        (rule.as_str(), " AND session_id NOT IN (SELECT session_id FROM late_entry)")
+                        (rule.as_str(), self.d.key_join(false, "late_entry", "session_id"))
                     }
-                    None => ("true", ""),
+                    None => ("true", String::new()),
                 };
                 let _ = write!(
                     sql,
@@ -590,8 +598,8 @@ impl<'a> Compiler<'a> {
                      count(*) FILTER (WHERE bounce_delta = 1 AND {counted}) AS bounce_sessions, \
                      CAST(coalesce(sum(bounce_delta) FILTER (WHERE {counted}), 0) AS BIGINT) AS bounces, \
                      CAST(sum(duration_delta) AS BIGINT) AS dur_sum, \
-                     count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM ev \
-                     WHERE name <> 'engagement' AND whole{qualifying}{clean}{})",
+                     count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM ev{clean} \
+                     WHERE name <> 'engagement' AND whole{qualifying}{})",
                     self.dims_select(&event_dims),
                     self.group_by(n)
                 );
@@ -599,10 +607,17 @@ impl<'a> Compiler<'a> {
             }
             if !deltas || cut_any || rule.is_some() {
                 let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
-                let cut = match (deltas, &rule) {
-                    (false, _) => "",
-                    (true, None) => " AND NOT whole",
-                    (true, Some(_)) => " AND (NOT whole OR session_id IN (SELECT session_id FROM late_entry))",
+                // The events of cut spans, and under the entry-page rule those of late entries.
+                let (source, cut) = match (deltas, &rule) {
+                    (false, _) => ("ev".to_owned(), ""),
+                    (true, None) => ("ev".to_owned(), " AND NOT whole"),
+                    (true, Some(_)) => (
+                        format!(
+                            "(SELECT * FROM ev WHERE NOT whole UNION ALL SELECT ev.* FROM ev{} WHERE whole) ev",
+                            self.d.key_join(true, "late_entry", "session_id")
+                        ),
+                        "",
+                    ),
                 };
                 // The bounce rate counts only visits that entered on a page the filter accepts.
                 let (entry, counted) = match &rule {
@@ -612,7 +627,7 @@ impl<'a> Compiler<'a> {
                 let _ = write!(
                     sql,
                     ", sess AS (SELECT {}count(*) FILTER (WHERE name = 'pageview') AS pv, \
-                     count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur{entry} FROM ev \
+                     count(*) FILTER (WHERE interactive) AS ni, max(ts) - min(ts) AS dur{entry} FROM {source} \
                      WHERE name <> 'engagement'{cut}{qualifying} GROUP BY session_id)\
                      , s_cut AS (SELECT {dims}count(*) AS sessions, count(*) FILTER (WHERE {counted}) AS bounce_sessions, \
                      count(*) FILTER (WHERE ni <= 1 AND {counted}) AS bounces, \
