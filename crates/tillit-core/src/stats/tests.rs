@@ -502,8 +502,38 @@ fn a_visit_that_entered_late_is_a_visit_of_both_entry_groups() {
     let now = crate::time::Clock::system().now();
     let day = T0.div_euclid(DAY) + 1;
     assert_eq!(reader.build_rollups(1, day, day + 1, &LocalTime::utc(), &[], now).unwrap(), 1);
-    for q in [&plain, &with_bounces] {
+    // Under a filter on a visit attribute, the built day is read from its visit rows.
+    let not_bing = Filter::Leaf {
+        op: FilterOp::IsNot,
+        dimension: Dimension::Visit(VisitField::Source),
+        values: vec!["Bing".into()],
+        case_sensitive: true,
+    };
+    let events_too = by_entry(vec![Metric::Visitors, Metric::Visits, Metric::Events, Metric::Pageviews]);
+    for q in [&plain, &with_bounces, &events_too] {
         assert_eq!(reader.query(q).unwrap(), reference::run(q, &events), "roll-ups, {:?}", q.metrics);
+        let filtered = StatsQuery { filter: Some(not_bing.clone()), ..q.clone() };
+        let mut got = visits_of(&reader.query(&filtered).unwrap());
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, expected, "visit rows, {:?}", q.metrics);
+        assert_eq!(reader.query(&filtered).unwrap(), reference::run(&filtered, &events), "visit rows, {:?}", q.metrics);
+    }
+    // Under an entry-page condition that rejects the empty one, the events before the first
+    // pageview match nothing: 2 of the 3 events, by entry page or not.
+    let entered = Filter::And(vec![
+        not_bing,
+        Filter::Leaf {
+            op: FilterOp::IsNot,
+            dimension: Dimension::Visit(VisitField::EntryPage),
+            values: vec![String::new()],
+            case_sensitive: true,
+        },
+    ]);
+    for dimensions in [Vec::new(), vec![Dimension::Visit(VisitField::EntryPage)]] {
+        let q = StatsQuery { filter: Some(entered.clone()), dimensions, ..events_too.clone() };
+        let out = reader.query(&q).unwrap();
+        assert_eq!(out.rows[0].metrics, vec![Some(2.0), Some(2.0), Some(2.0), Some(2.0)], "{:?}", q.dimensions);
+        assert_eq!(out, reference::run(&q, &events));
     }
 }
 
@@ -695,7 +725,8 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
     // Filters on one visit field F, which the cells apply: `is V` alone, compared as it is, with
     // one value (kind 0), or any filter on F in a breakdown by F (1: `is V`, 4: `is_not ""`, 5:
     // contains V, any case). Without the breakdown, case-insensitive (2) or with two values (3),
-    // they are read raw.
+    // they are read raw or, on attributes fixed at a visit's start, from visit rows; so are `F is
+    // V` and, or or, a condition on the country (6, 7).
     let pin = prop::option::of((
         prop_oneof![
             Just(VisitField::Source),
@@ -715,7 +746,7 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
             Just(""),
             Just("3143244"),
         ],
-        0u8..6,
+        0u8..8,
     ));
     (
         prop::sample::subsequence(rollup_metrics, 1..5),
@@ -742,7 +773,23 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
                     5 => (FilterOp::Contains, vec![value.to_lowercase()]),
                     _ => (FilterOp::Is, vec![value.to_owned()]),
                 };
-                Filter::Leaf { op, dimension: Dimension::Visit(field), values, case_sensitive: !matches!(kind, 2 | 5) }
+                let leaf = Filter::Leaf {
+                    op,
+                    dimension: Dimension::Visit(field),
+                    values,
+                    case_sensitive: !matches!(kind, 2 | 5),
+                };
+                let country = Filter::Leaf {
+                    op: FilterOp::IsNot,
+                    dimension: Dimension::Visit(VisitField::Country),
+                    values: vec!["SE".into()],
+                    case_sensitive: true,
+                };
+                match kind {
+                    6 => Filter::And(vec![leaf, country]),
+                    7 => Filter::Or(vec![leaf, country]),
+                    _ => leaf,
+                }
             });
             if metrics.iter().any(|m| m.is_session_metric()) {
                 dims.retain(|d| !d.is_event_only());
@@ -777,6 +824,129 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
                 offset,
             }
         })
+}
+
+/// Queries visit rows answer: filters on attributes fixed at a visit's start, alone or combined,
+/// and on the entry page, grouped by such attributes or the entry page (or not at all), visit and
+/// event sums.
+fn visit_rows_query() -> impl Strategy<Value = StatsQuery> {
+    let metrics = vec![
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::Events,
+        Metric::ViewsPerVisit,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+    ];
+    let field = prop_oneof![
+        Just(VisitField::Source),
+        Just(VisitField::Country),
+        Just(VisitField::CountryName),
+        Just(VisitField::City),
+        Just(VisitField::EntryPage),
+    ];
+    let filter_field = prop_oneof![
+        Just(VisitField::Source),
+        Just(VisitField::Country),
+        Just(VisitField::CountryName),
+        Just(VisitField::City),
+    ];
+    let leaf = (
+        filter_field,
+        prop_oneof![Just(FilterOp::Is), Just(FilterOp::IsNot), Just(FilterOp::Contains), Just(FilterOp::Matches)],
+        prop_oneof![Just("Google"), Just("google"), Just("NO"), Just("Norway"), Just(""), Just("3143244"), Just("^N")],
+        any::<bool>(),
+    )
+        .prop_map(|(field, op, value, case_sensitive)| Filter::Leaf {
+            op,
+            dimension: Dimension::Visit(field),
+            values: vec![value.to_owned()],
+            case_sensitive,
+        });
+    // On the entry page, as Plausible's entry-page breakdown adds it (`is_not ""`), and others.
+    let entry = prop_oneof![
+        Just((FilterOp::IsNot, "")),
+        Just((FilterOp::Is, "/")),
+        Just((FilterOp::Contains, "blog")),
+        Just((FilterOp::Matches, "^/b")),
+    ]
+    .prop_map(|(op, value)| Filter::Leaf {
+        op,
+        dimension: Dimension::Visit(VisitField::EntryPage),
+        values: vec![value.to_owned()],
+        case_sensitive: true,
+    });
+    let filter = prop::option::of(prop_oneof![
+        leaf.clone(),
+        entry.clone(),
+        (leaf.clone(), entry).prop_map(|(a, b)| Filter::And(vec![a, b])),
+        (leaf.clone(), leaf.clone()).prop_map(|(a, b)| Filter::And(vec![a, b])),
+        (leaf.clone(), leaf.clone()).prop_map(|(a, b)| Filter::Or(vec![a, b])),
+        leaf.prop_map(|a| Filter::Not(Box::new(a))),
+    ]);
+    (
+        prop::sample::subsequence(metrics, 1..5),
+        prop::collection::vec(field, 0..3),
+        filter,
+        0i64..86_400,
+        (1i64..6).prop_map(|d| d * 86_400),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec((0usize..4, any::<bool>()), 0..2),
+        (1usize..8, 0usize..4),
+    )
+        .prop_map(|(metrics, fields, filter, from, len, dst, aligned, order, (limit, offset))| {
+            let mut dims: Vec<Dimension> = Vec::new();
+            for f in fields {
+                if !dims.contains(&Dimension::Visit(f)) {
+                    dims.push(Dimension::Visit(f));
+                }
+            }
+            let local = local_time(dst);
+            let (start, end) = if aligned {
+                let start = next_local_midnight(&local, T0 + from - 86_400);
+                (start, next_local_midnight(&local, start + len - 3_600))
+            } else {
+                (T0 + from - 86_400, T0 + from + len)
+            };
+            StatsQuery {
+                site_id: 1,
+                start,
+                end,
+                local,
+                order_by: order_keys(order, &dims, &metrics),
+                metrics,
+                dimensions: dims,
+                filter,
+                goals: Vec::new(),
+                limit,
+                offset,
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Visit rows (some days built, the rest read raw) give exactly the reference's answers.
+    #[test]
+    fn visit_rows_agree_with_reference(
+        specs in prop::collection::vec(session_spec(), 0..25),
+        q in visit_rows_query(),
+        built in prop::collection::vec(any::<bool>(), 8),
+    ) {
+        let events = build_day_bound(&specs);
+        let (_tmp, _store, reader) = store_with(&events);
+        let now = crate::time::Clock::system().now();
+        let first = T0.div_euclid(86_400) - 1;
+        for (i, b) in built.iter().enumerate() {
+            if *b {
+                reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, &[], now).unwrap();
+            }
+        }
+        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
+    }
 }
 
 proptest! {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::rollup::{self, DAY};
 use super::sql::{DuckDbDialect, WholeVisits};
+use super::visits;
 use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
@@ -124,10 +125,15 @@ impl DuckDbReader {
         let k = q.metrics.len();
         let (first, last) = rollup::whole_days(q.start, q.end);
         let use_rollups = rollup::eligible(q);
+        // What the cells cannot answer, visit rows may (filters on visit attributes).
+        let use_visits = !use_rollups && visits::eligible(q);
         let (rows, total) = self.with_conn(|conn| {
             // One snapshot for choosing the built days and reading them.
             let tx = conn.unchecked_transaction()?;
             let (mut days, mut edges) = (Vec::new(), Vec::new());
+            if use_visits {
+                days = built_days(&tx, q.site_id, first, last, &q.local)?;
+            }
             if use_rollups {
                 // The partial UTC days at the ends may have edge cells.
                 let (lo, hi) = (q.start.div_euclid(DAY), (q.end - 1).div_euclid(DAY) + 1);
@@ -144,6 +150,8 @@ impl DuckDbReader {
             let whole = self.whole_visits();
             let sql = if days.is_empty() && edges.is_empty() {
                 super::sql::compile(q, whole, &DuckDbDialect)
+            } else if use_visits {
+                visits::compile(q, &days, whole, &DuckDbDialect)
             } else {
                 rollup::compile(q, &days, &edges, whole, &DuckDbDialect)
             };
@@ -222,8 +230,13 @@ impl DuckDbReader {
                 let tx = conn.unchecked_transaction()?;
                 let job = rollup::DayJob { site_id, day, local, whole: self.whole_visits() };
                 if whole {
-                    tx.execute("DELETE FROM day_cells WHERE site_id = ? AND day = ?", params![site_id, day])?;
-                    tx.execute("DELETE FROM day_rollups WHERE site_id = ? AND day = ?", params![site_id, day])?;
+                    for table in DAY_TABLES {
+                        tx.execute(
+                            &format!("DELETE FROM {table} WHERE site_id = ? AND day = ?"),
+                            params![site_id, day],
+                        )?;
+                    }
+                    run_traced(&tx, &visits::build_statement(site_id, day))?;
                     for (key, dim, grain) in &dims {
                         let sql = rollup::build_statement(&job, key, dim.as_ref(), *grain, &[]);
                         run_traced(&tx, &sql)?;
@@ -492,6 +505,10 @@ fn read_applied(conn: &Connection) -> Result<Applied, EventStoreError> {
 /// checkpoint compresses one nearly full group once.
 const ROW_GROUP_ROWS: usize = 122_880;
 
+/// What a built day consists of, beside its events: its cells, its visit rows and the row saying
+/// it is built. They are written together and removed together.
+const DAY_TABLES: [&str; 3] = ["day_cells", "day_visits", "day_rollups"];
+
 impl DuckDbEvents {
     pub(super) fn open(path: &Path, options: &EventStoreOptions) -> Result<DuckDbEvents, EventStoreError> {
         if let Some(parent) = path.parent() {
@@ -524,6 +541,7 @@ impl DuckDbEvents {
         let had_events = table_exists(&conn, "events")?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.execute_batch(rollup::SCHEMA).map_err(backend)?;
+        conn.execute_batch(visits::SCHEMA).map_err(backend)?;
         migrate_ts_to_seconds(&conn)?;
         conn.execute_batch("ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT ''")
             .map_err(backend)?;
@@ -710,7 +728,7 @@ impl DuckDbEvents {
         let tx = self.conn.transaction().map_err(backend)?;
         let out = write(&tx).map_err(backend)?;
         for (site, day) in days {
-            for table in ["day_cells", "day_rollups"] {
+            for table in DAY_TABLES {
                 tx.execute(&format!("DELETE FROM {table} WHERE site_id = ? AND day = ?"), params![site, day])
                     .map_err(backend)?;
             }
@@ -741,7 +759,7 @@ impl DuckDbEvents {
         }
         // Cells of days before the cutoff go with their events.
         let n = self.write_invalidating(true, &[], |tx| {
-            for table in ["day_cells", "day_rollups"] {
+            for table in DAY_TABLES {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE site_id = ? AND day < ?"),
                     params![site_id, cutoff.div_euclid(DAY)],
@@ -755,8 +773,9 @@ impl DuckDbEvents {
     pub(super) fn delete_site(&mut self, site_id: u32) -> Result<u64, EventStoreError> {
         self.commit_staged()?;
         let n = self.write_invalidating(true, &[], |tx| {
-            tx.execute("DELETE FROM day_cells WHERE site_id = ?", params![site_id])?;
-            tx.execute("DELETE FROM day_rollups WHERE site_id = ?", params![site_id])?;
+            for table in DAY_TABLES {
+                tx.execute(&format!("DELETE FROM {table} WHERE site_id = ?"), params![site_id])?;
+            }
             tx.execute("DELETE FROM events WHERE site_id = ?", params![site_id])
         })?;
         Ok(n as u64)

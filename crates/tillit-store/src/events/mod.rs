@@ -7,6 +7,7 @@
 mod duckdb;
 mod rollup;
 mod sql;
+mod visits;
 
 use std::collections::HashSet;
 use std::path::Path;

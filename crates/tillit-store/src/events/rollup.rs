@@ -240,7 +240,7 @@ fn cell_filter_field(f: &Filter) -> Option<VisitField> {
 
 /// Whether the filter accepts the empty value (`None`: cannot tell without running a regular
 /// expression).
-fn accepts_empty(f: &Filter) -> Option<bool> {
+pub(super) fn accepts_empty(f: &Filter) -> Option<bool> {
     match f {
         Filter::And(v) => v.iter().try_fold(true, |acc, c| Some(acc && accepts_empty(c)?)),
         Filter::Or(v) => v.iter().try_fold(false, |acc, c| Some(acc || accepts_empty(c)?)),
@@ -336,8 +336,9 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
 /// days built under another version are rebuilt rather than read without the new cells.
 ///
 /// 3: an entry page's visits count the visits with an event in the group, as a query does (the
-/// empty entry page's visits were those of no group).
-const CELLS_VERSION: u32 = 3;
+/// empty entry page's visits were those of no group). 4: a built day also has its visit rows
+/// (`visits`).
+const CELLS_VERSION: u32 = 4;
 
 /// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
 /// another version or other offsets are stale.
@@ -508,6 +509,26 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     if !raw.is_empty() {
         parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, whole, d)));
     }
+    // Without a filter, a conversion rate's denominator is every visitor of the range: the same
+    // total a percentage divides by.
+    let mut totals = Vec::new();
+    if q.metrics.contains(&Metric::Percentage) || q.metrics.contains(&Metric::ConversionRate) {
+        totals.push(format!("SELECT visitors FROM ({})", cells("", None, "", false, "")));
+        totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[], ""))));
+        if !raw.is_empty() {
+            let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
+            totals.push(format!("SELECT visitors FROM ({})", compile_parts(&all, &raw, whole, d)));
+        }
+    }
+    assemble(q, &parts, &totals)
+}
+
+/// The statement that sums `parts` (each a `SELECT` of `d…` and [`PART_COLUMNS`] over disjoint
+/// sets of whole visits: cells, raw events, visit rows) per group and pages the result. `totals`
+/// (each a `SELECT` of one `visitors` column) add up to the denominator of percentages and
+/// conversion rates, when the query asks for them.
+pub(super) fn assemble(q: &StatsQuery, parts: &[String], totals: &[String]) -> String {
+    let n = q.dimensions.len();
     let dim_cols: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
     let dims: String = dim_cols.iter().map(|c| format!("{c}, ")).collect();
     let sums: Vec<String> = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect();
@@ -521,22 +542,14 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
     } else {
         ""
     };
-    // Without a filter the bounce rate counts every visit (no entry-page rule).
+    // Parts never carry an entry-page rule: the bounce rate counts every visit.
     let mut sql = format!(
         "WITH parts AS ({}), agg AS (SELECT {dims}{}, sum(sessions) AS bounce_sessions FROM parts{group}{having})",
         parts.join(" UNION ALL "),
         sums.join(", ")
     );
     let mut from = "agg".to_owned();
-    // Without a filter, a conversion rate's denominator is every visitor of the range: the same
-    // total a percentage divides by.
-    if q.metrics.contains(&Metric::Percentage) || q.metrics.contains(&Metric::ConversionRate) {
-        let mut totals = vec![format!("SELECT visitors FROM ({})", cells("", None, "", false, ""))];
-        totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[], ""))));
-        if !raw.is_empty() {
-            let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
-            totals.push(format!("SELECT visitors FROM ({})", compile_parts(&all, &raw, whole, d)));
-        }
+    if !totals.is_empty() {
         let _ = write!(
             sql,
             ", tot AS (SELECT sum(visitors) AS tot_visitors, sum(visitors) AS conv_visitors FROM ({}))",
@@ -563,7 +576,7 @@ fn joined(ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 }
 
 /// Sorted days as inclusive runs of consecutive days.
-fn runs(days: &[i64]) -> Vec<(i64, i64)> {
+pub(super) fn runs(days: &[i64]) -> Vec<(i64, i64)> {
     let mut sorted = days.to_vec();
     sorted.sort_unstable();
     let mut out: Vec<(i64, i64)> = Vec::new();
@@ -696,9 +709,9 @@ mod tests {
     #[test]
     fn signatures_follow_offset_changes_within_the_day() {
         let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
-        assert_eq!(day_signature(&local, 9), "v3 3600");
-        assert_eq!(day_signature(&local, 10), format!("v3 3600 {}:7200", 10 * DAY + 3600));
-        assert_eq!(day_signature(&local, 11), "v3 7200");
-        assert_eq!(day_signature(&LocalTime::utc(), 11), "v3 0");
+        assert_eq!(day_signature(&local, 9), "v4 3600");
+        assert_eq!(day_signature(&local, 10), format!("v4 3600 {}:7200", 10 * DAY + 3600));
+        assert_eq!(day_signature(&local, 11), "v4 7200");
+        assert_eq!(day_signature(&LocalTime::utc(), 11), "v4 0");
     }
 }

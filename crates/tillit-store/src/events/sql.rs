@@ -870,6 +870,22 @@ pub(super) fn order_and_page(q: &StatsQuery) -> String {
 }
 
 /// The SQL value of a visit field (the exit page is joined in by `prelude`).
+/// `f` as a condition on rows with the event table's visit columns (events, or visit rows), as a
+/// statement over events tests it.
+pub(super) fn condition(q: &StatsQuery, f: &Filter, d: &dyn Dialect) -> String {
+    Compiler { q, d, spans: Vec::new() }.filter(f)
+}
+
+/// What rows are grouped by for `dim` (see `Compiler::group_dim`).
+pub(super) fn grouping(q: &StatsQuery, dim: &Dimension, d: &dyn Dialect) -> String {
+    Compiler { q, d, spans: Vec::new() }.group_dim(dim)
+}
+
+/// `from`, grouped by [`grouping`], with the values `q` shows (see `Compiler::named`).
+pub(super) fn shown(q: &StatsQuery, from: String, d: &dyn Dialect) -> String {
+    Compiler { q, d, spans: Vec::new() }.named(from)
+}
+
 fn visit_expr(f: VisitField) -> String {
     match f {
         VisitField::CountryName => country_name("country"),

@@ -1,0 +1,229 @@
+//! Visit rows: one row per visit of a day whose roll-ups are built, with the visit's attributes
+//! and what it adds to each visit metric.
+//!
+//! Why: a filtered query cannot use the day cells (they hold one dimension each), so it read and
+//! grouped every event of the range. A filter on attributes fixed at a visit's start (source,
+//! country, device, UTM tags…) holds for all of a visit's events or none, so a breakdown by such
+//! attributes (and by entry page) over whole days needs one row per visit, not its events: about
+//! four times fewer rows, and no grouping by visit at query time. Plausible keeps a sessions table
+//! beside its events for the same reason.
+//!
+//! The rows are exact for the same reason day cells are: no visit crosses a UTC midnight, so a
+//! built day's visits are whole. They are written with the day's cells, in the same transaction,
+//! and go wherever the cells go (invalidation, retention, site deletion): a day is built with its
+//! visit rows or not at all. A query reads the visit rows of its built whole days and the raw
+//! events of the rest of its range, and adds the two like any other parts (`rollup::assemble`).
+//!
+//! The entry page is the one exception among the groupings: events before a visit's first pageview
+//! carry none, so a visit that started with a custom event belongs to the empty entry page through
+//! those events and to its page through the rest. `early_events` keeps that split.
+
+use std::fmt::Write;
+
+use super::rollup::{accepts_empty, assemble, raw_ranges, runs};
+use super::sql::{Dialect, WholeVisits, compile_parts, condition, grouping, shown};
+use crate::query::{Dimension, Filter, Metric, StatsQuery, VisitField};
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS day_visits (
+    site_id UINTEGER NOT NULL,
+    day BIGINT NOT NULL,
+    visitor_id UBIGINT NOT NULL,
+    -- Last minus first timestamp of its events (engagement events aside, as everywhere).
+    duration BIGINT NOT NULL,
+    pageviews BIGINT NOT NULL,
+    events BIGINT NOT NULL,
+    -- Its events before its first pageview, which have no entry page yet.
+    early_events BIGINT NOT NULL,
+    -- At most one interactive event.
+    bounced BOOLEAN NOT NULL,
+    entry_page VARCHAR NOT NULL,
+    referrer VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    utm_medium VARCHAR NOT NULL,
+    utm_source VARCHAR NOT NULL,
+    utm_campaign VARCHAR NOT NULL,
+    utm_content VARCHAR NOT NULL,
+    utm_term VARCHAR NOT NULL,
+    device VARCHAR NOT NULL,
+    browser VARCHAR NOT NULL,
+    browser_version VARCHAR NOT NULL,
+    os VARCHAR NOT NULL,
+    os_version VARCHAR NOT NULL,
+    country VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    city VARCHAR NOT NULL,
+    city_geoname_id UINTEGER NOT NULL,
+    region_name VARCHAR
+);
+"#;
+
+/// The stored columns of the visit attributes a visit row holds: those of the fields fixed at a
+/// visit's start, in [`SCHEMA`]'s order.
+fn attribute_columns() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for field in VisitField::ALL.into_iter().filter(|f| f.fixed_at_start()) {
+        for column in field.columns() {
+            if !out.contains(column) {
+                out.push(column);
+            }
+        }
+    }
+    let order = |c: &&str| SCHEMA.find(&format!("\n    {c} ")).unwrap_or(usize::MAX);
+    out.sort_by_key(order);
+    out
+}
+
+/// The statement that writes the visit rows of one UTC day. Sorted by the attributes filters use
+/// most, so that their columns compress well and their zone maps skip.
+pub fn build_statement(site_id: u32, day: i64) -> String {
+    let attrs = attribute_columns();
+    let values: Vec<String> = attrs.iter().map(|c| format!("max({c})")).collect();
+    format!(
+        "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
+         entry_page, {}) \
+         SELECT {site_id}, {day}, max(visitor_id), max(ts) - min(ts), count(*) FILTER (WHERE name = 'pageview'), \
+         count(*), count(*) FILTER (WHERE entry_page = ''), count(*) FILTER (WHERE interactive) <= 1, \
+         max(entry_page), {} FROM events WHERE site_id = {site_id} AND ts >= {} AND ts < {} AND name <> 'engagement' \
+         GROUP BY session_id ORDER BY max(source), max(country), max(device)",
+        attrs.join(", "),
+        values.join(", "),
+        day * super::rollup::DAY,
+        (day + 1) * super::rollup::DAY,
+    )
+}
+
+/// Whether visit rows can answer `q` for its built days: no filter or one whose every top-level
+/// condition holds per visit ([`Filter::is_per_visit`]) or is on the entry page and rejects the
+/// empty one (see [`entry_condition`]), groups by visit attributes fixed at the start or the entry
+/// page, and metrics that are sums over visits or ratios of them.
+pub fn eligible(q: &StatsQuery) -> bool {
+    let filter_ok = q.filter.as_ref().is_none_or(|f| members(f).iter().all(|m| m.is_per_visit() || entry_condition(m)));
+    filter_ok
+        && q.dimensions
+            .iter()
+            .all(|d| matches!(d, Dimension::Visit(f) if f.fixed_at_start() || *f == VisitField::EntryPage))
+        && q.metrics.iter().all(|m| {
+            matches!(
+                m,
+                Metric::Visitors
+                    | Metric::Visits
+                    | Metric::Pageviews
+                    | Metric::Events
+                    | Metric::ViewsPerVisit
+                    | Metric::BounceRate
+                    | Metric::VisitDuration
+            )
+        })
+}
+
+/// The top-level conditions of a filter (the members of an `and`, or the filter itself).
+fn members(f: &Filter) -> Vec<&Filter> {
+    match f {
+        Filter::And(v) => v.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// Whether `f` is only about the entry page and rejects the empty one (Plausible's v1 entry-page
+/// breakdown adds `is_not ""`). Under such a condition a visit's events before its first pageview
+/// never match, and the rest match exactly when its entry page does.
+fn entry_condition(f: &Filter) -> bool {
+    let mut only_entry = true;
+    f.dimensions(&mut |d| only_entry &= *d == Dimension::Visit(VisitField::EntryPage));
+    only_entry && accepts_empty(f) == Some(false)
+}
+
+/// Whether `q`'s filter has an entry-page condition (see [`entry_condition`]).
+fn entry_filtered(q: &StatsQuery) -> bool {
+    q.filter.as_ref().is_some_and(|f| members(f).iter().any(|m| !m.is_per_visit() && entry_condition(m)))
+}
+
+/// One statement answering `q` (see [`eligible`]) from the visit rows of `days` (UTC day numbers,
+/// built) and the raw events of the rest of the range.
+pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
+    let mut parts = vec![format!("SELECT * FROM {}", parts(q, days, d))];
+    let raw = raw_ranges(q.start, q.end, days);
+    if !raw.is_empty() {
+        parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, whole, d)));
+    }
+    assemble(q, &parts, &[])
+}
+
+/// The parts (`d…` and `sql::PART_COLUMNS`) of the visits of `days` that pass `q`'s filter.
+fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
+    let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
+    let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| condition(q, f, d));
+    let from = format!(
+        "day_visits WHERE site_id = {} AND ({}) AND {filter}",
+        q.site_id,
+        if day_runs.is_empty() { "false".to_owned() } else { day_runs.join(" OR ") }
+    );
+    let entry = Dimension::Visit(VisitField::EntryPage);
+    let keys = |early: bool| -> String {
+        q.dimensions
+            .iter()
+            .enumerate()
+            .map(|(i, dim)| {
+                if early && *dim == entry {
+                    format!("'' AS k{i}, ")
+                } else {
+                    format!("{} AS k{i}, ", grouping(q, dim, d))
+                }
+            })
+            .collect()
+    };
+    // A visit's row: all of its metrics, and where the entry page matters the events that carry it.
+    let by_entry = q.dimensions.contains(&entry);
+    let mut rows = if by_entry || entry_filtered(q) {
+        format!(
+            "SELECT {}visitor_id, pageviews, events - CASE WHEN entry_page <> '' THEN early_events ELSE 0 END AS events, \
+             1 AS sessions, bounced, duration FROM {from}",
+            keys(false)
+        )
+    } else {
+        format!("SELECT {}visitor_id, pageviews, events, 1 AS sessions, bounced, duration FROM {from}", keys(false))
+    };
+    if by_entry && !entry_filtered(q) {
+        // Its events before its first pageview, under the empty entry page: a visit of that group
+        // too, but no visit metrics there (those group visits by their entry page).
+        let _ = write!(
+            rows,
+            " UNION ALL SELECT {}visitor_id, 0, early_events, 0, false, 0 FROM {from} \
+             AND entry_page <> '' AND early_events > 0",
+            keys(true)
+        );
+    }
+    let n = q.dimensions.len();
+    let select: String = (0..n).map(|i| format!("k{i} AS d{i}, ")).collect();
+    let group = if n == 0 {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", (0..n).map(|i| format!("k{i}")).collect::<Vec<_>>().join(", "))
+    };
+    let grouped = format!(
+        "(SELECT {select}count(DISTINCT visitor_id) AS visitors, count(*) AS visits, \
+         CAST(sum(pageviews) AS BIGINT) AS pageviews, CAST(sum(events) AS BIGINT) AS events, \
+         CAST(sum(sessions) AS BIGINT) AS sessions, count(*) FILTER (WHERE bounced) AS bounces, \
+         CAST(sum(duration) AS BIGINT) AS dur_sum, CAST(sum(pageviews) AS BIGINT) AS pv_sum \
+         FROM ({rows}){group}) visit_parts"
+    );
+    shown(q, grouped, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_hold_every_attribute_a_per_visit_filter_reads() {
+        let columns = attribute_columns();
+        for field in VisitField::ALL.into_iter().filter(|f| f.fixed_at_start()) {
+            for column in field.columns() {
+                assert!(columns.contains(column), "{column} of {field:?}");
+                assert!(SCHEMA.contains(&format!("\n    {column} ")), "{column} in the schema");
+            }
+        }
+    }
+}
