@@ -537,6 +537,71 @@ fn a_visit_that_entered_late_is_a_visit_of_both_entry_groups() {
     }
 }
 
+/// Visits that cross the local midnight inside a built day: by local day, their events count on
+/// both sides and their visit metrics on the side they started; in the pieces at the midnight
+/// (edge cells) each side is a visit of its own. The cells of visit attributes are summed from the
+/// build's visits, those of pages from the events; both must agree with the reference.
+#[test]
+fn visits_across_the_local_midnight_of_a_built_day() {
+    const DAY: i64 = 86_400;
+    let day = T0.div_euclid(DAY) + 1;
+    let s = (day + 1) * DAY - 3600; // 23:00 UTC: midnight in UTC+1.
+    let berlin = LocalTime { segments: vec![(i64::MIN, 3600)] };
+    let from = |source: &str| {
+        Arc::new(SessionAttrs { entry_page: "/".into(), source: source.into(), ..SessionAttrs::default() })
+    };
+    let at = |sid: u64, ts: i64, name: &str, interactive: bool, source: &str| EventRecord {
+        interactive,
+        session: from(source),
+        ..event(sid, ts, name, "/")
+    };
+    let mut events = vec![
+        // Crosses, bounces on neither side alone but not overall either.
+        at(1, s - 600, "pageview", true, "Google"),
+        at(1, s + 300, "pageview", true, "Google"),
+        // Before the midnight only: a bounce.
+        at(2, s - 1200, "pageview", true, "Google"),
+        // After it only, one interactive event: a bounce.
+        at(3, s + 100, "pageview", true, "Bing"),
+        at(3, s + 200, "Signup", false, "Bing"),
+        // Crosses: one interactive event before, two after.
+        at(4, s - 100, "Signup", true, "Bing"),
+        at(4, s + 50, "pageview", true, "Bing"),
+        at(4, s + 60, "pageview", true, "Bing"),
+    ];
+    fill_visit_deltas(&mut events);
+    let (_tmp, _store, reader) = store_with(&events);
+    let now = crate::time::Clock::system().now();
+    assert_eq!(reader.build_rollups(1, day, day + 1, &berlin, &[], now).unwrap(), 1);
+    let metrics = vec![
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::Events,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+        Metric::ViewsPerVisit,
+    ];
+    let source = Dimension::Visit(VisitField::Source);
+    let q = |dimensions: Vec<Dimension>, start: i64, end: i64| StatsQuery {
+        metrics: metrics.clone(),
+        dimensions,
+        limit: 20,
+        ..StatsQuery::over(1, start, end, berlin.clone())
+    };
+    let cases = [
+        ("by local day", q(vec![source.clone(), Dimension::Time(TimeGrain::Day)], day * DAY - 3600, s + DAY)),
+        ("the piece after the midnight", q(vec![source.clone()], s, s + DAY)),
+        ("the piece before it", q(vec![source.clone()], day * DAY - 3600, s)),
+        ("pages, the piece after it", q(vec![Dimension::Page], s, s + DAY)),
+    ];
+    for (label, query) in &cases {
+        let expected = reference::run(query, &events);
+        assert!(!expected.rows.is_empty(), "{label}");
+        assert_eq!(reader.query(query).unwrap(), expected, "{label}");
+    }
+}
+
 #[test]
 fn scroll_goals_count_visitors_but_no_events_from_raw_events_and_roll_ups() {
     const DAY: i64 = 86_400;

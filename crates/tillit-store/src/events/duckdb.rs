@@ -228,7 +228,7 @@ impl DuckDbReader {
             let seen = *self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
             let committed = self.with_conn(|conn| {
                 let tx = conn.unchecked_transaction()?;
-                let job = rollup::DayJob { site_id, day, local, whole: self.whole_visits() };
+                let job = rollup::DayJob { site_id, day, local, whole: self.whole_visits(), visits_grouped: whole };
                 if whole {
                     for table in DAY_TABLES {
                         tx.execute(
@@ -236,7 +236,11 @@ impl DuckDbReader {
                             params![site_id, day],
                         )?;
                     }
-                    run_traced(&tx, &visits::build_statement(site_id, day))?;
+                    // Visits first: the visit rows and the cells of visit attributes are summed
+                    // from them.
+                    for sql in visits::build_statements(&job) {
+                        run_traced(&tx, &sql)?;
+                    }
                     for (key, dim, grain) in &dims {
                         let sql = rollup::build_statement(&job, key, dim.as_ref(), *grain, &[]);
                         run_traced(&tx, &sql)?;
@@ -267,6 +271,9 @@ impl DuckDbReader {
                     for sql in rollup::edge_statements(&job) {
                         run_traced(&tx, &sql)?;
                     }
+                }
+                if whole {
+                    tx.execute_batch(&visits::drop_statement())?;
                 }
                 let guard = self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
                 if *guard != seen {

@@ -164,6 +164,9 @@ pub struct DayJob<'a> {
     /// The site's time zone (local buckets and midnights).
     pub local: &'a LocalTime,
     pub whole: WholeVisits,
+    /// Whether the day's visits are grouped in the build table (`visits::build_statements`), so
+    /// the cells of visit attributes are summed from it.
+    pub visits_grouped: bool,
 }
 
 /// The statements that fill one day's edge cells (every dimension by whole piece) and its marker.
@@ -432,7 +435,9 @@ fn fill(t: &Target<'_>, dim: Option<&Dimension>, grain: Option<TimeGrain>, goals
         goals: goals.to_vec(),
         ..StatsQuery::over(t.job.site_id, t.range.0, t.range.1, t.job.local.clone())
     };
-    let parts = compile_parts(&q, &[t.range], t.job.whole, &super::sql::DuckDbDialect);
+    // A visit attribute: from the visits the build grouped once (a quarter of the rows).
+    let from_visits = dim.filter(|_| t.job.visits_grouped).and_then(|d| super::visits::cell_parts(t.job, d, t.code));
+    let parts = from_visits.unwrap_or_else(|| compile_parts(&q, &[t.range], t.job.whole, &super::sql::DuckDbDialect));
     let value = if dim.is_some() { "d0" } else { "''" };
     format!(
         "INSERT INTO day_cells SELECT {}, {}, {}, {}, {}, {value}, {} FROM ({parts})",

@@ -13,6 +13,7 @@
 //! and go wherever the cells go (invalidation, retention, site deletion): a day is built with its
 //! visit rows or not at all. A query reads the visit rows of its built whole days and the raw
 //! events of the rest of its range, and adds the two like any other parts (`rollup::assemble`).
+//! The build sums the day's whole-day cells of visit attributes from them too.
 //!
 //! The entry page is the one exception among the groupings: events before a visit's first pageview
 //! carry none, so a visit that started with a custom event belongs to the empty entry page through
@@ -20,7 +21,7 @@
 
 use std::fmt::Write;
 
-use super::rollup::{accepts_empty, assemble, raw_ranges, runs};
+use super::rollup::{DAY, DayJob, accepts_empty, assemble, local_midnights, raw_ranges, runs};
 use super::sql::{Dialect, WholeVisits, compile_parts, condition, grouping, shown};
 use crate::query::{Dimension, Filter, Metric, StatsQuery, VisitField};
 
@@ -75,23 +76,114 @@ fn attribute_columns() -> Vec<&'static str> {
     out
 }
 
-/// The statement that writes the visit rows of one UTC day. Sorted by the attributes filters use
-/// most, so that their columns compress well and their zone maps skip.
-pub fn build_statement(site_id: u32, day: i64) -> String {
+/// The temporary table a day's build groups the day's events into, once: per visit, what its
+/// visit row holds and its halves before and after the day's local midnight (`split`). The visit
+/// rows and every cell of a visit attribute (by whole day, by local day, and of the pieces at the
+/// midnight) are summed from it, instead of grouping the day's events by visit for each.
+const BUILD_TABLE: &str = "build_visits";
+
+/// Where a day's local-day buckets and edges are cut: its one local midnight, or its end when it
+/// has none (a UTC site). `None` when it has two (a clock change around midnight).
+fn split(job: &DayJob<'_>) -> Option<i64> {
+    match local_midnights(job.local, job.day).as_slice() {
+        [] => Some((job.day + 1) * DAY),
+        [s] => Some(*s),
+        _ => None,
+    }
+}
+
+/// The statements that group one UTC day's events by visit ([`BUILD_TABLE`]) and write its visit
+/// rows, sorted by the attributes filters use most so that their columns compress well and their
+/// zone maps skip. The cells of the day's visit attributes are built next ([`cell_parts`]), then
+/// [`drop_statement`].
+pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
+    let DayJob { site_id, day, .. } = *job;
+    let s = split(job).unwrap_or((day + 1) * DAY);
     let attrs = attribute_columns();
-    let values: Vec<String> = attrs.iter().map(|c| format!("max({c})")).collect();
-    format!(
-        "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
-         entry_page, {}) \
-         SELECT {site_id}, {day}, max(visitor_id), max(ts) - min(ts), count(*) FILTER (WHERE name = 'pageview'), \
-         count(*), count(*) FILTER (WHERE entry_page = ''), count(*) FILTER (WHERE interactive) <= 1, \
-         max(entry_page), {} FROM events WHERE site_id = {site_id} AND ts >= {} AND ts < {} AND name <> 'engagement' \
-         GROUP BY session_id ORDER BY max(source), max(country), max(device)",
-        attrs.join(", "),
-        values.join(", "),
-        day * super::rollup::DAY,
-        (day + 1) * super::rollup::DAY,
-    )
+    let values: Vec<String> = attrs.iter().map(|c| format!("max({c}) AS {c}")).collect();
+    vec![
+        format!(
+            "CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS SELECT max(visitor_id) AS visitor_id, \
+             min(ts) AS start, max(ts) AS last, count(*) FILTER (WHERE name = 'pageview') AS pageviews, \
+             count(*) AS events, count(*) FILTER (WHERE entry_page = '') AS early_events, \
+             count(*) FILTER (WHERE interactive) AS interactive, \
+             count(*) FILTER (WHERE name = 'pageview' AND ts < {s}) AS head_pageviews, \
+             count(*) FILTER (WHERE ts < {s}) AS head_events, \
+             count(*) FILTER (WHERE interactive AND ts < {s}) AS head_interactive, \
+             max(ts) FILTER (WHERE ts < {s}) AS head_last, min(ts) FILTER (WHERE ts >= {s}) AS tail_first, \
+             max(entry_page) AS entry_page, {} FROM events WHERE site_id = {site_id} AND ts >= {} AND ts < {} \
+             AND name <> 'engagement' GROUP BY session_id",
+            values.join(", "),
+            day * DAY,
+            (day + 1) * DAY,
+        ),
+        format!(
+            "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
+             entry_page, {attrs}) SELECT {site_id}, {day}, visitor_id, last - start, pageviews, events, early_events, \
+             interactive <= 1, entry_page, {attrs} FROM {BUILD_TABLE} ORDER BY source, country, device",
+            attrs = attrs.join(", "),
+        ),
+    ]
+}
+
+/// Ends a build begun with [`build_statements`].
+pub fn drop_statement() -> String {
+    format!("DROP TABLE IF EXISTS {BUILD_TABLE}")
+}
+
+/// The parts (`d0`, for a local-day grain `d1`, and `sql::PART_COLUMNS`) of one cell set of a
+/// visit attribute, summed from the build's visits ([`build_statements`]): `code` is the cells'
+/// grain (0 whole day, 1 local day, 4 and 5 the pieces before and after the local midnight, whose
+/// visits are cut there as a raw scan of the piece cuts them). `None` where the build table does
+/// not serve: other dimensions, and local days or pieces of a day with two local midnights.
+pub fn cell_parts(job: &DayJob<'_>, dim: &Dimension, code: u8) -> Option<String> {
+    if !matches!(dim, Dimension::Visit(f) if f.fixed_at_start()) {
+        return None;
+    }
+    let s = if code == 0 { (job.day + 1) * DAY } else { split(job)? };
+    let d = &super::sql::DuckDbDialect;
+    let local_day = |t: i64| {
+        let l = job.local.local(t);
+        l - l.rem_euclid(DAY)
+    };
+    let mut q = StatsQuery { dimensions: vec![dim.clone()], ..StatsQuery::over(job.site_id, 0, 0, job.local.clone()) };
+    let g = grouping(&q, dim, d);
+    let t = BUILD_TABLE;
+    // Columns: k…, visitor_id, pageviews, events, sessions, bounced, duration, pv (the visit's
+    // pageviews where it counts as a visit).
+    let rows = match code {
+        0 => format!(
+            "SELECT {g} AS k0, visitor_id, pageviews, events, 1 AS sessions, interactive <= 1 AS bounced, \
+             last - start AS duration, pageviews AS pv FROM {t}"
+        ),
+        1 => {
+            q.dimensions.push(Dimension::Time(crate::query::TimeGrain::Day));
+            // Events count in the local day they happened in, a visit in the one it started in.
+            format!(
+                "SELECT {g} AS k0, {} AS k1, visitor_id, head_pageviews AS pageviews, head_events AS events, \
+                 1 AS sessions, interactive <= 1 AS bounced, last - start AS duration, pageviews AS pv \
+                 FROM {t} WHERE start < {s} \
+                 UNION ALL SELECT {g}, {}, visitor_id, pageviews - head_pageviews, events - head_events, \
+                 CASE WHEN start >= {s} THEN 1 ELSE 0 END, start >= {s} AND interactive <= 1, \
+                 CASE WHEN start >= {s} THEN last - start ELSE 0 END, CASE WHEN start >= {s} THEN pageviews ELSE 0 END \
+                 FROM {t} WHERE last >= {s}",
+                local_day(job.day * DAY),
+                local_day(s)
+            )
+        }
+        4 => format!(
+            "SELECT {g} AS k0, visitor_id, head_pageviews AS pageviews, head_events AS events, 1 AS sessions, \
+             head_interactive <= 1 AS bounced, head_last - start AS duration, head_pageviews AS pv FROM {t} \
+             WHERE start < {s}"
+        ),
+        5 => format!(
+            "SELECT {g} AS k0, visitor_id, pageviews - head_pageviews AS pageviews, events - head_events AS events, \
+             1 AS sessions, interactive - head_interactive <= 1 AS bounced, last - tail_first AS duration, \
+             pageviews - head_pageviews AS pv FROM {t} WHERE last >= {s}"
+        ),
+        _ => return None,
+    };
+    Some(format!("SELECT * FROM {}", summed(&q, &rows, d)))
 }
 
 /// Whether visit rows can answer `q` for its built days: no filter or one whose every top-level
@@ -151,7 +243,8 @@ pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect
     assemble(q, &parts, &[])
 }
 
-/// The parts (`d…` and `sql::PART_COLUMNS`) of the visits of `days` that pass `q`'s filter.
+/// The parts (`d…` and `sql::PART_COLUMNS`) of the visits of `days` that pass `q`'s filter (see
+/// [`eligible`]).
 fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
     let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
     let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| condition(q, f, d));
@@ -176,25 +269,33 @@ fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
     };
     // A visit's row: all of its metrics, and where the entry page matters the events that carry it.
     let by_entry = q.dimensions.contains(&entry);
-    let mut rows = if by_entry || entry_filtered(q) {
-        format!(
-            "SELECT {}visitor_id, pageviews, events - CASE WHEN entry_page <> '' THEN early_events ELSE 0 END AS events, \
-             1 AS sessions, bounced, duration FROM {from}",
-            keys(false)
-        )
+    let events = if by_entry || entry_filtered(q) {
+        "events - CASE WHEN entry_page <> '' THEN early_events ELSE 0 END"
     } else {
-        format!("SELECT {}visitor_id, pageviews, events, 1 AS sessions, bounced, duration FROM {from}", keys(false))
+        "events"
     };
+    let mut rows = format!(
+        "SELECT {}visitor_id, pageviews, {events} AS events, 1 AS sessions, bounced, duration, pageviews AS pv \
+         FROM {from}",
+        keys(false)
+    );
     if by_entry && !entry_filtered(q) {
         // Its events before its first pageview, under the empty entry page: a visit of that group
         // too, but no visit metrics there (those group visits by their entry page).
         let _ = write!(
             rows,
-            " UNION ALL SELECT {}visitor_id, 0, early_events, 0, false, 0 FROM {from} \
+            " UNION ALL SELECT {}visitor_id, 0, early_events, 0, false, 0, 0 FROM {from} \
              AND entry_page <> '' AND early_events > 0",
             keys(true)
         );
     }
+    summed(q, &rows, d)
+}
+
+/// `rows` (columns `k0…` for `q`'s dimensions, `visitor_id`, `pageviews`, `events`, `sessions`,
+/// `bounced`, `duration`, `pv`; one or more per visit) summed per group into parts: `d…` with the
+/// values `q` shows, then `sql::PART_COLUMNS`.
+fn summed(q: &StatsQuery, rows: &str, d: &dyn Dialect) -> String {
     let n = q.dimensions.len();
     let select: String = (0..n).map(|i| format!("k{i} AS d{i}, ")).collect();
     let group = if n == 0 {
@@ -205,9 +306,8 @@ fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
     let grouped = format!(
         "(SELECT {select}count(DISTINCT visitor_id) AS visitors, count(*) AS visits, \
          CAST(sum(pageviews) AS BIGINT) AS pageviews, CAST(sum(events) AS BIGINT) AS events, \
-         CAST(sum(sessions) AS BIGINT) AS sessions, count(*) FILTER (WHERE bounced) AS bounces, \
-         CAST(sum(duration) AS BIGINT) AS dur_sum, CAST(sum(pageviews) AS BIGINT) AS pv_sum \
-         FROM ({rows}){group}) visit_parts"
+         CAST(sum(sessions) AS BIGINT) AS sessions, count(*) FILTER (WHERE bounced AND sessions = 1) AS bounces, \
+         CAST(sum(duration) AS BIGINT) AS dur_sum, CAST(sum(pv) AS BIGINT) AS pv_sum FROM ({rows}){group}) visit_parts"
     );
     shown(q, grouped, d)
 }
