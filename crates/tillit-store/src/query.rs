@@ -70,6 +70,21 @@ impl Metric {
     pub fn is_session_metric(self) -> bool {
         matches!(self, Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration | Metric::ExitRate)
     }
+
+    /// A sum over visits, or a ratio of two: what summaries of whole visits (day cells, visit rows)
+    /// hold the parts of, added across days.
+    pub fn sums_over_visits(self) -> bool {
+        matches!(
+            self,
+            Metric::Visitors
+                | Metric::Visits
+                | Metric::Pageviews
+                | Metric::Events
+                | Metric::ViewsPerVisit
+                | Metric::BounceRate
+                | Metric::VisitDuration
+        )
+    }
 }
 
 /// Attributes of a visit, fixed by its first event (`exit_page` by its last pageview).

@@ -757,6 +757,17 @@ fn build_day_bound(specs: &[SessionSpec]) -> Vec<EventRecord> {
     events
 }
 
+/// A query's range from a generated start offset and length: local days, as periods are (their
+/// ends read edge cells), or any second.
+fn query_range(local: &LocalTime, from: i64, len: i64, aligned: bool) -> (i64, i64) {
+    if aligned {
+        let start = next_local_midnight(local, T0 + from - 86_400);
+        (start, next_local_midnight(local, start + len - 3_600))
+    } else {
+        (T0 + from - 86_400, T0 + from + len)
+    }
+}
+
 /// Queries day roll-ups can answer.
 fn rollup_query() -> impl Strategy<Value = StatsQuery> {
     let rollup_metrics = vec![
@@ -868,13 +879,7 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
             }
             let order_by = order_keys(order, &dims, &metrics);
             let local = local_time(dst);
-            // Local days, as periods are (their ends read edge cells), or any second.
-            let (start, end) = if aligned {
-                let start = next_local_midnight(&local, T0 + from - 86_400);
-                (start, next_local_midnight(&local, start + len - 3_600))
-            } else {
-                (T0 + from - 86_400, T0 + from + len)
-            };
+            let (start, end) = query_range(&local, from, len, aligned);
             StatsQuery {
                 site_id: 1,
                 start,
@@ -895,15 +900,7 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
 /// and on the entry page, grouped by such attributes or the entry page (or not at all), visit and
 /// event sums.
 fn visit_rows_query() -> impl Strategy<Value = StatsQuery> {
-    let metrics = vec![
-        Metric::Visitors,
-        Metric::Visits,
-        Metric::Pageviews,
-        Metric::Events,
-        Metric::ViewsPerVisit,
-        Metric::BounceRate,
-        Metric::VisitDuration,
-    ];
+    let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|m| m.sums_over_visits()).collect();
     let field = prop_oneof![
         Just(VisitField::Source),
         Just(VisitField::Country),
@@ -969,12 +966,7 @@ fn visit_rows_query() -> impl Strategy<Value = StatsQuery> {
                 }
             }
             let local = local_time(dst);
-            let (start, end) = if aligned {
-                let start = next_local_midnight(&local, T0 + from - 86_400);
-                (start, next_local_midnight(&local, start + len - 3_600))
-            } else {
-                (T0 + from - 86_400, T0 + from + len)
-            };
+            let (start, end) = query_range(&local, from, len, aligned);
             StatsQuery {
                 site_id: 1,
                 start,

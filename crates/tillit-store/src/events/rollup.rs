@@ -269,20 +269,9 @@ fn single_value(f: &Filter) -> bool {
 /// metrics that are sums or ratios of sums, and a grouping that has cells (see
 /// [`rolled_up_dimensions`]).
 pub fn eligible(q: &StatsQuery) -> bool {
-    let metrics_ok = q.metrics.iter().all(|m| {
-        matches!(
-            m,
-            Metric::Visitors
-                | Metric::Visits
-                | Metric::Pageviews
-                | Metric::Events
-                | Metric::ViewsPerVisit
-                | Metric::BounceRate
-                | Metric::VisitDuration
-                | Metric::Percentage
-                | Metric::ConversionRate
-        )
-    });
+    // Percentages and conversion rates divide by a total the cells hold too.
+    let metrics_ok =
+        q.metrics.iter().all(|m| m.sums_over_visits() || matches!(m, Metric::Percentage | Metric::ConversionRate));
     let times: Vec<TimeGrain> =
         q.dimensions.iter().filter_map(|d| if let Dimension::Time(g) = d { Some(*g) } else { None }).collect();
     let others: Vec<&Dimension> = q.dimensions.iter().filter(|d| !matches!(d, Dimension::Time(_))).collect();

@@ -869,7 +869,6 @@ pub(super) fn order_and_page(q: &StatsQuery) -> String {
     sql
 }
 
-/// The SQL value of a visit field (the exit page is joined in by `prelude`).
 /// `f` as a condition on rows with the event table's visit columns (events, or visit rows), as a
 /// statement over events tests it.
 pub(super) fn condition(q: &StatsQuery, f: &Filter, d: &dyn Dialect) -> String {
@@ -886,6 +885,7 @@ pub(super) fn shown(q: &StatsQuery, from: String, d: &dyn Dialect) -> String {
     Compiler { q, d, spans: Vec::new() }.named(from)
 }
 
+/// The SQL value of a visit field (the exit page is joined in by `prelude`).
 fn visit_expr(f: VisitField) -> String {
     match f {
         VisitField::CountryName => country_name("country"),

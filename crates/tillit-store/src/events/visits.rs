@@ -23,7 +23,7 @@ use std::fmt::Write;
 
 use super::rollup::{DAY, DayJob, accepts_empty, assemble, local_midnights, raw_ranges, runs};
 use super::sql::{Dialect, WholeVisits, compile_parts, condition, grouping, shown};
-use crate::query::{Dimension, Filter, Metric, StatsQuery, VisitField};
+use crate::query::{Dimension, Filter, StatsQuery, VisitField};
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS day_visits (
@@ -196,18 +196,7 @@ pub fn eligible(q: &StatsQuery) -> bool {
         && q.dimensions
             .iter()
             .all(|d| matches!(d, Dimension::Visit(f) if f.fixed_at_start() || *f == VisitField::EntryPage))
-        && q.metrics.iter().all(|m| {
-            matches!(
-                m,
-                Metric::Visitors
-                    | Metric::Visits
-                    | Metric::Pageviews
-                    | Metric::Events
-                    | Metric::ViewsPerVisit
-                    | Metric::BounceRate
-                    | Metric::VisitDuration
-            )
-        })
+        && q.metrics.iter().all(|m| m.sums_over_visits())
 }
 
 /// The top-level conditions of a filter (the members of an `and`, or the filter itself).
