@@ -573,15 +573,7 @@ fn visits_across_the_local_midnight_of_a_built_day() {
     let (_tmp, _store, reader) = store_with(&events);
     let now = crate::time::Clock::system().now();
     assert_eq!(reader.build_rollups(1, day, day + 1, &berlin, &[], now).unwrap(), 1);
-    let metrics = vec![
-        Metric::Visitors,
-        Metric::Visits,
-        Metric::Pageviews,
-        Metric::Events,
-        Metric::BounceRate,
-        Metric::VisitDuration,
-        Metric::ViewsPerVisit,
-    ];
+    let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|m| m.sums_over_visits()).collect();
     let source = Dimension::Visit(VisitField::Source);
     let q = |dimensions: Vec<Dimension>, start: i64, end: i64| StatsQuery {
         metrics: metrics.clone(),
