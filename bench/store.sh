@@ -42,7 +42,7 @@ serve_signed_in() {
   WANT=$email has_line "$BIN/tillit" --data-dir "$DATA" user list --json \
     || printf '%s' "$pass" | "$BIN/tillit" --data-dir "$DATA" user add "$email" --role analyst --password-stdin >/dev/null
   LOG=$(mktemp); JAR=$(mktemp)
-  TILLIT_LOG=info "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$1" >"$LOG" 2>&1 &
+  TILLIT_LOG=${TILLIT_LOG:-info} "$BIN/tillit" --data-dir "$DATA" serve --listen "127.0.0.1:$1" >"$LOG" 2>&1 &
   PID=$!
   trap 'kill $PID 2>/dev/null || true; rm -f "$LOG" "$JAR"' EXIT
   BASE="http://127.0.0.1:$1"

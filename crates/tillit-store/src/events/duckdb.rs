@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::rollup::{self, DAY};
 use super::sql::{DuckDbDialect, WholeVisits};
-use super::visits;
+use super::{firsts, visits};
 use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
@@ -69,7 +69,9 @@ CREATE TABLE IF NOT EXISTS events (
     -- (see `store_meta.visit_deltas_since`). A visit's first event is the one whose bounce_delta
     -- is 1, so its start needs no column of its own.
     bounce_delta TINYINT,
-    duration_delta INTEGER
+    duration_delta INTEGER,
+    -- First-event marks (`firsts`), written when the event's day is built; NULL until then.
+    marks UTINYINT
 );
 CREATE TABLE IF NOT EXISTS store_meta (
     key VARCHAR PRIMARY KEY,
@@ -127,11 +129,13 @@ impl DuckDbReader {
         let use_rollups = rollup::eligible(q);
         // What the cells cannot answer, visit rows may (filters on visit attributes).
         let use_visits = !use_rollups && visits::eligible(q);
+        // Breakdowns by page or name under such filters, the first-event marks of built days.
+        let use_marks = !use_rollups && !use_visits && firsts::eligible(q);
         let (rows, total) = self.with_conn(|conn| {
             // One snapshot for choosing the built days and reading them.
             let tx = conn.unchecked_transaction()?;
             let (mut days, mut edges) = (Vec::new(), Vec::new());
-            if use_visits {
+            if use_visits || use_marks {
                 days = built_days(&tx, q.site_id, first, last, &q.local)?;
             }
             if use_rollups {
@@ -152,6 +156,8 @@ impl DuckDbReader {
                 super::sql::compile(q, whole, &DuckDbDialect)
             } else if use_visits {
                 visits::compile(q, &days, whole, &DuckDbDialect)
+            } else if use_marks {
+                firsts::compile(q, &days, whole, &DuckDbDialect)
             } else {
                 rollup::compile(q, &days, &edges, whole, &DuckDbDialect)
             };
@@ -241,6 +247,7 @@ impl DuckDbReader {
                     for sql in visits::build_statements(&job) {
                         run_traced(&tx, &sql)?;
                     }
+                    run_traced(&tx, &firsts::build_statement(&job))?;
                     for (key, dim, grain) in &dims {
                         let sql = rollup::build_statement(&job, key, dim.as_ref(), *grain, &[]);
                         run_traced(&tx, &sql)?;
@@ -550,8 +557,11 @@ impl DuckDbEvents {
         conn.execute_batch(rollup::SCHEMA).map_err(backend)?;
         conn.execute_batch(visits::SCHEMA).map_err(backend)?;
         migrate_ts_to_seconds(&conn)?;
-        conn.execute_batch("ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT ''")
-            .map_err(backend)?;
+        conn.execute_batch(
+            "ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT '';
+             ALTER TABLE events ADD COLUMN IF NOT EXISTS marks UTINYINT;",
+        )
+        .map_err(backend)?;
         let deltas_since = migrate_visit_deltas(&conn, had_events)?;
         let committed = read_applied(&conn)?;
         Ok(DuckDbEvents {
@@ -999,6 +1009,8 @@ impl DuckDbEvents {
             next_string()?,
             Arc::new(bounce_delta.finish()),
             Arc::new(duration_delta.finish()),
+            // Marks come with the day's build (`firsts`).
+            duckdb::arrow::array::new_null_array(&DataType::UInt8, n),
         ];
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| EventStoreError::Backend(e.to_string()))
     }
@@ -1045,6 +1057,7 @@ fn arrow_schema() -> Schema {
         Field::new("region_name", DataType::Utf8, true),
         Field::new("bounce_delta", DataType::Int8, true),
         Field::new("duration_delta", DataType::Int32, true),
+        Field::new("marks", DataType::UInt8, true),
     ])
 }
 

@@ -5,6 +5,7 @@
 //! backend. All methods block: the server drives the store from one dedicated writer thread.
 
 mod duckdb;
+mod firsts;
 mod rollup;
 mod sql;
 mod visits;

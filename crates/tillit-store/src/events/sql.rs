@@ -875,6 +875,11 @@ pub(super) fn condition(q: &StatsQuery, f: &Filter, d: &dyn Dialect) -> String {
     Compiler { q, d, spans: Vec::new() }.filter(f)
 }
 
+/// The condition on an event that it completes a goal of `kind`.
+pub(super) fn goal_condition(q: &StatsQuery, kind: &GoalKind, d: &dyn Dialect) -> String {
+    Compiler { q, d, spans: Vec::new() }.goal_condition(kind)
+}
+
 /// What rows are grouped by for `dim` (see `Compiler::group_dim`).
 pub(super) fn grouping(q: &StatsQuery, dim: &Dimension, d: &dyn Dialect) -> String {
     Compiler { q, d, spans: Vec::new() }.group_dim(dim)
