@@ -1023,21 +1023,7 @@ fn visit_rows_query() -> impl Strategy<Value = StatsQuery> {
                     dims.push(Dimension::Visit(f));
                 }
             }
-            let local = local_time(dst);
-            let (start, end) = query_range(&local, from, len, aligned);
-            StatsQuery {
-                site_id: 1,
-                start,
-                end,
-                local,
-                order_by: order_keys(order, &dims, &metrics),
-                metrics,
-                dimensions: dims,
-                filter,
-                goals: Vec::new(),
-                limit,
-                offset,
-            }
+            generated(dims, metrics, filter, Vec::new(), (from, len, dst, aligned), (order, limit, offset))
         })
 }
 
@@ -1097,22 +1083,35 @@ fn first_marks_query() -> impl Strategy<Value = StatsQuery> {
             let mut metrics = vec![Metric::Visitors];
             metrics.extend(more.into_iter().filter(allowed));
             let dims = vec![dim];
-            let local = local_time(dst);
-            let (start, end) = query_range(&local, from, len, aligned);
-            StatsQuery {
-                site_id: 1,
-                start,
-                end,
-                local,
-                order_by: order_keys(order, &dims, &metrics),
-                metrics,
-                dimensions: dims,
-                filter,
-                goals,
-                limit,
-                offset,
-            }
+            generated(dims, metrics, filter, goals, (from, len, dst, aligned), (order, limit, offset))
         })
+}
+
+/// A generated query of site 1: its range from `query_range` (`dst` picks the time zone), its
+/// order from `order_keys`.
+fn generated(
+    dims: Vec<Dimension>,
+    metrics: Vec<Metric>,
+    filter: Option<Filter>,
+    goals: Vec<Goal>,
+    (from, len, dst, aligned): (i64, i64, bool, bool),
+    (order, limit, offset): (Vec<(usize, bool)>, usize, usize),
+) -> StatsQuery {
+    let local = local_time(dst);
+    let (start, end) = query_range(&local, from, len, aligned);
+    StatsQuery {
+        site_id: 1,
+        start,
+        end,
+        local,
+        order_by: order_keys(order, &dims, &metrics),
+        metrics,
+        dimensions: dims,
+        filter,
+        goals,
+        limit,
+        offset,
+    }
 }
 
 proptest! {
