@@ -325,6 +325,27 @@ fn store_with(events: &[EventRecord]) -> (tempfile::TempDir, EventStore, EventRe
     (tmp, store, reader)
 }
 
+/// Builds the roll-ups of the days `built` draws, the first being the day before `T0`'s; returns
+/// how many were built.
+fn build_drawn_days(reader: &EventReader, built: &[bool], local: &LocalTime, goals: &[Goal]) -> usize {
+    let now = crate::time::Clock::system().now();
+    let first = T0.div_euclid(86_400) - 1;
+    (0..built.len())
+        .filter(|i| built[*i])
+        .map(|i| reader.build_rollups(1, first + i as i64, first + i as i64 + 1, local, goals, now).unwrap())
+        .sum()
+}
+
+/// Writes the visits of `late` into the store (and `events`) after the first `after` visits: a
+/// back-fill into days that may be built.
+fn back_fill(store: &mut EventStore, events: &mut Vec<EventRecord>, late: &[SessionSpec], after: usize) {
+    let offset = after as u64 + 100;
+    let more: Vec<EventRecord> =
+        build_day_bound(late).into_iter().map(|e| EventRecord { session_id: e.session_id + offset, ..e }).collect();
+    insert(store, &more);
+    events.extend(more);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -1129,28 +1150,12 @@ proptest! {
         let (specs, late) = (three_visitors(specs), three_visitors(late));
         let mut events = build_day_bound(&specs);
         let (_tmp, mut store, reader) = store_with(&events);
-        let now = crate::time::Clock::system().now();
-        let first = T0.div_euclid(86_400) - 1;
-        for (i, b) in built.iter().enumerate() {
-            if *b {
-                reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, &q.goals, now).unwrap();
-            }
-        }
+        build_drawn_days(&reader, &built, &q.local, &q.goals);
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
 
-        let offset = specs.len() as u64 + 100;
-        let more: Vec<EventRecord> = build_day_bound(&late)
-            .into_iter()
-            .map(|e| EventRecord { session_id: e.session_id + offset, ..e })
-            .collect();
-        insert(&mut store, &more);
-        events.extend(more);
+        back_fill(&mut store, &mut events, &late, specs.len());
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "after back-fill {:?}", q);
-        for (i, b) in built.iter().enumerate() {
-            if *b {
-                reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, &q.goals, now).unwrap();
-            }
-        }
+        build_drawn_days(&reader, &built, &q.local, &q.goals);
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "rebuilt {:?}", q);
     }
 }
@@ -1168,13 +1173,7 @@ proptest! {
     ) {
         let events = build_day_bound(&if few { three_visitors(specs) } else { specs });
         let (_tmp, _store, reader) = store_with(&events);
-        let now = crate::time::Clock::system().now();
-        let first = T0.div_euclid(86_400) - 1;
-        for (i, b) in built.iter().enumerate() {
-            if *b {
-                reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, &[], now).unwrap();
-            }
-        }
+        build_drawn_days(&reader, &built, &q.local, &[]);
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
     }
 }
@@ -1194,14 +1193,7 @@ proptest! {
     ) {
         let mut events = build_day_bound(&specs);
         let (_tmp, mut store, reader) = store_with(&events);
-        let now = crate::time::Clock::system().now();
-        let first = T0.div_euclid(86_400) - 1;
-        let mut n = 0;
-        for (i, b) in built.iter().enumerate() {
-            if *b {
-                n += reader.build_rollups(1, first + i as i64, first + i as i64 + 1, &q.local, &q.goals, now).unwrap();
-            }
-        }
+        let n = build_drawn_days(&reader, &built, &q.local, &q.goals);
         prop_assert_eq!(n, built.iter().filter(|b| **b).count(), "every finished day builds");
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
 
@@ -1210,23 +1202,12 @@ proptest! {
         if q.dimensions.contains(&Dimension::Goal) {
             let changed = StatsQuery { goals: goals()[1..].to_vec(), ..q.clone() };
             prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, &events), "stale goals");
-            for (i, b) in built.iter().enumerate() {
-                if *b {
-                    let day = first + i as i64;
-                    reader.build_rollups(1, day, day + 1, &q.local, &changed.goals, now).unwrap();
-                }
-            }
+            build_drawn_days(&reader, &built, &q.local, &changed.goals);
             prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, &events), "rebuilt goals");
         }
 
         // A back-fill into built days: their roll-ups must give way to the new truth.
-        let offset = specs.len() as u64 + 100;
-        let more: Vec<EventRecord> = build_day_bound(&late)
-            .into_iter()
-            .map(|e| EventRecord { session_id: e.session_id + offset, ..e })
-            .collect();
-        insert(&mut store, &more);
-        events.extend(more);
+        back_fill(&mut store, &mut events, &late, specs.len());
         prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "after back-fill {:?}", q);
     }
 }

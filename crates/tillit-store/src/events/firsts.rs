@@ -15,7 +15,7 @@
 //! only for built days (a write into a built day invalidates it, and the next build marks the day
 //! again). They change no answer: a backend without them counts distinctly, as the raw path does.
 
-use super::rollup::{DAY, DayJob, assemble, raw_ranges, runs};
+use super::rollup::{DAY, DayJob, assemble, raw_ranges, raw_visitors, runs};
 use super::sql::{Dialect, WholeVisits, compile_parts, condition, goal_condition, grouping, lit, shown};
 use crate::query::{Dimension, GoalKind, Metric, StatsQuery};
 
@@ -103,10 +103,12 @@ pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect
             Some(Plan::Goals) => {
                 parts.extend(built.goals());
                 if q.metrics.contains(&Metric::ConversionRate) {
-                    totals.push(built.visitors());
+                    // Under a filter on visit attributes alone, the visitors of the visits that
+                    // pass it.
                     let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
+                    totals.push(format!("SELECT visitors FROM {}", super::visits::parts(&all, days, d)));
                     if !raw.is_empty() {
-                        totals.push(format!("SELECT visitors FROM ({})", compile_parts(&all, &raw, whole, d)));
+                        totals.push(raw_visitors(q, &raw, whole, d));
                     }
                 }
             }
@@ -119,12 +121,11 @@ pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect
     assemble(q, &parts, &totals)
 }
 
-/// SQL over the events (or visit rows) of built days that pass a query's filter.
+/// SQL over the events of built days that pass a query's filter.
 struct BuiltDays<'a> {
     q: &'a StatsQuery,
     d: &'a dyn Dialect,
-    /// The condition on `day` of visit rows, and on `ts` of events.
-    visit_days: String,
+    /// The condition on `ts` of the days' events.
     event_days: String,
     filter: String,
 }
@@ -145,16 +146,12 @@ const EVENT_PART_COLUMNS: &str = "NULL::BIGINT AS visits, count(*) FILTER (WHERE
 
 impl<'a> BuiltDays<'a> {
     fn new(q: &'a StatsQuery, days: &[i64], d: &'a dyn Dialect) -> BuiltDays<'a> {
-        let runs = runs(days);
-        let any = |conds: Vec<String>| format!("({})", conds.join(" OR "));
+        let runs: Vec<String> =
+            runs(days).iter().map(|(a, b)| format!("(ts >= {} AND ts < {})", a * DAY, (b + 1) * DAY)).collect();
         BuiltDays {
             q,
             d,
-            visit_days: any(runs.iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect()),
-            event_days: any(runs
-                .iter()
-                .map(|(a, b)| format!("(ts >= {} AND ts < {})", a * DAY, (b + 1) * DAY))
-                .collect()),
+            event_days: format!("({})", runs.join(" OR ")),
             filter: q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| condition(q, f, d)),
         }
     }
@@ -196,15 +193,5 @@ impl<'a> BuiltDays<'a> {
                 )
             })
             .collect()
-    }
-
-    /// A `SELECT` of one `visitors` column: the visitors of the days' visits that pass the filter
-    /// (the conversion rate's denominator under a filter on visit attributes alone).
-    fn visitors(&self) -> String {
-        format!(
-            "SELECT count(*) FILTER (WHERE several = false) + count(DISTINCT visitor_id) FILTER (WHERE several IS NOT false) \
-             AS visitors FROM day_visits WHERE site_id = {} AND {} AND {}",
-            self.q.site_id, self.visit_days, self.filter
-        )
     }
 }

@@ -510,11 +510,16 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
         totals.push(format!("SELECT visitors FROM ({})", cells("", None, "", false, "")));
         totals.extend(edges.iter().map(|e| format!("SELECT visitors FROM ({})", edge_cells(e, "", &[], ""))));
         if !raw.is_empty() {
-            let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
-            totals.push(format!("SELECT visitors FROM ({})", compile_parts(&all, &raw, whole, d)));
+            totals.push(raw_visitors(q, &raw, whole, d));
         }
     }
     assemble(q, &parts, &totals)
+}
+
+/// A total for [`assemble`]: the visitors of the events in `raw` that pass `q`'s filter.
+pub(super) fn raw_visitors(q: &StatsQuery, raw: &[(i64, i64)], whole: WholeVisits, d: &dyn Dialect) -> String {
+    let all = StatsQuery { dimensions: Vec::new(), metrics: vec![Metric::Visitors], ..q.clone() };
+    format!("SELECT visitors FROM ({})", compile_parts(&all, raw, whole, d))
 }
 
 /// The statement that sums `parts` (each a `SELECT` of `d…` and [`PART_COLUMNS`] over disjoint

@@ -245,7 +245,7 @@ pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect
 
 /// The parts (`d…` and `sql::PART_COLUMNS`) of the visits of `days` that pass `q`'s filter (see
 /// [`eligible`]).
-fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
+pub(super) fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
     let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
     let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| condition(q, f, d));
     let from = format!(
