@@ -131,11 +131,13 @@ impl DuckDbReader {
         let use_visits = !use_rollups && visits::eligible(q);
         // Breakdowns by page or name under such filters, the first-event marks of built days.
         let use_marks = !use_rollups && !use_visits && firsts::eligible(q);
+        // Anything else with visit metrics: visit rows for the visit side of built days.
+        let use_rows = !use_rollups && !use_visits && !use_marks && super::sql::visit_rows_serve(q);
         let (rows, total) = self.with_conn(|conn| {
             // One snapshot for choosing the built days and reading them.
             let tx = conn.unchecked_transaction()?;
             let (mut days, mut edges) = (Vec::new(), Vec::new());
-            if use_visits || use_marks {
+            if use_visits || use_marks || use_rows {
                 days = built_days(&tx, q.site_id, first, last, &q.local)?;
             }
             if use_rollups {
@@ -158,6 +160,8 @@ impl DuckDbReader {
                 visits::compile(q, &days, whole, &DuckDbDialect)
             } else if use_marks {
                 firsts::compile(q, &days, whole, &DuckDbDialect)
+            } else if use_rows {
+                super::sql::compile_with_visit_rows(q, &days, whole, &DuckDbDialect)
             } else {
                 rollup::compile(q, &days, &edges, whole, &DuckDbDialect)
             };

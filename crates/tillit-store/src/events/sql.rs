@@ -91,6 +91,9 @@ pub struct Span {
     pub to: i64,
     /// Every visit with an event here has all its events here, and they carry visit deltas.
     pub whole: bool,
+    /// Whole UTC days whose visit rows (`events::visits`) stand for their visits: the visit side
+    /// reads those rows instead of grouping the span's events by visit.
+    pub built: bool,
 }
 
 /// Which stretches of raw events hold whole visits with deltas. No visit spans a UTC midnight, so
@@ -114,7 +117,7 @@ impl WholeVisits {
         let mut out = Vec::new();
         let mut push = |from: i64, to: i64, whole: bool| {
             if from < to {
-                out.push(Span { from, to, whole });
+                out.push(Span { from, to, whole, built: false });
             }
         };
         if first < last {
@@ -131,6 +134,47 @@ impl WholeVisits {
 /// The statement: columns `d0…` (dimensions), `m0…` (metrics), then `total_rows`.
 pub fn compile(q: &StatsQuery, whole: WholeVisits, d: &dyn Dialect) -> String {
     let c = Compiler::new(q, d, &[(q.start, q.end)], whole);
+    c.statement()
+}
+
+/// Whether the visit side of `q` can read visit rows for built days (see
+/// [`compile_with_visit_rows`]): it has visit metrics, groups by nothing but attributes fixed at a
+/// visit's start, its entry page, or the page (which the visit side reads as the entry page), and
+/// reads nothing of a visit's last event.
+pub fn visit_rows_serve(q: &StatsQuery) -> bool {
+    let dims_ok = q.dimensions.iter().all(|d| match d {
+        Dimension::Page => true,
+        Dimension::Visit(f) => f.fixed_at_start() || *f == VisitField::EntryPage,
+        _ => false,
+    });
+    let c = Compiler { q, d: &DuckDbDialect, spans: Vec::new() };
+    dims_ok && q.metrics.iter().any(|m| m.is_session_metric()) && !c.needs_visit_ends()
+}
+
+/// [`compile`], with the visit side of the built whole UTC `days` read from their visit rows: the
+/// visits with an event that passes the filter are a semi-join of those rows on the matching
+/// events' visits, instead of a grouping of the days' events by visit. The events of the days
+/// still give the event side. For queries [`visit_rows_serve`] accepts.
+pub fn compile_with_visit_rows(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
+    let mut c = Compiler::new(q, d, &[(q.start, q.end)], whole);
+    let mut spans = Vec::new();
+    for s in c.spans {
+        let mut at = s.from;
+        for (a, b) in super::rollup::runs(days) {
+            let (from, to) = ((a * DAY).max(at), ((b + 1) * DAY).min(s.to));
+            if from < to {
+                if at < from {
+                    spans.push(Span { from: at, to: from, ..s });
+                }
+                spans.push(Span { from, to, built: true, ..s });
+                at = to;
+            }
+        }
+        if at < s.to {
+            spans.push(Span { from: at, ..s });
+        }
+    }
+    c.spans = spans;
     c.statement()
 }
 
@@ -177,7 +221,7 @@ impl<'a> Compiler<'a> {
         let spans = if uses_deltas(q) {
             ranges.iter().flat_map(|(a, b)| whole.spans(*a, *b)).collect()
         } else {
-            ranges.iter().map(|(a, b)| Span { from: *a, to: *b, whole: false }).collect()
+            ranges.iter().map(|(a, b)| Span { from: *a, to: *b, whole: false, built: false }).collect()
         };
         Compiler { q, d, spans }
     }
@@ -229,9 +273,15 @@ impl<'a> Compiler<'a> {
         out
     }
 
-    /// Whether visit metrics come from the deltas of whole spans (see [`uses_deltas`]).
+    /// Whether visit metrics come from the deltas of whole spans (see [`uses_deltas`]) that are
+    /// not read from visit rows.
     fn deltas_apply(&self) -> bool {
-        self.spans.iter().any(|s| s.whole)
+        self.spans.iter().any(|s| s.whole && !s.built)
+    }
+
+    /// Whether some spans are read from visit rows (see [`compile_with_visit_rows`]).
+    fn rows_apply(&self) -> bool {
+        self.spans.iter().any(|s| s.built)
     }
 
     /// Local time in seconds, from the offset segments.
@@ -457,14 +507,18 @@ impl<'a> Compiler<'a> {
         // One scan per span: a disjunction of ranges would keep DuckDB from skipping row groups
         // by their min/max `ts`, and it would read the whole table.
         let (tagged, columns, lts) = (self.deltas_apply(), self.columns().join(", "), self.local_ts());
-        let select = |whole: bool| {
-            let tag = if tagged { format!(", {whole} AS whole") } else { String::new() };
+        let rows = self.rows_apply();
+        let select = |s: &Span| {
+            let mut tag = if tagged { format!(", {} AS whole", s.whole && !s.built) } else { String::new() };
+            if rows {
+                let _ = write!(tag, ", {} AS built", s.built);
+            }
             format!("SELECT {columns}, {lts} AS lts{tag} FROM events WHERE site_id = {}", q.site_id)
         };
         let scans: Vec<String> = if self.spans.is_empty() {
-            vec![format!("{} AND false", select(false))]
+            vec![format!("{} AND false", select(&Span { from: 0, to: 0, whole: false, built: false }))]
         } else {
-            self.spans.iter().map(|s| format!("{} AND ts >= {} AND ts < {}", select(s.whole), s.from, s.to)).collect()
+            self.spans.iter().map(|s| format!("{} AND ts >= {} AND ts < {}", select(s), s.from, s.to)).collect()
         };
         // DuckDB would store a CTE read more than once; for the range's events (up to millions of
         // rows) that meant spilling under the memory limit: a filtered statement took 3.5–5.5 s
@@ -525,7 +579,7 @@ impl<'a> Compiler<'a> {
         });
         let session_metrics = q.metrics.iter().any(|m| m.is_session_metric());
         let deltas = self.deltas_apply();
-        let cut_any = self.spans.iter().any(|s| !s.whole);
+        let cut_any = self.spans.iter().any(|s| !s.whole && !s.built);
         // Grouped by nothing or by visit attributes every event of a visit carries alike, the
         // visits with a matching event are exactly the visit side's rows: count them there instead
         // of a second distinct count. Not by entry page: a visit that started with a custom event
@@ -578,6 +632,39 @@ impl<'a> Compiler<'a> {
             let mut parts = Vec::new();
             // The bounce rate's entry-page rule, when it applies.
             let rule = self.bounce_rule().filter(|_| self.has(Metric::BounceRate));
+            // The events whose visits are grouped or summed here: those of built days have their
+            // visit rows instead.
+            let vev = if self.rows_apply() {
+                let _ = write!(sql, ", vev {} (SELECT * FROM ev WHERE NOT built)", self.d.inlined());
+                "vev"
+            } else {
+                "ev"
+            };
+            if self.rows_apply() {
+                let row_dims: Vec<String> = q
+                    .dimensions
+                    .iter()
+                    .map(|d| if *d == Dimension::Page { "entry_page".to_owned() } else { self.group_dim(d) })
+                    .collect();
+                let counted = rule.as_deref().unwrap_or("true");
+                let days: Vec<String> = self
+                    .spans
+                    .iter()
+                    .filter(|s| s.built)
+                    .map(|s| format!("day BETWEEN {} AND {}", s.from.div_euclid(DAY), (s.to - 1).div_euclid(DAY)))
+                    .collect();
+                let _ = write!(
+                    sql,
+                    ", s_rows AS (SELECT {}count(*) AS sessions, count(*) FILTER (WHERE {counted}) AS bounce_sessions, \
+                     count(*) FILTER (WHERE bounced AND {counted}) AS bounces, CAST(sum(duration) AS BIGINT) AS dur_sum, \
+                     CAST(sum(pageviews) AS BIGINT) AS pv_sum FROM day_visits WHERE site_id = {} AND ({}){qualifying}{})",
+                    self.dims_select(&row_dims),
+                    q.site_id,
+                    days.join(" OR "),
+                    self.group_by(n)
+                );
+                parts.push("s_rows");
+            }
             if deltas {
                 // Under the entry-page rule, a visit's events carry its entry page from its start,
                 // unless it started before its first pageview: those few visits are grouped below.
@@ -585,7 +672,7 @@ impl<'a> Compiler<'a> {
                     Some(rule) => {
                         let _ = write!(
                             sql,
-                            ", late_entry AS (SELECT session_id FROM ev WHERE whole AND bounce_delta = 1 \
+                            ", late_entry AS (SELECT session_id FROM {vev} WHERE whole AND bounce_delta = 1 \
                              AND entry_page = '')"
                         );
                         (rule.as_str(), self.d.key_join(false, "late_entry", "session_id"))
@@ -598,22 +685,23 @@ impl<'a> Compiler<'a> {
                      count(*) FILTER (WHERE bounce_delta = 1 AND {counted}) AS bounce_sessions, \
                      CAST(coalesce(sum(bounce_delta) FILTER (WHERE {counted}), 0) AS BIGINT) AS bounces, \
                      CAST(sum(duration_delta) AS BIGINT) AS dur_sum, \
-                     count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM ev{clean} \
+                     count(*) FILTER (WHERE name = 'pageview') AS pv_sum FROM {vev}{clean} \
                      WHERE name <> 'engagement' AND whole{qualifying}{})",
                     self.dims_select(&event_dims),
                     self.group_by(n)
                 );
                 parts.push("s_whole");
             }
-            if !deltas || cut_any || rule.is_some() {
+            let unbuilt = self.spans.iter().any(|s| !s.built);
+            if unbuilt && (!deltas || cut_any || rule.is_some()) {
                 let sess_dims: Vec<String> = q.dimensions.iter().map(|d| self.session_dim(d)).collect();
                 // The events of cut spans, and under the entry-page rule those of late entries.
                 let (source, cut) = match (deltas, &rule) {
-                    (false, _) => ("ev".to_owned(), ""),
-                    (true, None) => ("ev".to_owned(), " AND NOT whole"),
+                    (false, _) => (vev.to_owned(), ""),
+                    (true, None) => (vev.to_owned(), " AND NOT whole"),
                     (true, Some(_)) => (
                         format!(
-                            "(SELECT * FROM ev WHERE NOT whole UNION ALL SELECT ev.* FROM ev{} WHERE whole) ev",
+                            "(SELECT * FROM {vev} WHERE NOT whole UNION ALL SELECT {vev}.* FROM {vev}{} WHERE whole) ev",
                             self.d.key_join(true, "late_entry", "session_id")
                         ),
                         "",
@@ -917,7 +1005,7 @@ fn country_name(expr: &str) -> String {
 /// match is always the best one, so the chain of `min(ts)` below is exact.
 pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
     let q = f.as_stats_query();
-    let c = Compiler { q: &q, d, spans: vec![Span { from: q.start, to: q.end, whole: false }] };
+    let c = Compiler { q: &q, d, spans: vec![Span { from: q.start, to: q.end, whole: false, built: false }] };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
     let mut sql = c.prelude();
     let scroll: Vec<&Goal> = f.steps.iter().filter(|s| s.kind.is_scroll()).collect();

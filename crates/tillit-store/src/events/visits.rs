@@ -57,10 +57,14 @@ CREATE TABLE IF NOT EXISTS day_visits (
     city VARCHAR NOT NULL,
     city_geoname_id UINTEGER NOT NULL,
     region_name VARCHAR,
-    -- Its visitor made more than one visit that day (NULL in rows written before it existed).
-    several BOOLEAN
+    -- Its visitor made more than one visit that day.
+    several BOOLEAN,
+    -- The visit's events' session id: the visits with an event that passes a filter on pages,
+    -- goals or properties are a semi-join on it.
+    session_id UBIGINT
 );
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS several BOOLEAN;
+ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS session_id UBIGINT;
 "#;
 
 /// The stored columns of the visit attributes a visit row holds: those of the fields fixed at a
@@ -106,7 +110,7 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
     let values: Vec<String> = attrs.iter().map(|c| format!("max({c}) AS {c}")).collect();
     vec![
         format!(
-            "CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS SELECT max(visitor_id) AS visitor_id, \
+            "CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS SELECT session_id, max(visitor_id) AS visitor_id, \
              min(ts) AS start, max(ts) AS last, count(*) FILTER (WHERE name = 'pageview') AS pageviews, \
              count(*) AS events, count(*) FILTER (WHERE entry_page = '') AS early_events, \
              count(*) FILTER (WHERE interactive) AS interactive, \
@@ -122,8 +126,8 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
         ),
         format!(
             "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
-             entry_page, {attrs}, several) SELECT {site_id}, {day}, visitor_id, last - start, pageviews, events, \
-             early_events, interactive <= 1, entry_page, {attrs}, visitor_id IN ({}) FROM {BUILD_TABLE} \
+             entry_page, {attrs}, several, session_id) SELECT {site_id}, {day}, visitor_id, last - start, pageviews, \
+             events, early_events, interactive <= 1, entry_page, {attrs}, visitor_id IN ({}), session_id FROM {BUILD_TABLE} \
              ORDER BY source, country, device",
             several_visits(),
             attrs = attrs.join(", "),
