@@ -529,6 +529,27 @@ impl StatsQuery {
         }
     }
 
+    /// The query whose visitors a conversion rate divides by: the visitors of the whole range
+    /// under the filter without its top-level goal and property conditions. `None` without a
+    /// conversion rate, or when goal or property conditions remain inside the filter (the
+    /// statement then counts the denominator itself).
+    pub fn conversion_denominator(&self) -> Option<StatsQuery> {
+        if !self.metrics.contains(&Metric::ConversionRate) {
+            return None;
+        }
+        let filter = self.filter.as_ref().and_then(Filter::without_goals_and_props);
+        let mut event_only = false;
+        if let Some(f) = &filter {
+            f.dimensions(&mut |d| event_only |= matches!(d, Dimension::Goal | Dimension::Prop(_)));
+        }
+        (!event_only).then(|| StatsQuery {
+            metrics: vec![Metric::Visitors],
+            filter,
+            limit: 1,
+            ..StatsQuery::over(self.site_id, self.start, self.end, self.local.clone())
+        })
+    }
+
     /// The scroll goals whose completions count as matching events, though they are engagement
     /// events: every scroll goal when the query groups by goal, else those a goal condition of the
     /// filter asks for (not negated). Without them, engagement events match nothing.

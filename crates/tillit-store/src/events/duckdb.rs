@@ -125,46 +125,10 @@ impl DuckDbReader {
     pub(super) fn query(&self, q: &StatsQuery) -> Result<QueryOutput, EventStoreError> {
         let n = q.dimensions.len();
         let k = q.metrics.len();
-        let (first, last) = rollup::whole_days(q.start, q.end);
-        let use_rollups = rollup::eligible(q);
-        // What the cells cannot answer, visit rows may (filters on visit attributes).
-        let use_visits = !use_rollups && visits::eligible(q);
-        // Breakdowns by page or name under such filters, the first-event marks of built days.
-        let use_marks = !use_rollups && !use_visits && firsts::eligible(q);
-        // Anything else with visit metrics: visit rows for the visit side of built days.
-        let use_rows = !use_rollups && !use_visits && !use_marks && super::sql::visit_rows_serve(q);
         let (rows, total) = self.with_conn(|conn| {
             // One snapshot for choosing the built days and reading them.
             let tx = conn.unchecked_transaction()?;
-            let (mut days, mut edges) = (Vec::new(), Vec::new());
-            if use_visits || use_marks || use_rows {
-                days = built_days(&tx, q.site_id, first, last, &q.local)?;
-            }
-            if use_rollups {
-                // The partial UTC days at the ends may have edge cells.
-                let (lo, hi) = (q.start.div_euclid(DAY), (q.end - 1).div_euclid(DAY) + 1);
-                let built = built_days(&tx, q.site_id, lo, hi, &q.local)?;
-                days = built.iter().copied().filter(|d| (first..last).contains(d)).collect();
-                if q.dimensions.contains(&Dimension::Goal) {
-                    // Goal cells are by whole day only.
-                    let marked = goal_days(&tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
-                    days.retain(|d| marked.contains(d));
-                } else {
-                    edges = built_edges(&tx, q, &built, &days)?;
-                }
-            }
-            let whole = self.whole_visits();
-            let sql = if days.is_empty() && edges.is_empty() {
-                super::sql::compile(q, whole, &DuckDbDialect)
-            } else if use_visits {
-                visits::compile(q, &days, whole, &DuckDbDialect)
-            } else if use_marks {
-                firsts::compile(q, &days, whole, &DuckDbDialect)
-            } else if use_rows {
-                super::sql::compile_with_visit_rows(q, &days, whole, &DuckDbDialect)
-            } else {
-                rollup::compile(q, &days, &edges, whole, &DuckDbDialect)
-            };
+            let sql = self.statement(&tx, q)?;
             let started = std::time::Instant::now();
             let mut stmt = tx.prepare(&sql)?;
             let mut total = 0usize;
@@ -199,6 +163,59 @@ impl DuckDbReader {
             return Ok(QueryOutput { rows, total_rows });
         }
         Ok(QueryOutput { rows, total_rows: total })
+    }
+
+    /// The statement answering `q` in `tx`'s snapshot, from whatever serves it there: day cells,
+    /// visit rows, first-event marks, or the raw events.
+    fn statement(&self, tx: &duckdb::Transaction<'_>, q: &StatsQuery) -> Result<String, duckdb::Error> {
+        let (first, last) = rollup::whole_days(q.start, q.end);
+        let use_rollups = rollup::eligible(q);
+        // What the cells cannot answer, visit rows may (filters on visit attributes).
+        let use_visits = !use_rollups && visits::eligible(q);
+        // Breakdowns by page or name under such filters, the first-event marks of built days.
+        let use_marks = !use_rollups && !use_visits && firsts::eligible(q);
+        let whole = self.whole_visits();
+        if use_rollups {
+            // The partial UTC days at the ends may have edge cells.
+            let (lo, hi) = (q.start.div_euclid(DAY), (q.end - 1).div_euclid(DAY) + 1);
+            let built = built_days(tx, q.site_id, lo, hi, &q.local)?;
+            let mut days: Vec<i64> = built.iter().copied().filter(|d| (first..last).contains(d)).collect();
+            let mut edges = Vec::new();
+            if q.dimensions.contains(&Dimension::Goal) {
+                // Goal cells are by whole day only.
+                let marked = goal_days(tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
+                days.retain(|d| marked.contains(d));
+            } else {
+                edges = built_edges(tx, q, &built, &days)?;
+            }
+            if !days.is_empty() || !edges.is_empty() {
+                return Ok(rollup::compile(q, &days, &edges, whole, &DuckDbDialect));
+            }
+            return Ok(super::sql::compile(q, whole, &DuckDbDialect));
+        }
+        let days = built_days(tx, q.site_id, first, last, &q.local)?;
+        if use_visits && !days.is_empty() {
+            return Ok(visits::compile(q, &days, whole, &DuckDbDialect));
+        }
+        if use_marks && !days.is_empty() {
+            return Ok(firsts::compile(q, &days, whole, &DuckDbDialect));
+        }
+        // Anything else: the raw events, with the visit side of built days from their visit rows
+        // and, under a filter on one page or goal, their visitors from the marks.
+        let mut shortcuts = super::sql::Shortcuts::default();
+        if !use_visits && !use_marks {
+            let marked_visitors = firsts::built_day_visitors(q);
+            if super::sql::visit_rows_serve(q) || marked_visitors.is_some() {
+                shortcuts.days = days;
+                shortcuts.marked_visitors = marked_visitors;
+            }
+        }
+        // A conversion rate divides by the visitors under the filter without its goals and
+        // properties: a query of its own, which cells or visit rows usually answer.
+        if let Some(den) = q.conversion_denominator() {
+            shortcuts.conv_visitors = Some(self.statement(tx, &den)?);
+        }
+        Ok(super::sql::compile_with(q, whole, shortcuts, &DuckDbDialect))
     }
 
     /// Builds the roll-ups of the site's UTC days in `[first_day, last_day)` that ended at least

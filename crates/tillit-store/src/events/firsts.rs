@@ -17,7 +17,7 @@
 
 use super::rollup::{DAY, DayJob, assemble, raw_ranges, raw_visitors, runs};
 use super::sql::{Dialect, WholeVisits, compile_parts, condition, goal_condition, grouping, lit, shown};
-use crate::query::{Dimension, GoalKind, Metric, StatsQuery};
+use crate::query::{Dimension, Filter, FilterOp, GoalKind, Metric, StatsQuery, goal_name_selected};
 
 /// The event is its visitor's first (non-engagement) event of its page that UTC day.
 const FIRST_OF_PAGE: u8 = 1;
@@ -87,6 +87,56 @@ fn plan(q: &StatsQuery) -> Option<Plan> {
 /// Whether the marks of built days can answer `q` (see [`plan`]).
 pub fn eligible(q: &StatsQuery) -> bool {
     plan(q).is_some()
+}
+
+/// How the matching events of built days count `q`'s visitors by their marks, for a query that
+/// groups by nothing but attributes fixed at a visit's start (the dashboard's sources, countries
+/// and devices, and its totals, after a click on a page or a goal) under a filter that selects one
+/// page, one event name or one custom-event goal exactly, beside conditions on such attributes.
+/// A visitor who made one visit that day then has its matching events all on that page (or of that
+/// name) and all in one group, and exactly one of them carries the page's (the name's) mark. `None`
+/// when the marks cannot count them. The expression reads the `built` tag of
+/// `sql::Shortcuts::days`: other events are counted distinctly, and as visitor ids are
+/// daily, no visitor is counted both ways.
+pub fn built_day_visitors(q: &StatsQuery) -> Option<String> {
+    let dims_ok = q.dimensions.iter().all(|d| matches!(d, Dimension::Visit(v) if v.fixed_at_start()));
+    if !dims_ok || !q.scroll_goals_in_play().is_empty() {
+        return None;
+    }
+    let members: Vec<&Filter> = match q.filter.as_ref()? {
+        Filter::And(v) => v.iter().collect(),
+        f => vec![f],
+    };
+    let mut rest = members.into_iter().filter(|f| !f.is_per_visit());
+    let (Some(anchor), None) = (rest.next(), rest.next()) else { return None };
+    let bit = exact_mark(q, anchor)?;
+    Some(format!(
+        "count(*) FILTER (WHERE built AND marks & {bit} <> 0 AND marks & {SEVERAL_VISITS} = 0) \
+         + count(DISTINCT visitor_id) FILTER (WHERE NOT built OR marks & {SEVERAL_VISITS} <> 0)"
+    ))
+}
+
+/// The mark of the events a filter member selects when it selects exactly one page or one event
+/// name: a case-sensitive `is` with one value on the page or the name, or on a goal name that picks
+/// one custom-event goal.
+fn exact_mark(q: &StatsQuery, f: &Filter) -> Option<u8> {
+    let Filter::Leaf { op: FilterOp::Is, dimension, values, case_sensitive } = f else { return None };
+    if values.len() != 1 {
+        return None;
+    }
+    match dimension {
+        Dimension::Page if *case_sensitive => Some(FIRST_OF_PAGE),
+        Dimension::Name if *case_sensitive => Some(FIRST_OF_NAME),
+        Dimension::Goal => {
+            let mut picked =
+                q.goals.iter().filter(|g| goal_name_selected(FilterOp::Is, &g.name, values, *case_sensitive));
+            match (picked.next(), picked.next()) {
+                (Some(g), None) if matches!(g.kind, GoalKind::Event(_)) => Some(FIRST_OF_NAME),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// One statement answering `q` (see [`eligible`]) from the marked events (and for conversion

@@ -138,7 +138,7 @@ pub fn compile(q: &StatsQuery, whole: WholeVisits, d: &dyn Dialect) -> String {
 }
 
 /// Whether the visit side of `q` can read visit rows for built days (see
-/// [`compile_with_visit_rows`]): it has visit metrics, groups by nothing but attributes fixed at a
+/// [`Shortcuts::days`]): it has visit metrics, groups by nothing but attributes fixed at a
 /// visit's start, its entry page, or the page (which the visit side reads as the entry page), and
 /// reads nothing of a visit's last event.
 pub fn visit_rows_serve(q: &StatsQuery) -> bool {
@@ -147,20 +147,36 @@ pub fn visit_rows_serve(q: &StatsQuery) -> bool {
         Dimension::Visit(f) => f.fixed_at_start() || *f == VisitField::EntryPage,
         _ => false,
     });
-    let c = Compiler { q, d: &DuckDbDialect, spans: Vec::new() };
+    let c = Compiler::bare(q, &DuckDbDialect);
     dims_ok && q.metrics.iter().any(|m| m.is_session_metric()) && !c.needs_visit_ends()
 }
 
-/// [`compile`], with the visit side of the built whole UTC `days` read from their visit rows: the
-/// visits with an event that passes the filter are a semi-join of those rows on the matching
-/// events' visits, instead of a grouping of the days' events by visit. The events of the days
-/// still give the event side. For queries [`visit_rows_serve`] accepts.
-pub fn compile_with_visit_rows(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
+/// What a statement of [`compile_with`] reads from elsewhere instead of counting it from the
+/// range's events.
+#[derive(Debug, Default)]
+pub struct Shortcuts {
+    /// Built whole UTC days, read through what their build left: the visit side from their visit
+    /// rows (the visits with an event that passes the filter are a semi-join of those rows on the
+    /// matching events' visits, instead of a grouping of the days' events by visit), and with
+    /// `marked_visitors` the visitors from the events' first-event marks. The events of the days
+    /// still give the rest of the event side. Only for queries [`visit_rows_serve`] accepts or
+    /// that have marked visitors.
+    pub days: Vec<i64>,
+    /// `firsts::built_day_visitors`.
+    pub marked_visitors: Option<String>,
+    /// A statement answering `StatsQuery::conversion_denominator`: its `m0` is what the
+    /// conversion rate divides by.
+    pub conv_visitors: Option<String>,
+}
+
+/// [`compile`], with what `shortcuts` reads elsewhere.
+pub fn compile_with(q: &StatsQuery, whole: WholeVisits, shortcuts: Shortcuts, d: &dyn Dialect) -> String {
+    let Shortcuts { days, marked_visitors, conv_visitors } = shortcuts;
     let mut c = Compiler::new(q, d, &[(q.start, q.end)], whole);
     let mut spans = Vec::new();
     for s in c.spans {
         let mut at = s.from;
-        for (a, b) in super::rollup::runs(days) {
+        for (a, b) in super::rollup::runs(&days) {
             let (from, to) = ((a * DAY).max(at), ((b + 1) * DAY).min(s.to));
             if from < to {
                 if at < from {
@@ -175,6 +191,8 @@ pub fn compile_with_visit_rows(q: &StatsQuery, days: &[i64], whole: WholeVisits,
         }
     }
     c.spans = spans;
+    c.marked_visitors = marked_visitors;
+    c.conv_visitors = conv_visitors;
     c.statement()
 }
 
@@ -213,6 +231,11 @@ struct Compiler<'a> {
     d: &'a dyn Dialect,
     /// What to read (`q.start..q.end`, or the ranges of a parts statement).
     spans: Vec<Span>,
+    /// How the matching events (tagged `built`, with their `marks`) count visitors, when the
+    /// first-event marks of built days count them (`firsts::built_day_visitors`).
+    marked_visitors: Option<String>,
+    /// A statement whose `m0` is the conversion rate's denominator ([`Shortcuts::conv_visitors`]).
+    conv_visitors: Option<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -223,7 +246,12 @@ impl<'a> Compiler<'a> {
         } else {
             ranges.iter().map(|(a, b)| Span { from: *a, to: *b, whole: false, built: false }).collect()
         };
-        Compiler { q, d, spans }
+        Compiler { q, d, spans, marked_visitors: None, conv_visitors: None }
+    }
+
+    /// A compiler for conditions and expressions, reading nothing.
+    fn bare(q: &'a StatsQuery, d: &'a dyn Dialect) -> Compiler<'a> {
+        Compiler { q, d, spans: Vec::new(), marked_visitors: None, conv_visitors: None }
     }
 
     /// Whether anything reads a value of the visit's first or last event (exit page, entry and
@@ -279,9 +307,18 @@ impl<'a> Compiler<'a> {
         self.spans.iter().any(|s| s.whole && !s.built)
     }
 
-    /// Whether some spans are read from visit rows (see [`compile_with_visit_rows`]).
+    /// Whether some spans are read from visit rows (see [`Shortcuts::days`]).
     fn rows_apply(&self) -> bool {
         self.spans.iter().any(|s| s.built)
+    }
+
+    /// The count of distinct visitors among matching events: by the marks of built days' events
+    /// where they serve, else distinctly.
+    fn visitors(&self) -> &str {
+        match &self.marked_visitors {
+            Some(marked) if self.rows_apply() => marked,
+            _ => "count(DISTINCT visitor_id)",
+        }
     }
 
     /// Local time in seconds, from the offset segments.
@@ -492,6 +529,9 @@ impl<'a> Compiler<'a> {
         if self.needs_visit_ends() {
             cols.extend(["hostname", "bounce_delta"]);
         }
+        if self.marked_visitors.is_some() && self.rows_apply() {
+            cols.push("marks");
+        }
         if self.deltas_apply() {
             cols.extend(["bounce_delta", "duration_delta"]);
         }
@@ -594,7 +634,7 @@ impl<'a> Compiler<'a> {
             "count(*) FILTER (WHERE name <> 'engagement') AS events".to_owned()
         }];
         if needs_visitors {
-            aggs.push("count(DISTINCT visitor_id) AS visitors".into());
+            aggs.push(format!("{} AS visitors", self.visitors()));
         }
         if self.has(Metric::Visits) && !visits_from_sessions {
             if deltas && q.filter.as_ref().is_none_or(Filter::is_per_visit) {
@@ -779,7 +819,7 @@ impl<'a> Compiler<'a> {
 
         // Denominators.
         if self.has(Metric::Percentage) {
-            sql.push_str(", tot AS (SELECT count(DISTINCT visitor_id) AS tot_visitors FROM m)");
+            let _ = write!(sql, ", tot AS (SELECT {} AS tot_visitors FROM m)", self.visitors());
         }
         let conv_filter = q
             .filter
@@ -787,11 +827,18 @@ impl<'a> Compiler<'a> {
             .and_then(|f| f.without_goals_and_props())
             .map_or_else(|| "true".to_owned(), |f| self.filter(&f));
         if self.has(Metric::ConversionRate) {
-            let _ = write!(
-                sql,
-                ", conv AS (SELECT count(DISTINCT visitor_id) AS conv_visitors FROM ev \
-                 WHERE name <> 'engagement' AND {conv_filter})"
-            );
+            match &self.conv_visitors {
+                Some(den) => {
+                    let _ = write!(sql, ", conv AS (SELECT CAST(m0 AS BIGINT) AS conv_visitors FROM ({den}) den)");
+                }
+                None => {
+                    let _ = write!(
+                        sql,
+                        ", conv AS (SELECT count(DISTINCT visitor_id) AS conv_visitors FROM ev \
+                         WHERE name <> 'engagement' AND {conv_filter})"
+                    );
+                }
+            }
         }
         let non_goal: Vec<usize> = (0..n).filter(|i| q.dimensions[*i] != Dimension::Goal).collect();
         if self.has(Metric::GroupConversionRate) {
@@ -960,22 +1007,22 @@ pub(super) fn order_and_page(q: &StatsQuery) -> String {
 /// `f` as a condition on rows with the event table's visit columns (events, or visit rows), as a
 /// statement over events tests it.
 pub(super) fn condition(q: &StatsQuery, f: &Filter, d: &dyn Dialect) -> String {
-    Compiler { q, d, spans: Vec::new() }.filter(f)
+    Compiler::bare(q, d).filter(f)
 }
 
 /// The condition on an event that it completes a goal of `kind`.
 pub(super) fn goal_condition(q: &StatsQuery, kind: &GoalKind, d: &dyn Dialect) -> String {
-    Compiler { q, d, spans: Vec::new() }.goal_condition(kind)
+    Compiler::bare(q, d).goal_condition(kind)
 }
 
 /// What rows are grouped by for `dim` (see `Compiler::group_dim`).
 pub(super) fn grouping(q: &StatsQuery, dim: &Dimension, d: &dyn Dialect) -> String {
-    Compiler { q, d, spans: Vec::new() }.group_dim(dim)
+    Compiler::bare(q, d).group_dim(dim)
 }
 
 /// `from`, grouped by [`grouping`], with the values `q` shows (see `Compiler::named`).
 pub(super) fn shown(q: &StatsQuery, from: String, d: &dyn Dialect) -> String {
-    Compiler { q, d, spans: Vec::new() }.named(from)
+    Compiler::bare(q, d).named(from)
 }
 
 /// The SQL value of a visit field (the exit page is joined in by `prelude`).
@@ -1005,7 +1052,10 @@ fn country_name(expr: &str) -> String {
 /// match is always the best one, so the chain of `min(ts)` below is exact.
 pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
     let q = f.as_stats_query();
-    let c = Compiler { q: &q, d, spans: vec![Span { from: q.start, to: q.end, whole: false, built: false }] };
+    let c = Compiler {
+        spans: vec![Span { from: q.start, to: q.end, whole: false, built: false }],
+        ..Compiler::bare(&q, d)
+    };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
     let mut sql = c.prelude();
     let scroll: Vec<&Goal> = f.steps.iter().filter(|s| s.kind.is_scroll()).collect();
