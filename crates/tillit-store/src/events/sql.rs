@@ -287,8 +287,10 @@ impl<'a> Compiler<'a> {
     /// The condition on an event (of the visit side) that its visit qualifies: it has an event
     /// that passes the filter. Conditions that hold per visit are tested on the event itself, which
     /// also narrows the lookup of visits with a matching event when the rest needs one; without a
-    /// filter, every visit qualifies.
-    fn qualifying_visits(&self) -> String {
+    /// filter, every visit qualifies. `built` says which side asks when some spans are built: the
+    /// visit rows of built days, or the events of the rest. A visit lies in one UTC day, so its
+    /// matching events are on its own side, and looking up only those keeps the lookup small.
+    fn qualifying_visits(&self, built: bool) -> String {
         let Some(filter) = &self.q.filter else { return String::new() };
         let (per_visit, rest) = filter.split_per_visit();
         let mut out = String::new();
@@ -296,7 +298,12 @@ impl<'a> Compiler<'a> {
             let _ = write!(out, " AND {}", self.filter(&f));
         }
         if rest.is_some() {
-            out.push_str(" AND session_id IN (SELECT session_id FROM m)");
+            let side = match (self.rows_apply(), built) {
+                (false, _) => "",
+                (true, true) => " WHERE built",
+                (true, false) => " WHERE NOT built",
+            };
+            let _ = write!(out, " AND session_id IN (SELECT session_id FROM m{side})");
         }
         out
     }
@@ -662,7 +669,7 @@ impl<'a> Compiler<'a> {
 
         // Visit side.
         if session_metrics {
-            let qualifying = self.qualifying_visits();
+            let qualifying = self.qualifying_visits(false);
             let dims = (0..n).map(|i| format!("d{i}, ")).collect::<String>();
             let visits = if visits_from_sessions && self.has(Metric::Visits) {
                 "CAST(sum(sessions) AS BIGINT) AS visits, "
@@ -697,10 +704,11 @@ impl<'a> Compiler<'a> {
                     sql,
                     ", s_rows AS (SELECT {}count(*) AS sessions, count(*) FILTER (WHERE {counted}) AS bounce_sessions, \
                      count(*) FILTER (WHERE bounced AND {counted}) AS bounces, CAST(sum(duration) AS BIGINT) AS dur_sum, \
-                     CAST(sum(pageviews) AS BIGINT) AS pv_sum FROM day_visits WHERE site_id = {} AND ({}){qualifying}{})",
+                     CAST(sum(pageviews) AS BIGINT) AS pv_sum FROM day_visits WHERE site_id = {} AND ({}){}{})",
                     self.dims_select(&row_dims),
                     q.site_id,
                     days.join(" OR "),
+                    self.qualifying_visits(true),
                     self.group_by(n)
                 );
                 parts.push("s_rows");
