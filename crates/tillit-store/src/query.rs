@@ -232,6 +232,34 @@ pub enum TimeGrain {
     Month,
 }
 
+impl TimeGrain {
+    /// The local second that starts the bucket holding local second `l` (for days, weeks and
+    /// months; minutes and hours as the same arithmetic on local seconds).
+    pub fn bucket_start(self, l: i64) -> i64 {
+        const DAY: i64 = 86_400;
+        match self {
+            TimeGrain::Minute => l - l.rem_euclid(60),
+            TimeGrain::Hour => l - l.rem_euclid(3600),
+            TimeGrain::Day => l - l.rem_euclid(DAY),
+            // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 == 0.
+            TimeGrain::Week => {
+                let day = l.div_euclid(DAY);
+                (day - (day + 3).rem_euclid(7)) * DAY
+            }
+            TimeGrain::Month => {
+                let day = l.div_euclid(DAY);
+                // Outside the calendar's range (no such timestamps are stored): the day.
+                let of_month = jiff::Span::new()
+                    .try_days(day)
+                    .ok()
+                    .and_then(|span| jiff::civil::Date::constant(1970, 1, 1).checked_add(span).ok())
+                    .map_or(1, |d| i64::from(d.day()));
+                (day - of_month + 1) * DAY
+            }
+        }
+    }
+}
+
 /// What results are grouped by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Dimension {
@@ -646,5 +674,21 @@ pub fn goal_name_selected(op: FilterOp, name: &str, values: &[String], case_sens
     match op.positive() {
         FilterOp::Contains => values.iter().any(|v| name.contains(&fold(v))),
         _ => values.iter().any(|v| fold(v) == name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TimeGrain;
+
+    #[test]
+    fn buckets_start_on_local_midnights_mondays_and_firsts_of_months() {
+        // 2024-02-29 13:20 (a leap day, a Thursday) as local seconds.
+        let l = 1_709_164_800 + 48_000;
+        assert_eq!(TimeGrain::Day.bucket_start(l), 1_709_164_800);
+        assert_eq!(TimeGrain::Week.bucket_start(l), 1_708_905_600, "Monday 2024-02-26");
+        assert_eq!(TimeGrain::Month.bucket_start(l), 1_706_745_600, "2024-02-01");
+        assert_eq!(TimeGrain::Month.bucket_start(1_709_251_200), 1_709_251_200, "2024-03-01 itself");
+        assert_eq!(TimeGrain::Month.bucket_start(-1), -2_678_400, "1969-12-01");
     }
 }

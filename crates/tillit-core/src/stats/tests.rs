@@ -496,6 +496,56 @@ fn bounce_rate_under_a_page_filter_counts_visits_that_entered_late() {
     assert_eq!(reader.query(&by_source).unwrap().rows, reference::run(&by_source, &events).rows, "visit rows");
 }
 
+/// A monthly graph under a visit filter reads the visit rows of built days inside one month, and
+/// the day that the local start of a month cuts (here 2024-04-01 00:00 at UTC+2, 22:00 UTC on
+/// 2024-03-31) from its events: a visit after that midnight belongs to April though its UTC day
+/// began in March.
+#[test]
+fn a_filtered_monthly_graph_puts_the_visits_after_a_month_s_first_midnight_in_that_month() {
+    const DAY: i64 = 86_400;
+    let from =
+        |source: &str| Arc::new(SessionAttrs { source: source.into(), ..(*event(0, 0, "", "").session).clone() });
+    let mut events = Vec::new();
+    for (visitor, t, source) in [
+        (1, T0 + 12 * 3_600, "Google"),
+        (2, T0 + 23 * 3_600, "Google"),
+        (3, T0 + DAY + 3_600, "Google"),
+        (4, T0 + 23 * 3_600, ""),
+    ] {
+        for i in 0..2 {
+            let e = event(visitor, t + i * 60, "pageview", "/a");
+            events.push(EventRecord { session: from(source), ..e });
+        }
+    }
+    fill_visit_deltas(&mut events);
+    let (_tmp, _store, reader) = store_with(&events);
+    let local = LocalTime { segments: vec![(i64::MIN, 7_200)] };
+    let now = crate::time::Clock::system().now();
+    let day = T0.div_euclid(DAY);
+    assert_eq!(reader.build_rollups(1, day, day + 2, &local, &[], now).unwrap(), 2);
+    let q = StatsQuery {
+        metrics: vec![Metric::Visitors, Metric::Visits, Metric::Pageviews, Metric::BounceRate],
+        dimensions: vec![Dimension::Time(TimeGrain::Month)],
+        filter: Some(Filter::Leaf {
+            op: FilterOp::Is,
+            dimension: Dimension::Visit(VisitField::Source),
+            values: vec!["Google".into()],
+            case_sensitive: true,
+        }),
+        limit: 10,
+        // Local March and April.
+        ..StatsQuery::over(1, 1_709_251_200 - 7_200, 1_714_521_600 - 7_200, local)
+    };
+    let out = reader.query(&q).unwrap();
+    let rows: Vec<(DimValue, Option<f64>)> = out.rows.iter().map(|r| (r.dimensions[0].clone(), r.metrics[0])).collect();
+    assert_eq!(
+        rows,
+        vec![(DimValue::Bucket(1_709_251_200), Some(1.0)), (DimValue::Bucket(1_711_929_600), Some(2.0))],
+        "one Google visitor in March, two in April"
+    );
+    assert_eq!(out, reference::run(&q, &events));
+}
+
 /// A visit that started with a custom event has that event under the empty entry page and its
 /// pageview under the page: grouped by entry page, it is a visit of both groups, whether or not
 /// visit metrics are asked for, from raw events and from roll-ups alike.
@@ -984,8 +1034,8 @@ fn rollup_query() -> impl Strategy<Value = StatsQuery> {
 }
 
 /// Queries visit rows answer: filters on attributes fixed at a visit's start, alone or combined,
-/// and on the entry page, grouped by such attributes or the entry page (or not at all), visit and
-/// event sums.
+/// and on the entry page, grouped by such attributes or the entry page (or not at all) and by a
+/// calendar bucket or not, visit and event sums.
 fn visit_rows_query() -> impl Strategy<Value = StatsQuery> {
     let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|m| m.sums_over_visits()).collect();
     let field = prop_oneof![
@@ -1034,25 +1084,34 @@ fn visit_rows_query() -> impl Strategy<Value = StatsQuery> {
         (leaf.clone(), leaf.clone()).prop_map(|(a, b)| Filter::Or(vec![a, b])),
         leaf.prop_map(|a| Filter::Not(Box::new(a))),
     ]);
+    // A calendar bucket, first or last: days, weeks and months (the range crosses a local midnight
+    // that starts all three, 2024-04-01, and one of a week).
+    let grain = prop::option::of((
+        prop_oneof![Just(TimeGrain::Day), Just(TimeGrain::Week), Just(TimeGrain::Month)],
+        any::<bool>(),
+    ));
     (
         prop::sample::subsequence(metrics, 1..5),
         prop::collection::vec(field, 0..3),
         filter,
-        0i64..86_400,
-        (1i64..6).prop_map(|d| d * 86_400),
-        any::<bool>(),
-        any::<bool>(),
+        (0i64..86_400, (1i64..6).prop_map(|d| d * 86_400), any::<bool>(), any::<bool>()),
         prop::collection::vec((0usize..4, any::<bool>()), 0..2),
         (1usize..8, 0usize..4),
+        grain,
     )
-        .prop_map(|(metrics, fields, filter, from, len, dst, aligned, order, (limit, offset))| {
+        .prop_map(|(metrics, fields, filter, range, order, (limit, offset), grain)| {
             let mut dims: Vec<Dimension> = Vec::new();
             for f in fields {
                 if !dims.contains(&Dimension::Visit(f)) {
                     dims.push(Dimension::Visit(f));
                 }
             }
-            generated(dims, metrics, filter, Vec::new(), (from, len, dst, aligned), (order, limit, offset))
+            match grain {
+                Some((g, true)) => dims.insert(0, Dimension::Time(g)),
+                Some((g, false)) => dims.push(Dimension::Time(g)),
+                None => {}
+            }
+            generated(dims, metrics, filter, Vec::new(), range, (order, limit, offset))
         })
 }
 

@@ -25,8 +25,8 @@
 use std::fmt::Write;
 
 use crate::query::{
-    Dimension, Direction, Filter, FilterOp, FunnelQuery, Goal, GoalKind, Metric, OrderKey, StatsQuery, TimeGrain,
-    VisitField, bounce_entry_condition, goal_name_selected,
+    Dimension, Direction, Filter, FilterOp, FunnelQuery, Goal, GoalKind, LocalTime, Metric, OrderKey, StatsQuery,
+    TimeGrain, VisitField, bounce_entry_condition, goal_name_selected,
 };
 
 /// What differs between SQL engines.
@@ -330,17 +330,7 @@ impl<'a> Compiler<'a> {
 
     /// Local time in seconds, from the offset segments.
     fn local_ts(&self) -> String {
-        let segs = &self.q.local.segments;
-        if segs.len() <= 1 {
-            let off = segs.first().map_or(0, |s| s.1);
-            return format!("(ts + {off})");
-        }
-        let mut out = String::from("(ts + CASE");
-        for w in segs.windows(2).rev() {
-            let _ = write!(out, " WHEN ts >= {} THEN {}", w[1].0, w[1].1);
-        }
-        let _ = write!(out, " ELSE {} END)", segs[0].1);
-        out
+        local_seconds(&self.q.local, "ts")
     }
 
     /// The bucket of a row (`ts`, `lts`: its UTC and local seconds; SQL expressions).
@@ -934,6 +924,21 @@ pub fn value_filter(f: &Filter, expr: &str, d: &dyn Dialect) -> String {
 }
 
 /// The start (local seconds) of the `grain` bucket holding the local second `l`.
+/// The local second of UTC second `utc` (an SQL expression), from the offset segments.
+pub(super) fn local_seconds(local: &LocalTime, utc: &str) -> String {
+    let segs = &local.segments;
+    if segs.len() <= 1 {
+        let off = segs.first().map_or(0, |s| s.1);
+        return format!("({utc} + {off})");
+    }
+    let mut out = format!("({utc} + CASE");
+    for w in segs.windows(2).rev() {
+        let _ = write!(out, " WHEN {utc} >= {} THEN {}", w[1].0, w[1].1);
+    }
+    let _ = write!(out, " ELSE {} END)", segs[0].1);
+    out
+}
+
 pub(super) fn bucket_sql(grain: TimeGrain, l: &str, d: &dyn Dialect) -> String {
     match grain {
         TimeGrain::Minute => format!("({l} - ({l}) % 60)"),

@@ -22,8 +22,8 @@
 use std::fmt::Write;
 
 use super::rollup::{DAY, DayJob, accepts_empty, assemble, local_midnights, raw_ranges, runs};
-use super::sql::{Dialect, WholeVisits, compile_parts, condition, grouping, shown};
-use crate::query::{Dimension, Filter, StatsQuery, VisitField};
+use super::sql::{Dialect, WholeVisits, bucket_sql, compile_parts, condition, grouping, local_seconds, shown};
+use crate::query::{Dimension, Filter, StatsQuery, TimeGrain, VisitField};
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS day_visits (
@@ -203,15 +203,34 @@ pub fn cell_parts(job: &DayJob<'_>, dim: &Dimension, code: u8) -> Option<String>
 
 /// Whether visit rows can answer `q` for its built days: no filter or one whose every top-level
 /// condition holds per visit ([`Filter::is_per_visit`]) or is on the entry page and rejects the
-/// empty one (see [`entry_condition`]), groups by visit attributes fixed at the start or the entry
-/// page, and metrics that are sums over visits or ratios of them.
+/// empty one (see [`entry_condition`]), groups by visit attributes fixed at the start, the entry
+/// page, or one calendar bucket (days, weeks or months: see [`in_one_bucket`]), and metrics that
+/// are sums over visits or ratios of them.
 pub fn eligible(q: &StatsQuery) -> bool {
     let filter_ok = q.filter.as_ref().is_none_or(|f| members(f).iter().all(|m| m.is_per_visit() || entry_condition(m)));
+    let buckets = q.dimensions.iter().filter(|d| matches!(d, Dimension::Time(_))).count();
     filter_ok
-        && q.dimensions
-            .iter()
-            .all(|d| matches!(d, Dimension::Visit(f) if f.fixed_at_start() || *f == VisitField::EntryPage))
+        && buckets <= 1
+        && q.dimensions.iter().all(|d| match d {
+            Dimension::Visit(f) => f.fixed_at_start() || *f == VisitField::EntryPage,
+            Dimension::Time(g) => matches!(g, TimeGrain::Day | TimeGrain::Week | TimeGrain::Month),
+            _ => false,
+        })
         && q.metrics.iter().all(|m| m.sums_over_visits())
+}
+
+/// Whether the whole UTC `day` lies in one of `q`'s calendar buckets (always, without a time
+/// dimension). Only such days are read from visit rows under a time dimension: each of their
+/// visits, its start and its events fall in that bucket, so the day's rows go there whole. A day
+/// that a local midnight starting a bucket cuts is read raw, as any piece of a day is.
+fn in_one_bucket(q: &StatsQuery, day: i64) -> bool {
+    q.dimensions.iter().all(|d| match d {
+        Dimension::Time(g) => {
+            let (first, last) = (q.local.local(day * DAY), q.local.local((day + 1) * DAY - 1));
+            g.bucket_start(first) == g.bucket_start(last)
+        }
+        _ => true,
+    })
 }
 
 /// The top-level conditions of a filter (the members of an `and`, or the filter itself).
@@ -239,8 +258,9 @@ fn entry_filtered(q: &StatsQuery) -> bool {
 /// One statement answering `q` (see [`eligible`]) from the visit rows of `days` (UTC day numbers,
 /// built) and the raw events of the rest of the range.
 pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
-    let mut parts = vec![format!("SELECT * FROM {}", parts(q, days, d))];
-    let raw = raw_ranges(q.start, q.end, days);
+    let days: Vec<i64> = days.iter().copied().filter(|day| in_one_bucket(q, *day)).collect();
+    let mut parts = vec![format!("SELECT * FROM {}", parts(q, &days, d))];
+    let raw = raw_ranges(q.start, q.end, &days);
     if !raw.is_empty() {
         parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, whole, d)));
     }
@@ -265,6 +285,9 @@ pub(super) fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
             .map(|(i, dim)| {
                 if early && *dim == entry {
                     format!("'' AS k{i}, ")
+                } else if let Dimension::Time(g) = dim {
+                    // The bucket of the day's start: the whole day is in it (see `in_one_bucket`).
+                    format!("{} AS k{i}, ", bucket_sql(*g, &local_seconds(&q.local, &format!("day * {DAY}")), d))
                 } else {
                     format!("{} AS k{i}, ", grouping(q, dim, d))
                 }
