@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::rollup::{self, DAY};
 use super::sql::{DuckDbDialect, WholeVisits};
-use super::{firsts, visits};
+use super::{firsts, pairs, visits};
 use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
@@ -198,7 +198,13 @@ impl DuckDbReader {
             return Ok(visits::compile(q, &days, whole, &DuckDbDialect));
         }
         if use_marks && !days.is_empty() {
-            return Ok(firsts::compile(q, &days, whole, &DuckDbDialect));
+            // Goal pairs hold the goals they were built for.
+            let paired_goals = if q.dimensions.contains(&Dimension::Goal) {
+                goal_days(tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?
+            } else {
+                Vec::new()
+            };
+            return Ok(firsts::compile(q, &days, &paired_goals, whole, &DuckDbDialect));
         }
         // Anything else: the raw events, with the visit side of built days from their visit rows
         // and, under a filter on one page or goal, their visitors from the marks.
@@ -269,6 +275,9 @@ impl DuckDbReader {
                         run_traced(&tx, &sql)?;
                     }
                     run_traced(&tx, &firsts::build_statement(&job))?;
+                    for sql in pairs::build_statements(&job) {
+                        run_traced(&tx, &sql)?;
+                    }
                     for (key, dim, grain) in &dims {
                         let sql = rollup::build_statement(&job, key, dim.as_ref(), *grain, &[]);
                         run_traced(&tx, &sql)?;
@@ -285,6 +294,9 @@ impl DuckDbReader {
                         params![site_id, day, rollup::GOAL_KEY, rollup::GOALS_MARKER],
                     )?;
                     for sql in rollup::goal_statements(&job, goals) {
+                        run_traced(&tx, &sql)?;
+                    }
+                    for sql in pairs::goal_statements(&job, goals) {
                         run_traced(&tx, &sql)?;
                     }
                 }
@@ -540,9 +552,9 @@ fn read_applied(conn: &Connection) -> Result<Applied, EventStoreError> {
 /// checkpoint compresses one nearly full group once.
 const ROW_GROUP_ROWS: usize = 122_880;
 
-/// What a built day consists of, beside its events: its cells, its visit rows and the row saying
-/// it is built. They are written together and removed together.
-const DAY_TABLES: [&str; 3] = ["day_cells", "day_visits", "day_rollups"];
+/// What a built day consists of, beside its events: its cells, its visit rows, its pair cells and
+/// the row saying it is built. They are written together and removed together.
+const DAY_TABLES: [&str; 4] = ["day_cells", "day_visits", "day_pairs", "day_rollups"];
 
 impl DuckDbEvents {
     pub(super) fn open(path: &Path, options: &EventStoreOptions) -> Result<DuckDbEvents, EventStoreError> {
@@ -577,6 +589,7 @@ impl DuckDbEvents {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.execute_batch(rollup::SCHEMA).map_err(backend)?;
         conn.execute_batch(visits::SCHEMA).map_err(backend)?;
+        conn.execute_batch(pairs::SCHEMA).map_err(backend)?;
         migrate_ts_to_seconds(&conn)?;
         conn.execute_batch(
             "ALTER TABLE events ADD COLUMN IF NOT EXISTS region_name VARCHAR DEFAULT '';

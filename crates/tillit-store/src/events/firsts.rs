@@ -141,17 +141,32 @@ fn exact_mark(q: &StatsQuery, f: &Filter) -> Option<u8> {
 
 /// One statement answering `q` (see [`eligible`]) from the marked events (and for conversion
 /// rates the visit rows) of `days` (UTC day numbers, built) and the raw events of the rest of the
-/// range.
-pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
+/// range; under one value of a paired visit attribute, from the pair cells of those days instead
+/// (`pairs`), for goals those of `paired_goals` (the days whose goal pairs are of `q.goals`).
+pub fn compile(q: &StatsQuery, days: &[i64], paired_goals: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
     let raw = raw_ranges(q.start, q.end, days);
     let mut parts = Vec::new();
     let mut totals = Vec::new();
     if !days.is_empty() {
         let built = BuiltDays::new(q, days, d);
         match plan(q) {
-            Some(Plan::Breakdown(bit)) => parts.push(format!("SELECT * FROM {}", built.breakdown(bit))),
+            // Under one value of a paired visit attribute, its pair cells; else the marks.
+            Some(Plan::Breakdown(bit)) => parts.push(format!(
+                "SELECT * FROM {}",
+                super::pairs::parts(q, days, d).unwrap_or_else(|| built.breakdown(bit))
+            )),
             Some(Plan::Goals) => {
-                parts.extend(built.goals());
+                let paired: Vec<i64> = days.iter().copied().filter(|day| paired_goals.contains(day)).collect();
+                match super::pairs::goal_parts(q, &paired, d) {
+                    Some(from_pairs) if !paired.is_empty() => {
+                        parts.push(format!("SELECT * FROM {from_pairs}"));
+                        let rest: Vec<i64> = days.iter().copied().filter(|day| !paired.contains(day)).collect();
+                        if !rest.is_empty() {
+                            parts.extend(BuiltDays::new(q, &rest, d).goals());
+                        }
+                    }
+                    _ => parts.extend(built.goals()),
+                }
                 if q.metrics.contains(&Metric::ConversionRate) {
                     // Under a filter on visit attributes alone, the visitors of the visits that
                     // pass it.

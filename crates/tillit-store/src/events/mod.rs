@@ -6,6 +6,7 @@
 
 mod duckdb;
 mod firsts;
+mod pairs;
 mod rollup;
 mod sql;
 mod visits;

@@ -330,8 +330,8 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
 /// 3: an entry page's visits count the visits with an event in the group, as a query does (the
 /// empty entry page's visits were those of no group). 4: a built day also has its visit rows
 /// (`visits`). 5: and its events their first-event marks (`firsts`). 6: visit rows hold their
-/// session ids.
-const CELLS_VERSION: u32 = 6;
+/// session ids. 7: a built day also has its pair cells (`pairs`).
+const CELLS_VERSION: u32 = 7;
 
 /// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
 /// another version or other offsets are stale.
@@ -709,9 +709,9 @@ mod tests {
     #[test]
     fn signatures_follow_offset_changes_within_the_day() {
         let local = LocalTime { segments: vec![(i64::MIN, 3600), (10 * DAY + 3600, 7200)] };
-        assert_eq!(day_signature(&local, 9), "v6 3600");
-        assert_eq!(day_signature(&local, 10), format!("v6 3600 {}:7200", 10 * DAY + 3600));
-        assert_eq!(day_signature(&local, 11), "v6 7200");
-        assert_eq!(day_signature(&LocalTime::utc(), 11), "v6 0");
+        assert_eq!(day_signature(&local, 9), format!("v{CELLS_VERSION} 3600"));
+        assert_eq!(day_signature(&local, 10), format!("v{CELLS_VERSION} 3600 {}:7200", 10 * DAY + 3600));
+        assert_eq!(day_signature(&local, 11), format!("v{CELLS_VERSION} 7200"));
+        assert_eq!(day_signature(&LocalTime::utc(), 11), format!("v{CELLS_VERSION} 0"));
     }
 }
