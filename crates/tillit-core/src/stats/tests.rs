@@ -336,6 +336,28 @@ fn build_drawn_days(reader: &EventReader, built: &[bool], local: &LocalTime, goa
         .sum()
 }
 
+/// Builds the drawn days over the events of `specs` (with at most three visitors when `few`),
+/// checks `q` against the reference, runs `more` on the built store, back-fills `late` into it
+/// and checks `q` again.
+fn agrees_built_and_back_filled(
+    specs: Vec<SessionSpec>,
+    late: &[SessionSpec],
+    q: &StatsQuery,
+    built: &[bool],
+    few: bool,
+    more: impl Fn(&EventReader, &[EventRecord]) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
+    let specs = if few { three_visitors(specs) } else { specs };
+    let mut events = build_day_bound(&specs);
+    let (_tmp, mut store, reader) = store_with(&events);
+    build_drawn_days(&reader, built, &q.local, &q.goals);
+    prop_assert_eq!(reader.query(q).unwrap(), reference::run(q, &events), "query {:?}", q);
+    more(&reader, &events)?;
+    back_fill(&mut store, &mut events, late, specs.len());
+    prop_assert_eq!(reader.query(q).unwrap(), reference::run(q, &events), "after back-fill {:?}", q);
+    Ok(())
+}
+
 /// Writes the visits of `late` into the store (and `events`) after the first `after` visits: a
 /// back-fill into days that may be built.
 fn back_fill(store: &mut EventStore, events: &mut Vec<EventRecord>, late: &[SessionSpec], after: usize) {
@@ -1396,13 +1418,7 @@ proptest! {
         built in prop::collection::vec(any::<bool>(), 8),
         few in any::<bool>(),
     ) {
-        let specs = if few { three_visitors(specs) } else { specs };
-        let mut events = build_day_bound(&specs);
-        let (_tmp, mut store, reader) = store_with(&events);
-        build_drawn_days(&reader, &built, &q.local, &q.goals);
-        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
-        back_fill(&mut store, &mut events, &late, specs.len());
-        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "after back-fill {:?}", q);
+        agrees_built_and_back_filled(specs, &late, &q, &built, few, |_, _| Ok(()))?;
     }
 }
 
@@ -1420,20 +1436,17 @@ proptest! {
         built in prop::collection::vec(any::<bool>(), 8),
         few in any::<bool>(),
     ) {
-        let specs = if few { three_visitors(specs) } else { specs };
-        let mut events = build_day_bound(&specs);
-        let (_tmp, mut store, reader) = store_with(&events);
-        build_drawn_days(&reader, &built, &q.local, &q.goals);
-        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
         // The site's goals change: goal pairs of the old set are not read, then rebuilt.
-        if q.dimensions == [Dimension::Goal] {
-            let changed = StatsQuery { goals: goals()[1..3].to_vec(), ..q.clone() };
-            prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, &events), "stale goals");
-            build_drawn_days(&reader, &built, &q.local, &changed.goals);
-            prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, &events), "rebuilt goals");
-        }
-        back_fill(&mut store, &mut events, &late, specs.len());
-        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "after back-fill {:?}", q);
+        let goals_change = |reader: &EventReader, events: &[EventRecord]| {
+            if q.dimensions == [Dimension::Goal] {
+                let changed = StatsQuery { goals: goals()[1..3].to_vec(), ..q.clone() };
+                prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, events), "stale goals");
+                build_drawn_days(reader, &built, &q.local, &changed.goals);
+                prop_assert_eq!(reader.query(&changed).unwrap(), reference::run(&changed, events), "rebuilt goals");
+            }
+            Ok(())
+        };
+        agrees_built_and_back_filled(specs, &late, &q, &built, few, goals_change)?;
     }
 }
 
@@ -1451,13 +1464,7 @@ proptest! {
         built in prop::collection::vec(any::<bool>(), 8),
         few in any::<bool>(),
     ) {
-        let specs = if few { three_visitors(specs) } else { specs };
-        let mut events = build_day_bound(&specs);
-        let (_tmp, mut store, reader) = store_with(&events);
-        build_drawn_days(&reader, &built, &q.local, &q.goals);
-        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "query {:?}", q);
-        back_fill(&mut store, &mut events, &late, specs.len());
-        prop_assert_eq!(reader.query(&q).unwrap(), reference::run(&q, &events), "after back-fill {:?}", q);
+        agrees_built_and_back_filled(specs, &late, &q, &built, few, |_, _| Ok(()))?;
     }
 }
 

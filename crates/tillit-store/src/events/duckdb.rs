@@ -166,7 +166,7 @@ impl DuckDbReader {
     }
 
     /// The statement answering `q` in `tx`'s snapshot, from whatever serves it there: day cells,
-    /// visit rows, first-event marks, or the raw events.
+    /// visit rows, pair cells, first-event marks, or the raw events.
     fn statement(&self, tx: &duckdb::Transaction<'_>, q: &StatsQuery) -> Result<String, duckdb::Error> {
         let (first, last) = rollup::whole_days(q.start, q.end);
         let use_rollups = rollup::eligible(q);
