@@ -1,9 +1,9 @@
-//! Pair cells: per built UTC day, the visitors, pageviews and events of each page and of each
-//! event name within the visits of each value of a few visit attributes (source, channel,
-//! country, device).
+//! Pair cells: per built UTC day, the visitors, pageviews and events of each page, each event
+//! name and each goal within the visits of each value of a few visit attributes (source,
+//! channel, country, device).
 //!
-//! Why: a click on a source, a country or a device filters the dashboard by it, and its top pages
-//! and events were then a scan of every event of the range that tested the attribute, even with
+//! Why: a click on a source, a country or a device filters the dashboard by it, and its top pages,
+//! events and goals were then a scan of every event of the range that tested the attribute, even with
 //! the first-event marks (`events::firsts`): 160–260 ms a panel at 10 M events, 1.4–1.8 s at
 //! 100 M. The pairs of those attributes with the page and the name are far fewer than the events
 //! (about a quarter of them at 10 M, for four attributes), and the panel reads only the pairs of
