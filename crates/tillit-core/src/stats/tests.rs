@@ -1420,12 +1420,8 @@ proptest! {
     ) {
         agrees_built_and_back_filled(specs, &late, &q, &built, few, |_, _| Ok(()))?;
     }
-}
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
-
-    /// Top pages and events under one value of a visit attribute, read from the pair cells of
+    /// Top pages, events and goals under one value of a visit attribute, read from the pair cells of
     /// built days (the rest raw), are exactly the reference's, and give way when events are
     /// written into a built day.
     #[test]
@@ -1448,10 +1444,6 @@ proptest! {
         };
         agrees_built_and_back_filled(specs, &late, &q, &built, few, goals_change)?;
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
     /// Visitors counted by the first-event marks of built days under a filter on one page, name or
     /// goal (some days built, the rest read raw) are exactly the reference's, and give way when
