@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use super::rollup::{self, DAY};
 use super::sql::{DuckDbDialect, WholeVisits};
 use super::{firsts, pairs, visits};
-use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, QueryOutput, ResultRow, StatsQuery};
+use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, Metric, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
     ArrayRef, BooleanBuilder, Int8Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder,
@@ -194,6 +194,24 @@ impl DuckDbReader {
             return Ok(super::sql::compile(q, whole, &DuckDbDialect));
         }
         let days = built_days(tx, q.site_id, first, last, &q.local)?;
+        // Under one page, event or goal, grouped by a paired attribute or nothing: its pairs.
+        let keyed = if use_visits { None } else { pairs::Keyed::plan(q, &DuckDbDialect) };
+        if let Some(keyed) = keyed.filter(|_| !days.is_empty()) {
+            let mut days = days.clone();
+            if keyed.of_goal() {
+                // Goal pairs hold the goals they were built for.
+                let paired = goal_days(tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
+                days.retain(|d| paired.contains(d));
+            }
+            // A conversion rate divides by the visitors without the goal: a statement of its own.
+            let conversion = match q.conversion_denominator() {
+                Some(den) if !days.is_empty() => Some(self.statement(tx, &den)?),
+                _ => None,
+            };
+            if !days.is_empty() && (conversion.is_some() || !q.metrics.contains(&Metric::ConversionRate)) {
+                return Ok(keyed.compile(q, &days, conversion, whole, &DuckDbDialect));
+            }
+        }
         if use_visits && !days.is_empty() {
             return Ok(visits::compile(q, &days, whole, &DuckDbDialect));
         }

@@ -207,7 +207,7 @@ fn marked_visitors(bit: u8) -> String {
 /// The `sql::PART_COLUMNS` after `visitors` that a count of events fills.
 const EVENT_PART_COLUMNS: &str = "NULL::BIGINT AS visits, count(*) FILTER (WHERE name = 'pageview') AS pageviews, \
      count(*) AS events, NULL::BIGINT AS sessions, NULL::BIGINT AS bounces, NULL::BIGINT AS dur_sum, \
-     NULL::BIGINT AS pv_sum";
+     NULL::BIGINT AS pv_sum, NULL::BIGINT AS bounce_sessions";
 
 impl<'a> BuiltDays<'a> {
     fn new(q: &'a StatsQuery, days: &[i64], d: &'a dyn Dialect) -> BuiltDays<'a> {

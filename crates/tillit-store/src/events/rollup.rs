@@ -40,7 +40,7 @@ use std::fmt::Write;
 
 use sha2::{Digest, Sha256};
 
-use super::sql::{Dialect, PART_COLUMNS, WholeVisits, compile_parts, lit, value_filter};
+use super::sql::{CELL_COLUMNS, Dialect, PART_COLUMNS, WholeVisits, compile_parts, lit, value_filter};
 use crate::query::{Dimension, Filter, FilterOp, Goal, GoalKind, LocalTime, Metric, StatsQuery, TimeGrain, VisitField};
 
 pub const DAY: i64 = 86_400;
@@ -260,6 +260,21 @@ pub(super) fn accepts_empty(f: &Filter) -> Option<bool> {
     }
 }
 
+/// The dimension of a filter that picks one page or one event name exactly (`is`, one value,
+/// compared as it is): the cells of that value hold exactly the events the filter keeps and their
+/// visitors, by whole day and by local day.
+fn event_cell_filter(f: &Filter) -> Option<Dimension> {
+    match f {
+        Filter::Leaf {
+            op: FilterOp::Is,
+            dimension: dim @ (Dimension::Page | Dimension::Name),
+            values,
+            case_sensitive: true,
+        } if values.len() == 1 => Some(dim.clone()),
+        _ => None,
+    }
+}
+
 /// Whether the filter is `is` with one value, compared as it is: one group's cells.
 fn single_value(f: &Filter) -> bool {
     matches!(f, Filter::Leaf { op: FilterOp::Is, values, case_sensitive: true, .. } if values.len() == 1)
@@ -286,9 +301,16 @@ pub fn eligible(q: &StatsQuery) -> bool {
         },
         _ => false,
     };
-    let filter_ok = match &q.filter {
-        None => true,
-        Some(f) => cell_filter_field(f).is_some_and(|field| {
+    let filter_ok = match (&q.filter, q.filter.as_ref().and_then(event_cell_filter)) {
+        (None, _) => true,
+        // Under one page or event name, its own cells hold the events and visitors (not visits:
+        // a page's cells count visits by their entry page).
+        (Some(_), Some(dim)) => {
+            (others.is_empty() || others == [&dim])
+                && times.iter().all(|g| *g == TimeGrain::Day)
+                && q.metrics.iter().all(|m| matches!(m, Metric::Visitors | Metric::Pageviews | Metric::Events))
+        }
+        (Some(f), None) => cell_filter_field(f).is_some_and(|field| {
             let grouped = others.as_slice() == [&Dimension::Visit(field)];
             // Cells of a field by whole day or local day; with a filter in place, the
             // denominators of percentages and conversion rates are no cell's.
@@ -303,7 +325,11 @@ pub fn eligible(q: &StatsQuery) -> bool {
 /// The roll-up key of `q`'s non-time dimension, or of the field its filter is on (`""` when it
 /// has neither).
 fn dim_key(q: &StatsQuery) -> String {
-    let filtered = q.filter.as_ref().and_then(cell_filter_field).map(|f| Dimension::Visit(f).label());
+    let filtered = q.filter.as_ref().and_then(|f| {
+        cell_filter_field(f)
+            .map(|field| Dimension::Visit(field).label())
+            .or_else(|| event_cell_filter(f).map(|d| d.label()))
+    });
     q.dimensions
         .iter()
         .find(|d| !matches!(d, Dimension::Time(_)))
@@ -330,8 +356,9 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
 /// 3: an entry page's visits count the visits with an event in the group, as a query does (the
 /// empty entry page's visits were those of no group). 4: a built day also has its visit rows
 /// (`visits`). 5: and its events their first-event marks (`firsts`). 6: visit rows hold their
-/// session ids. 7: a built day also has its pair cells (`pairs`).
-const CELLS_VERSION: u32 = 7;
+/// session ids. 7: a built day also has its pair cells (`pairs`). 8: pairs of all visits, of
+/// browsers, systems and entry pages, and the visits of each page and name.
+const CELLS_VERSION: u32 = 8;
 
 /// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
 /// another version or other offsets are stale.
@@ -436,7 +463,7 @@ fn fill(t: &Target<'_>, dim: Option<&Dimension>, grain: Option<TimeGrain>, goals
         lit(t.key),
         t.code,
         t.bucket,
-        PART_COLUMNS.join(", ")
+        CELL_COLUMNS.join(", ")
     )
 }
 
@@ -450,7 +477,9 @@ pub fn compile(q: &StatsQuery, days: &[i64], edges: &[Edge], whole: WholeVisits,
         day_pieces(q.start, q.end, days).into_iter().map(|(_, r)| r).filter(|r| !edge_ranges.contains(r)).collect(),
     );
     let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
-    let sums_of_parts = PART_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}")).collect::<Vec<_>>().join(", ");
+    // Cells hold no filter, so every visit counts for the bounce rate.
+    let sums_of_parts = CELL_COLUMNS.iter().map(|c| format!("sum({c}) AS {c}, ")).collect::<String>()
+        + "sum(sessions) AS bounce_sessions";
     // A filter reads the cells of the values it accepts (the raw parts apply it themselves).
     let only = q.filter.as_ref().map_or_else(String::new, |f| format!(" AND {}", value_filter(f, "value", d)));
     let cells = |key: &str, grain: Option<TimeGrain>, select: &str, group: bool, only: &str| {
@@ -542,9 +571,8 @@ pub(super) fn assemble(q: &StatsQuery, parts: &[String], totals: &[String]) -> S
     } else {
         ""
     };
-    // Parts never carry an entry-page rule: the bounce rate counts every visit.
     let mut sql = format!(
-        "WITH parts AS ({}), agg AS (SELECT {dims}{}, sum(sessions) AS bounce_sessions FROM parts{group}{having})",
+        "WITH parts AS ({}), agg AS (SELECT {dims}{} FROM parts{group}{having})",
         parts.join(" UNION ALL "),
         sums.join(", ")
     );

@@ -200,8 +200,8 @@ pub fn compile_with(q: &StatsQuery, whole: WholeVisits, shortcuts: Shortcuts, d:
 /// the events in `ranges` (each `[from, to)`, UTC seconds; `q.start`/`q.end` are ignored). Columns:
 /// `d0…`, then [`PART_COLUMNS`], NULL where `q.metrics` does not need one (`events` is always
 /// there). Summed over disjoint sets of whole visits, these give the same metrics as one query over
-/// their union (see `rollup`). A filter applies; the bounce rate's parts count every visit, so it
-/// must not be one with an entry-page rule.
+/// their union (see `rollup`). A filter applies, with the bounce rate's entry-page rule under a
+/// page filter (`bounce_sessions`).
 pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], whole: WholeVisits, d: &dyn Dialect) -> String {
     let q = StatsQuery { order_by: Vec::new(), ..q.clone() };
     let c = Compiler::new(&q, d, ranges, whole);
@@ -210,8 +210,17 @@ pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], whole: WholeVisits, 
     let needs_visitors =
         q.metrics.iter().any(|m| matches!(m, Metric::Visitors | Metric::Percentage | Metric::ConversionRate));
     let session = q.metrics.iter().any(|m| m.is_session_metric());
-    let present =
-        [needs_visitors, c.has(Metric::Visits), c.has(Metric::Pageviews), true, session, session, session, session];
+    let present = [
+        needs_visitors,
+        c.has(Metric::Visits),
+        c.has(Metric::Pageviews),
+        true,
+        session,
+        session,
+        session,
+        session,
+        session,
+    ];
     let cols: Vec<String> = PART_COLUMNS
         .iter()
         .zip(present)
@@ -222,8 +231,15 @@ pub fn compile_parts(q: &StatsQuery, ranges: &[(i64, i64)], whole: WholeVisits, 
     sql
 }
 
-/// The summable columns of [`compile_parts`], in order.
-pub const PART_COLUMNS: [&str; 8] =
+/// The summable columns of [`compile_parts`], in order. `bounce_sessions` are the visits the bounce
+/// rate divides by: every visit (`sessions`), but under a filter on pages only those that entered
+/// on a page it accepts (Plausible's rule); the day cells hold every column before it
+/// ([`CELL_COLUMNS`]), as they are built without a filter.
+pub const PART_COLUMNS: [&str; 9] =
+    ["visitors", "visits", "pageviews", "events", "sessions", "bounces", "dur_sum", "pv_sum", "bounce_sessions"];
+
+/// The [`PART_COLUMNS`] a day cell stores: all but `bounce_sessions`, which is `sessions` there.
+pub const CELL_COLUMNS: [&str; 8] =
     ["visitors", "visits", "pageviews", "events", "sessions", "bounces", "dur_sum", "pv_sum"];
 
 struct Compiler<'a> {

@@ -87,7 +87,7 @@ fn attribute_columns() -> Vec<&'static str> {
 /// visit row holds and its halves before and after the day's local midnight (`split`). The visit
 /// rows and every cell of a visit attribute (by whole day, by local day, and of the pieces at the
 /// midnight) are summed from it, instead of grouping the day's events by visit for each.
-const BUILD_TABLE: &str = "build_visits";
+pub(super) const BUILD_TABLE: &str = "build_visits";
 
 /// Where a day's local-day buckets and edges are cut: its one local midnight, or its end when it
 /// has none (a UTC site). `None` when it has two (a clock change around midnight).
@@ -339,7 +339,8 @@ fn summed(q: &StatsQuery, rows: &str, d: &dyn Dialect) -> String {
          + count(DISTINCT visitor_id) FILTER (WHERE several IS NOT false) AS visitors, count(*) AS visits, \
          CAST(sum(pageviews) AS BIGINT) AS pageviews, CAST(sum(events) AS BIGINT) AS events, \
          CAST(sum(sessions) AS BIGINT) AS sessions, count(*) FILTER (WHERE bounced AND sessions = 1) AS bounces, \
-         CAST(sum(duration) AS BIGINT) AS dur_sum, CAST(sum(pv) AS BIGINT) AS pv_sum FROM ({rows}){group}) visit_parts"
+         CAST(sum(duration) AS BIGINT) AS dur_sum, CAST(sum(pv) AS BIGINT) AS pv_sum, \
+         CAST(sum(sessions) AS BIGINT) AS bounce_sessions FROM ({rows}){group}) visit_parts"
     );
     shown(q, grouped, d)
 }
