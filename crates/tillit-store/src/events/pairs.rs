@@ -77,6 +77,11 @@ const FIELDS: [VisitField; 6] = [
 /// The `field` (and `value`) of the pairs of all visits: the totals under one key.
 const ALL: &str = "";
 
+/// The paired columns an event carries for itself rather than for its visit (see the module doc):
+/// their pairs hold the visits of their events, not those visits' bounces or durations.
+const ENTRY_PAGE: &str = "entry_page";
+const PAGE: &str = "pathname";
+
 /// The kinds of key, with the event column that holds them.
 const KINDS: [(u8, &str); 2] = [(0, "pathname"), (1, "name")];
 
@@ -132,13 +137,9 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
     out
 }
 
-/// The paired columns an event carries for itself rather than for its visit (see the module doc):
-/// their pairs hold no visit columns.
-const ENTRY_PAGE: &str = "entry_page";
-const PAGE: &str = "pathname";
-
 /// The statements that replace one UTC day's goal pairs for the site's `goals`: per paired
-/// attribute, each goal's visitors and completions. They run with the day's goal cells
+/// attribute, each goal's visitors, completions and the visits with one (their bounces,
+/// durations and pageviews from the day's visit rows, written first). They run with the day's goal cells
 /// (`rollup::goal_statements`), so the goals' signature those carry holds for the pairs too.
 /// Scroll goals have none: their completions are engagement events, which the dashboard's goal
 /// breakdown counts from the events.
@@ -176,10 +177,9 @@ pub fn goal_statements(job: &DayJob<'_>, goals: &[Goal]) -> Vec<String> {
         );
         // Visits with a completion: from the day's visit rows, written before.
         let visit_columns = if [ENTRY_PAGE, PAGE].contains(&field) {
-            "count(*), NULL, NULL, NULL, NULL, NULL".to_owned()
+            "count(*), NULL, NULL, NULL, NULL, NULL"
         } else {
             "count(v.session_id), count(*) FILTER (WHERE v.bounced), NULL, NULL, sum(v.duration), sum(v.pageviews)"
-                .to_owned()
         };
         out.push(format!(
             "INSERT INTO day_pairs SELECT {site_id}, {day}, {}, c.value, {GOAL_KIND}, c.goal, count(DISTINCT c.visitor_id), \
