@@ -199,8 +199,7 @@ impl DuckDbReader {
         if let Some(keyed) = keyed.filter(|_| !days.is_empty()) {
             let mut days = days.clone();
             if keyed.of_goal() {
-                // Goal pairs hold the goals they were built for.
-                let paired = goal_days(tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?;
+                let paired = goal_pair_days(tx, q, first, last)?;
                 days.retain(|d| paired.contains(d));
             }
             // A conversion rate divides by the visitors without the goal: a statement of its own.
@@ -216,12 +215,8 @@ impl DuckDbReader {
             return Ok(visits::compile(q, &days, whole, &DuckDbDialect));
         }
         if use_marks && !days.is_empty() {
-            // Goal pairs hold the goals they were built for.
-            let paired_goals = if q.dimensions.contains(&Dimension::Goal) {
-                goal_days(tx, q.site_id, first, last, &rollup::goals_signature(&q.goals))?
-            } else {
-                Vec::new()
-            };
+            let paired_goals =
+                if q.dimensions.contains(&Dimension::Goal) { goal_pair_days(tx, q, first, last)? } else { Vec::new() };
             return Ok(firsts::compile(q, &days, &paired_goals, whole, &DuckDbDialect));
         }
         // Anything else: the raw events, with the visit side of built days from their visit rows
@@ -433,6 +428,13 @@ fn built_edges(
         edges.extend(rollup::Edge::of_piece(day, piece, &splits));
     }
     Ok(edges)
+}
+
+/// The days in `[first, last)` whose goal cells and goal pairs are those of `q`'s goals: goal pairs
+/// hold the goals they were built for. (A day's marker outlives a change of time zone: callers
+/// intersect with the built days.)
+fn goal_pair_days(conn: &Connection, q: &StatsQuery, first: i64, last: i64) -> Result<Vec<i64>, duckdb::Error> {
+    goal_days(conn, q.site_id, first, last, &rollup::goals_signature(&q.goals))
 }
 
 /// The days in `[first, last)` whose goal cells were built for the goal set with `signature`.
