@@ -27,6 +27,10 @@ pub struct Config {
     /// sharing two (BENCHMARKS.md (o)). More threads speed up a single heavy query on a machine
     /// with cores to spare.
     pub duckdb_threads: u16,
+    /// Threads DuckDB runs on while it builds day roll-ups (after an upgrade or an import, every
+    /// day in a row). Default: the machine's cores; the build is background work that is done
+    /// sooner with them, and queries meanwhile share them.
+    pub duckdb_build_threads: u16,
     pub default_retention_days: u32,
     /// The admin API token; when unset, one is generated into `<data-dir>/admin-token`.
     pub admin_token: Option<String>,
@@ -70,6 +74,7 @@ struct Layer {
     referrer_spam_file: Option<PathBuf>,
     duckdb_memory_limit_mb: Option<u32>,
     duckdb_threads: Option<u16>,
+    duckdb_build_threads: Option<u16>,
     default_retention_days: Option<u32>,
     admin_token: Option<String>,
     log: Option<String>,
@@ -87,7 +92,7 @@ struct Layer {
     recipients: Option<String>,
 }
 
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 23] = [
     "listen",
     "data_dir",
     "trusted_proxies",
@@ -95,6 +100,7 @@ const KEYS: [&str; 22] = [
     "referrer_spam_file",
     "duckdb_memory_limit_mb",
     "duckdb_threads",
+    "duckdb_build_threads",
     "default_retention_days",
     "admin_token",
     "log",
@@ -148,6 +154,9 @@ impl Config {
             referrer_spam_file: from_env.referrer_spam_file.or(from_file.referrer_spam_file),
             duckdb_memory_limit_mb: from_env.duckdb_memory_limit_mb.or(from_file.duckdb_memory_limit_mb).unwrap_or(512),
             duckdb_threads: from_env.duckdb_threads.or(from_file.duckdb_threads).unwrap_or(1),
+            duckdb_build_threads: from_env.duckdb_build_threads.or(from_file.duckdb_build_threads).unwrap_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX)),
+            ),
             default_retention_days: from_env
                 .default_retention_days
                 .or(from_file.default_retention_days)
@@ -256,6 +265,7 @@ fn env_layer(env: &HashMap<String, String>) -> anyhow::Result<Layer> {
             let v = match key {
                 "duckdb_memory_limit_mb"
                 | "duckdb_threads"
+                | "duckdb_build_threads"
                 | "default_retention_days"
                 | "contact_retention_days"
                 | "send_log_retention_days"

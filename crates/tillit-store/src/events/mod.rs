@@ -38,11 +38,14 @@ pub struct EventStoreOptions {
     pub memory_limit_mb: u32,
     /// Threads the engine runs each statement on (1: the calling thread alone).
     pub threads: u16,
+    /// Threads while day roll-ups are built (see `DuckDbReader::build_rollups`): a background
+    /// job that, after an upgrade or an import, summarises many days in a row.
+    pub build_threads: u16,
 }
 
 impl Default for EventStoreOptions {
     fn default() -> Self {
-        EventStoreOptions { memory_limit_mb: 512, threads: 2 }
+        EventStoreOptions { memory_limit_mb: 512, threads: 2, build_threads: 2 }
     }
 }
 

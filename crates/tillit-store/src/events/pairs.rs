@@ -108,13 +108,15 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
         })
         .collect();
     let mut out = vec![format!("CREATE OR REPLACE TEMP TABLE {KEYS_TABLE} AS {}", keyed.join(" UNION ALL "))];
-    // Attributes fixed at a visit's start, and all visits: from the day's visits.
+    // Attributes fixed at a visit's start, and all visits: from the day's visits. A visit is one
+    // row per key, so a visitor with one visit that day is counted without hashing its id.
+    let visitors = "count(*) FILTER (WHERE NOT v.several) + count(DISTINCT v.visitor_id) FILTER (WHERE v.several)";
     let columns: Vec<(&str, String, String)> = std::iter::once((ALL, "''".to_owned(), String::new()))
         .chain(FIELDS.iter().map(|f| (f.name(), format!("v.{}", f.name()), format!("v.{}, ", f.name()))))
         .collect();
     for (field, value, grouped) in columns {
         out.push(format!(
-            "INSERT INTO day_pairs SELECT {site_id}, {day}, {}, {value}, k.kind, k.key, count(DISTINCT v.visitor_id), \
+            "INSERT INTO day_pairs SELECT {site_id}, {day}, {}, {value}, k.kind, k.key, {visitors}, \
              sum(k.pageviews), sum(k.events), count(*), count(*) FILTER (WHERE v.interactive <= 1), \
              count(*) FILTER (WHERE k.kind = 0 AND v.entry_page = k.key), \
              count(*) FILTER (WHERE k.kind = 0 AND v.entry_page = k.key AND v.interactive <= 1), \

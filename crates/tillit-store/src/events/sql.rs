@@ -273,17 +273,27 @@ impl<'a> Compiler<'a> {
     /// Whether anything reads a value of the visit's first or last event (exit page, entry and
     /// exit hosts), which the prelude joins to every event.
     fn needs_visit_ends(&self) -> bool {
-        let ends = |d: &Dimension| {
-            matches!(
-                d,
-                Dimension::Visit(VisitField::ExitPage | VisitField::EntryPageHostname | VisitField::ExitPageHostname)
-            )
-        };
-        let mut needed = self.q.dimensions.iter().any(ends);
+        self.needs_exit() || self.needs_entry_host()
+    }
+
+    /// Whether a dimension or the filter is on one of `fields`.
+    fn uses_any(&self, fields: &[VisitField]) -> bool {
+        let on = |d: &Dimension| matches!(d, Dimension::Visit(v) if fields.contains(v));
+        let mut needed = self.q.dimensions.iter().any(on);
         if let Some(f) = &self.q.filter {
-            f.dimensions(&mut |dim| needed |= ends(dim));
+            f.dimensions(&mut |dim| needed |= on(dim));
         }
         needed
+    }
+
+    /// The exit page or host: from each visit's last pageview.
+    fn needs_exit(&self) -> bool {
+        self.uses_any(&[VisitField::ExitPage, VisitField::ExitPageHostname])
+    }
+
+    /// The entry host: from each visit's first event.
+    fn needs_entry_host(&self) -> bool {
+        self.uses_any(&[VisitField::EntryPageHostname])
     }
 
     /// The bounce rate's entry-page rule, as a condition on a visit's `entry_page` (see
@@ -581,23 +591,34 @@ impl<'a> Compiler<'a> {
         if self.needs_visit_ends() {
             // Exit page and host: those of the visit's last pageview (the greatest on a tie);
             // entry host: that of its first event, the one whose visit delta starts the visit (or
-            // the earliest, for days stored before deltas), as the reference has them.
-            let _ = write!(
-                sql,
-                ", lastpv AS (SELECT session_id, max(ts) AS mts FROM ev0 WHERE name = 'pageview' GROUP BY session_id)\
-                 , ex AS (SELECT e.session_id, max(e.pathname) AS exit_page, max(e.hostname) AS exit_hostname \
-                   FROM ev0 e JOIN lastpv l ON e.session_id = l.session_id AND e.ts = l.mts \
-                   WHERE e.name = 'pageview' GROUP BY e.session_id)\
-                 , firstev AS (SELECT session_id, min(ts) AS fts, bool_or(coalesce(bounce_delta, 0) = 1) AS has_start \
-                   FROM ev0 WHERE name <> 'engagement' GROUP BY session_id)\
-                 , en AS (SELECT e.session_id, min(e.hostname) AS entry_hostname FROM ev0 e JOIN firstev f \
-                   ON e.session_id = f.session_id \
-                   AND CASE WHEN f.has_start THEN coalesce(e.bounce_delta, 0) = 1 ELSE e.ts = f.fts END \
-                   WHERE e.name <> 'engagement' GROUP BY e.session_id)\
-                 , ev {inlined} (SELECT ev0.*, coalesce(ex.exit_page, '') AS exit_page, \
-                   coalesce(ex.exit_hostname, '') AS exit_hostname, coalesce(en.entry_hostname, '') AS entry_hostname \
-                   FROM ev0 LEFT JOIN ex USING (session_id) LEFT JOIN en USING (session_id))",
-            );
+            // the earliest, for days stored before deltas), as the reference has them. Each only
+            // where something reads it: every one groups all the range's events by visit.
+            let (mut columns, mut joins) = (String::new(), String::new());
+            if self.needs_exit() {
+                sql.push_str(
+                    ", lastpv AS (SELECT session_id, max(ts) AS mts FROM ev0 WHERE name = 'pageview' GROUP BY session_id)\
+                     , ex AS (SELECT e.session_id, max(e.pathname) AS exit_page, max(e.hostname) AS exit_hostname \
+                       FROM ev0 e JOIN lastpv l ON e.session_id = l.session_id AND e.ts = l.mts \
+                       WHERE e.name = 'pageview' GROUP BY e.session_id)",
+                );
+                columns.push_str(
+                    ", coalesce(ex.exit_page, '') AS exit_page, coalesce(ex.exit_hostname, '') AS exit_hostname",
+                );
+                joins.push_str(" LEFT JOIN ex USING (session_id)");
+            }
+            if self.needs_entry_host() {
+                sql.push_str(
+                    ", firstev AS (SELECT session_id, min(ts) AS fts, bool_or(coalesce(bounce_delta, 0) = 1) AS has_start \
+                       FROM ev0 WHERE name <> 'engagement' GROUP BY session_id)\
+                     , en AS (SELECT e.session_id, min(e.hostname) AS entry_hostname FROM ev0 e JOIN firstev f \
+                       ON e.session_id = f.session_id \
+                       AND CASE WHEN f.has_start THEN coalesce(e.bounce_delta, 0) = 1 ELSE e.ts = f.fts END \
+                       WHERE e.name <> 'engagement' GROUP BY e.session_id)",
+                );
+                columns.push_str(", coalesce(en.entry_hostname, '') AS entry_hostname");
+                joins.push_str(" LEFT JOIN en USING (session_id)");
+            }
+            let _ = write!(sql, ", ev {inlined} (SELECT ev0.*{columns} FROM ev0{joins})");
         } else {
             let _ = write!(sql, ", ev {inlined} (SELECT * FROM ev0)");
         }

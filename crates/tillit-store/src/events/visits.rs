@@ -109,8 +109,10 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
     let attrs = attribute_columns();
     let values: Vec<String> = attrs.iter().map(|c| format!("max({c}) AS {c}")).collect();
     vec![
+        // `several`: whether the visit's visitor made more than one that day. Most visitors make
+        // one, and a visitor with one visit is counted without hashing its id (see [`summed`]).
         format!(
-            "CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS SELECT session_id, max(visitor_id) AS visitor_id, \
+            "CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS WITH g AS (SELECT session_id, max(visitor_id) AS visitor_id, \
              min(ts) AS start, max(ts) AS last, count(*) FILTER (WHERE name = 'pageview') AS pageviews, \
              count(*) AS events, count(*) FILTER (WHERE entry_page = '') AS early_events, \
              count(*) FILTER (WHERE interactive) AS interactive, \
@@ -119,7 +121,9 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
              count(*) FILTER (WHERE interactive AND ts < {s}) AS head_interactive, \
              max(ts) FILTER (WHERE ts < {s}) AS head_last, min(ts) FILTER (WHERE ts >= {s}) AS tail_first, \
              max(entry_page) AS entry_page, {} FROM events WHERE site_id = {site_id} AND ts >= {} AND ts < {} \
-             AND name <> 'engagement' GROUP BY session_id",
+             AND name <> 'engagement' GROUP BY session_id) \
+             SELECT g.*, visitor_id IN (SELECT visitor_id FROM g GROUP BY visitor_id HAVING count(*) > 1) AS several \
+             FROM g",
             values.join(", "),
             day * DAY,
             (day + 1) * DAY,
@@ -127,9 +131,8 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
         format!(
             "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
              entry_page, {attrs}, several, session_id) SELECT {site_id}, {day}, visitor_id, last - start, pageviews, \
-             events, early_events, interactive <= 1, entry_page, {attrs}, visitor_id IN ({}), session_id FROM {BUILD_TABLE} \
+             events, early_events, interactive <= 1, entry_page, {attrs}, several, session_id FROM {BUILD_TABLE} \
              ORDER BY source, country, device",
-            several_visits(),
             attrs = attrs.join(", "),
         ),
     ]
@@ -137,7 +140,7 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
 
 /// The visitors of the build table with more than one visit.
 pub(super) fn several_visits() -> String {
-    format!("SELECT visitor_id FROM {BUILD_TABLE} GROUP BY visitor_id HAVING count(*) > 1")
+    format!("SELECT visitor_id FROM {BUILD_TABLE} WHERE several")
 }
 
 /// Ends a build begun with [`build_statements`].
@@ -164,12 +167,12 @@ pub fn cell_parts(job: &DayJob<'_>, dim: &Dimension, code: u8) -> Option<String>
     let g = grouping(&q, dim, d);
     let t = BUILD_TABLE;
     // Columns: k…, visitor_id, pageviews, events, sessions, bounced, duration, pv (the visit's
-    // pageviews where it counts as a visit), several (always, so visitors are counted distinctly:
-    // a visit cut at the local midnight is two rows).
+    // pageviews where it counts as a visit), several. A visit cut at the local midnight is two
+    // rows, but in two local days or pieces, so a visitor with one visit is in a group once.
     let rows = match code {
         0 => format!(
             "SELECT {g} AS k0, visitor_id, pageviews, events, 1 AS sessions, interactive <= 1 AS bounced, \
-             last - start AS duration, pageviews AS pv, true AS several FROM {t}"
+             last - start AS duration, pageviews AS pv, several FROM {t}"
         ),
         1 => {
             q.dimensions.push(Dimension::Time(crate::query::TimeGrain::Day));
@@ -177,24 +180,24 @@ pub fn cell_parts(job: &DayJob<'_>, dim: &Dimension, code: u8) -> Option<String>
             format!(
                 "SELECT {g} AS k0, {} AS k1, visitor_id, head_pageviews AS pageviews, head_events AS events, \
                  1 AS sessions, interactive <= 1 AS bounced, last - start AS duration, pageviews AS pv, \
-                 true AS several FROM {t} WHERE start < {s} \
+                 several FROM {t} WHERE start < {s} \
                  UNION ALL SELECT {g}, {}, visitor_id, pageviews - head_pageviews, events - head_events, \
                  CASE WHEN start >= {s} THEN 1 ELSE 0 END, start >= {s} AND interactive <= 1, \
                  CASE WHEN start >= {s} THEN last - start ELSE 0 END, CASE WHEN start >= {s} THEN pageviews ELSE 0 END, \
-                 true FROM {t} WHERE last >= {s}",
+                 several FROM {t} WHERE last >= {s}",
                 local_day(job.day * DAY),
                 local_day(s)
             )
         }
         4 => format!(
             "SELECT {g} AS k0, visitor_id, head_pageviews AS pageviews, head_events AS events, 1 AS sessions, \
-             head_interactive <= 1 AS bounced, head_last - start AS duration, head_pageviews AS pv, true AS several \
+             head_interactive <= 1 AS bounced, head_last - start AS duration, head_pageviews AS pv, several \
              FROM {t} WHERE start < {s}"
         ),
         5 => format!(
             "SELECT {g} AS k0, visitor_id, pageviews - head_pageviews AS pageviews, events - head_events AS events, \
              1 AS sessions, interactive - head_interactive <= 1 AS bounced, last - tail_first AS duration, \
-             pageviews - head_pageviews AS pv, true AS several FROM {t} WHERE last >= {s}"
+             pageviews - head_pageviews AS pv, several FROM {t} WHERE last >= {s}"
         ),
         _ => return None,
     };

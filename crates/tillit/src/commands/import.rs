@@ -78,7 +78,11 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     };
     let mut store = EventStore::open_duckdb(
         &config.events_db(),
-        &EventStoreOptions { memory_limit_mb: config.duckdb_memory_limit_mb, threads: config.duckdb_threads },
+        &EventStoreOptions {
+            memory_limit_mb: config.duckdb_memory_limit_mb,
+            threads: config.duckdb_threads,
+            build_threads: config.duckdb_build_threads,
+        },
     )?;
     let geo = super::open_geo(config)?;
     let ingestor = Ingestor::new(UaParser::new(20_000)?, Some(geo), "", DailySalt::random());

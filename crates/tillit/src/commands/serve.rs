@@ -36,7 +36,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
     let mut events = EventStore::open_duckdb(
         &config.events_db(),
-        &EventStoreOptions { memory_limit_mb: config.duckdb_memory_limit_mb, threads: config.duckdb_threads },
+        &EventStoreOptions {
+            memory_limit_mb: config.duckdb_memory_limit_mb,
+            threads: config.duckdb_threads,
+            build_threads: config.duckdb_build_threads,
+        },
     )?;
     delete_removed_sites_now(&app, &mut events).await?;
 
