@@ -611,6 +611,65 @@ fn a_page_s_bounce_rate_counts_the_visits_that_entered_there_from_pairs_too() {
     }
 }
 
+/// After a click on an entry page, the events and pages under it are those that carry it: a
+/// visit's events before its first pageview have none yet, as in the reference. From built days
+/// (the entry page's pairs) as from the raw events.
+#[test]
+fn an_entry_page_s_events_are_those_after_the_visit_s_first_pageview() {
+    const DAY: i64 = 86_400;
+    let entered = |page: &str| Arc::new(SessionAttrs { entry_page: page.into(), ..SessionAttrs::default() });
+    let at = T0 + DAY + 100;
+    // Visitor 1 signs up before its first pageview, on /, then views /pricing; visitor 2 enters on
+    // /pricing and views /; visitor 3 enters on / and signs up there.
+    let mut events = vec![
+        EventRecord { session: entered(""), ..event(1, at, "Signup", "/") },
+        EventRecord { session: entered("/"), ..event(1, at + 10, "pageview", "/") },
+        EventRecord { session: entered("/"), ..event(1, at + 20, "pageview", "/pricing") },
+        EventRecord { session: entered("/pricing"), ..event(2, at + 30, "pageview", "/pricing") },
+        EventRecord { session: entered("/pricing"), ..event(2, at + 40, "pageview", "/") },
+        EventRecord { session: entered("/"), ..event(3, at + 50, "pageview", "/") },
+        EventRecord { session: entered("/"), ..event(3, at + 60, "Signup", "/") },
+    ];
+    fill_visit_deltas(&mut events);
+    let (_tmp, _store, reader) = store_with(&events);
+    let day = (T0 + DAY).div_euclid(DAY);
+    let now = crate::time::Clock::system().now();
+    let goals = [Goal { name: "Signup".into(), kind: GoalKind::Event("Signup".into()) }];
+    let rows = |reader: &EventReader, dimension: Dimension| {
+        let q = StatsQuery {
+            metrics: vec![Metric::Visitors, Metric::Events],
+            dimensions: vec![dimension],
+            filter: Some(Filter::Leaf {
+                op: FilterOp::Is,
+                dimension: Dimension::Visit(VisitField::EntryPage),
+                values: vec!["/".into()],
+                case_sensitive: true,
+            }),
+            goals: goals.to_vec(),
+            limit: 10,
+            ..StatsQuery::over(1, day * DAY, (day + 1) * DAY, LocalTime::utc())
+        };
+        let out = reader.query(&q).unwrap();
+        assert_eq!(out, reference::run(&q, &events), "{q:?}");
+        let mut rows: Vec<_> = out.rows.iter().map(|r| (r.dimensions[0].clone(), r.metrics.clone())).collect();
+        rows.sort_by_key(|(d, _)| format!("{d:?}"));
+        rows
+    };
+    let text = |s: &str, visitors: f64, events: f64| (DimValue::Text(s.into()), vec![Some(visitors), Some(events)]);
+    let expected = [
+        (Dimension::Name, vec![text("Signup", 1.0, 1.0), text("pageview", 2.0, 3.0)]),
+        (Dimension::Goal, vec![text("Signup", 1.0, 1.0)]),
+        (Dimension::Page, vec![text("/", 2.0, 3.0), text("/pricing", 1.0, 1.0)]),
+    ];
+    for (dimension, want) in &expected {
+        assert_eq!(rows(&reader, dimension.clone()), *want, "raw, by {dimension:?}");
+    }
+    assert_eq!(reader.build_rollups(1, day, day + 1, &LocalTime::utc(), &goals, now).unwrap(), 1);
+    for (dimension, want) in &expected {
+        assert_eq!(rows(&reader, dimension.clone()), *want, "built, by {dimension:?}");
+    }
+}
+
 /// A visit that started with a custom event has that event under the empty entry page and its
 /// pageview under the page: grouped by entry page, it is a visit of both groups, whether or not
 /// visit metrics are asked for, from raw events and from roll-ups alike.
@@ -1372,6 +1431,9 @@ fn keyed_pairs_query() -> impl Strategy<Value = StatsQuery> {
         3 => (prop_oneof![Just("Signup"), Just("signup"), Just("Visit /blog*"), Just("Visit /")], any::<bool>())
             .prop_map(|(g, cs)| (Dimension::Goal, vec![g], cs)),
         1 => prop_oneof![Just((Dimension::Page, vec!["/docs"], false)), Just((Dimension::Page, vec!["/", "/pricing"], true))],
+        // One entry page: its visits' pages, events and goals.
+        2 => (0..=PATHS.len())
+            .prop_map(|i| (Dimension::Visit(VisitField::EntryPage), vec![PATHS.get(i).copied().unwrap_or("")], true)),
     ];
     let dim = prop::option::of(prop_oneof![
         Just(Dimension::Visit(VisitField::Source)),

@@ -305,13 +305,35 @@ impl Keyed {
             return None;
         }
         let plain = |dim: &Dimension, column: &str| grouping(q, dim, d) == column;
+        let kind_of = |dim: &Dimension| match dim {
+            Dimension::Page => KINDS[0].0,
+            Dimension::Name => KINDS[1].0,
+            _ => GOAL_KIND,
+        };
         let (field, kind, by_key, fixed) = match (dimension, q.dimensions.as_slice()) {
+            // One entry page, grouped by page, event name or goal (a click in the entry pages
+            // panel): the filter tests each event's own entry page, as the pairs of the entry page
+            // group them, so a visit's events before its first pageview are of the empty one.
+            (
+                Dimension::Visit(VisitField::EntryPage),
+                [dim @ (Dimension::Page | Dimension::Name | Dimension::Goal)],
+            ) if *case_sensitive => {
+                let plain_key = match dim {
+                    Dimension::Page => plain(dim, KINDS[0].1),
+                    Dimension::Name => plain(dim, KINDS[1].1),
+                    _ => true,
+                };
+                if !plain_key {
+                    return None;
+                }
+                (ENTRY_PAGE, kind_of(dim), true, value.clone())
+            }
             // One page, grouped by event name or goal.
             (Dimension::Page, [dim @ (Dimension::Name | Dimension::Goal)]) if *case_sensitive => {
                 if *dim == Dimension::Name && !plain(dim, KINDS[1].1) {
                     return None;
                 }
-                (PAGE, if *dim == Dimension::Name { KINDS[1].0 } else { GOAL_KIND }, true, value.clone())
+                (PAGE, kind_of(dim), true, value.clone())
             }
             (_, dims) => {
                 let (kind, key) = match dimension {
@@ -427,6 +449,30 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), crate::countries::COUNTRIES.len());
         assert!(crate::countries::COUNTRIES.iter().all(|(code, _)| !names.contains(code)), "no name is a code");
+    }
+
+    #[test]
+    fn one_entry_page_s_pages_events_and_goals_are_read_from_its_pairs() {
+        let under = |page: &str, dimension: Dimension| StatsQuery {
+            metrics: vec![Metric::Visitors, Metric::Events],
+            dimensions: vec![dimension],
+            filter: Some(Filter::Leaf {
+                op: FilterOp::Is,
+                dimension: Dimension::Visit(VisitField::EntryPage),
+                values: vec![page.into()],
+                case_sensitive: true,
+            }),
+            goals: vec![Goal { name: "Signup".into(), kind: crate::query::GoalKind::Event("Signup".into()) }],
+            ..StatsQuery::over(1, 0, 86_400, crate::query::LocalTime::utc())
+        };
+        for (dimension, kind) in [(Dimension::Page, 0), (Dimension::Name, 1), (Dimension::Goal, GOAL_KIND)] {
+            let plan = Keyed::plan(&under("/", dimension.clone()), &DuckDbDialect);
+            let plan = plan.unwrap_or_else(|| panic!("{dimension:?}"));
+            assert_eq!((plan.field, plan.kind, plan.by_key, plan.fixed.as_str()), (ENTRY_PAGE, kind, true, "/"));
+        }
+        // The bounce rate of a page is of the visits that entered on it, which these pairs do not hold.
+        let bounce = StatsQuery { metrics: vec![Metric::BounceRate], ..under("/", Dimension::Page) };
+        assert!(Keyed::plan(&bounce, &DuckDbDialect).is_none());
     }
 
     #[test]
