@@ -61,10 +61,16 @@ CREATE TABLE IF NOT EXISTS day_visits (
     several BOOLEAN,
     -- The visit's events' session id: the visits with an event that passes a filter on pages,
     -- goals or properties are a semi-join on it.
-    session_id UBIGINT
+    session_id UBIGINT,
+    -- Its events and pageviews before the day's local midnight (all of them when the day has
+    -- none or two): a graph by local day, week or month puts the rest in the next bucket.
+    head_events BIGINT,
+    head_pageviews BIGINT
 );
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS several BOOLEAN;
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS session_id UBIGINT;
+ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS head_events BIGINT;
+ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS head_pageviews BIGINT;
 "#;
 
 /// The stored columns of the visit attributes a visit row holds: those of the fields fixed at a
@@ -130,8 +136,9 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
         ),
         format!(
             "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
-             entry_page, {attrs}, several, session_id) SELECT {site_id}, {day}, visitor_id, last - start, pageviews, \
-             events, early_events, interactive <= 1, entry_page, {attrs}, several, session_id FROM {BUILD_TABLE} \
+             entry_page, {attrs}, several, session_id, head_events, head_pageviews) SELECT {site_id}, {day}, visitor_id, \
+             last - start, pageviews, events, early_events, interactive <= 1, entry_page, {attrs}, several, session_id, \
+             head_events, head_pageviews FROM {BUILD_TABLE} \
              ORDER BY source, country, device",
             attrs = attrs.join(", "),
         ),
@@ -236,6 +243,58 @@ fn in_one_bucket(q: &StatsQuery, day: i64) -> bool {
     })
 }
 
+/// Where `q`'s calendar bucket boundary cuts the UTC `day`, when its visit rows can be split
+/// there ([`cut_parts`]): the day's one local midnight, which its visit rows' head columns were
+/// built at (the day's roll-ups are of `q`'s time zone), and no entry page in play (a visit's
+/// events before its first pageview are counted apart, and its rows do not say on which side).
+fn cut_at(q: &StatsQuery, day: i64) -> Option<i64> {
+    let entry = Dimension::Visit(VisitField::EntryPage);
+    if q.dimensions.contains(&entry) || entry_filtered(q) {
+        return None;
+    }
+    let grain = q.dimensions.iter().find_map(|d| if let Dimension::Time(g) = d { Some(*g) } else { None })?;
+    let [split] = local_midnights(&q.local, day)[..] else { return None };
+    let bucket = |t: i64| grain.bucket_start(q.local.local(t));
+    // Each side in one bucket: the midnight is the only place a day, week or month starts.
+    (bucket(day * DAY) == bucket(split - 1) && bucket(split) == bucket((day + 1) * DAY - 1)).then_some(split)
+}
+
+/// The parts of the visits of `cut` days (with where each is cut) that pass `q`'s filter, each
+/// visit in the bucket of the day's start for its events before the cut and in the next for the
+/// rest: events count where they happened, a visit (its bounce, duration and pageviews) where it
+/// started, as in the day's cells of local days (`cell_parts`).
+fn cut_parts(q: &StatsQuery, cut: &[(i64, i64)], d: &dyn Dialect) -> String {
+    let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| condition(q, f, d));
+    let splits: Vec<String> =
+        cut.iter().map(|(day, split)| format!("(CAST({day} AS BIGINT), CAST({split} AS BIGINT))")).collect();
+    let from = format!(
+        "day_visits JOIN (VALUES {}) cut(day, boundary) USING (day) WHERE site_id = {} AND {filter}",
+        splits.join(", "),
+        q.site_id
+    );
+    let keys = |at: &str| -> String {
+        q.dimensions
+            .iter()
+            .enumerate()
+            .map(|(i, dim)| match dim {
+                Dimension::Time(g) => format!("{} AS k{i}, ", bucket_sql(*g, &local_seconds(&q.local, at), d)),
+                _ => format!("{} AS k{i}, ", grouping(q, dim, d)),
+            })
+            .collect()
+    };
+    let rows = format!(
+        "SELECT {}visitor_id, head_pageviews AS pageviews, head_events AS events, 1 AS sessions, bounced, duration, \
+         pageviews AS pv, several FROM {from} AND head_events > 0 \
+         UNION ALL SELECT {}visitor_id, pageviews - head_pageviews, events - head_events, \
+         CASE WHEN head_events = 0 THEN 1 ELSE 0 END, head_events = 0 AND bounced, \
+         CASE WHEN head_events = 0 THEN duration ELSE 0 END, CASE WHEN head_events = 0 THEN pageviews ELSE 0 END, \
+         several FROM {from} AND events > head_events",
+        keys(&format!("day * {DAY}")),
+        keys("boundary"),
+    );
+    summed(q, &rows, d)
+}
+
 /// The top-level conditions of a filter (the members of an `and`, or the filter itself).
 fn members(f: &Filter) -> Vec<&Filter> {
     match f {
@@ -261,9 +320,21 @@ fn entry_filtered(q: &StatsQuery) -> bool {
 /// One statement answering `q` (see [`eligible`]) from the visit rows of `days` (UTC day numbers,
 /// built) and the raw events of the rest of the range.
 pub fn compile(q: &StatsQuery, days: &[i64], whole: WholeVisits, d: &dyn Dialect) -> String {
-    let days: Vec<i64> = days.iter().copied().filter(|day| in_one_bucket(q, *day)).collect();
-    let mut parts = vec![format!("SELECT * FROM {}", parts(q, &days, d))];
-    let raw = raw_ranges(q.start, q.end, &days);
+    let (mut read, mut cut) = (Vec::new(), Vec::new());
+    for &day in days {
+        if in_one_bucket(q, day) {
+            read.push(day);
+        } else if let Some(split) = cut_at(q, day) {
+            cut.push((day, split));
+        }
+    }
+    let mut parts = vec![format!("SELECT * FROM {}", parts(q, &read, d))];
+    if !cut.is_empty() {
+        parts.push(format!("SELECT * FROM {}", cut_parts(q, &cut, d)));
+    }
+    read.extend(cut.iter().map(|(day, _)| *day));
+    read.sort_unstable();
+    let raw = raw_ranges(q.start, q.end, &read);
     if !raw.is_empty() {
         parts.push(format!("SELECT * FROM ({})", compile_parts(q, &raw, whole, d)));
     }
