@@ -246,8 +246,8 @@ impl DuckDbReader {
     /// and until a day is built they read its events. Returns how many days were built.
     ///
     /// While days are due the engine runs on `build_threads` rather than `threads`: a rebuild of
-    /// every day (an upgrade, an import, a time zone change) took 72 s a day at 100 M events on
-    /// one thread and 46 s on two (BENCHMARKS.md). The setting is the engine's, so queries that
+    /// every day (an upgrade, an import, a time zone change) took 77 s a day at 100 M events on
+    /// one thread and 54 s on two (BENCHMARKS.md). The setting is the engine's, so queries that
     /// run meanwhile may use the threads too.
     pub(super) fn build_rollups(
         &self,
