@@ -272,16 +272,6 @@ fn cut_parts(q: &StatsQuery, cut: &[(i64, i64)], d: &dyn Dialect) -> String {
         splits.join(", "),
         q.site_id
     );
-    let keys = |at: &str| -> String {
-        q.dimensions
-            .iter()
-            .enumerate()
-            .map(|(i, dim)| match dim {
-                Dimension::Time(g) => format!("{} AS k{i}, ", bucket_sql(*g, &local_seconds(&q.local, at), d)),
-                _ => format!("{} AS k{i}, ", grouping(q, dim, d)),
-            })
-            .collect()
-    };
     let rows = format!(
         "SELECT {}visitor_id, head_pageviews AS pageviews, head_events AS events, 1 AS sessions, bounced, duration, \
          pageviews AS pv, several FROM {from} AND head_events > 0 \
@@ -289,10 +279,25 @@ fn cut_parts(q: &StatsQuery, cut: &[(i64, i64)], d: &dyn Dialect) -> String {
          CASE WHEN head_events = 0 THEN 1 ELSE 0 END, head_events = 0 AND bounced, \
          CASE WHEN head_events = 0 THEN duration ELSE 0 END, CASE WHEN head_events = 0 THEN pageviews ELSE 0 END, \
          several FROM {from} AND events > head_events",
-        keys(&format!("day * {DAY}")),
-        keys("boundary"),
+        row_keys(q, &format!("day * {DAY}"), false, d),
+        row_keys(q, "boundary", false, d),
     );
     summed(q, &rows, d)
+}
+
+/// The group keys (`k0…`) of a visit row: time buckets at the local time of `at` (seconds since
+/// the epoch, an SQL expression), the empty entry page for a visit's `early` events (those before
+/// its first pageview), other dimensions as the visit row holds them.
+fn row_keys(q: &StatsQuery, at: &str, early: bool, d: &dyn Dialect) -> String {
+    q.dimensions
+        .iter()
+        .enumerate()
+        .map(|(i, dim)| match dim {
+            Dimension::Visit(VisitField::EntryPage) if early => format!("'' AS k{i}, "),
+            Dimension::Time(g) => format!("{} AS k{i}, ", bucket_sql(*g, &local_seconds(&q.local, at), d)),
+            _ => format!("{} AS k{i}, ", grouping(q, dim, d)),
+        })
+        .collect()
 }
 
 /// The top-level conditions of a filter (the members of an `and`, or the filter itself).
@@ -352,22 +357,8 @@ pub(super) fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
         if day_runs.is_empty() { "false".to_owned() } else { day_runs.join(" OR ") }
     );
     let entry = Dimension::Visit(VisitField::EntryPage);
-    let keys = |early: bool| -> String {
-        q.dimensions
-            .iter()
-            .enumerate()
-            .map(|(i, dim)| {
-                if early && *dim == entry {
-                    format!("'' AS k{i}, ")
-                } else if let Dimension::Time(g) = dim {
-                    // The bucket of the day's start: the whole day is in it (see `in_one_bucket`).
-                    format!("{} AS k{i}, ", bucket_sql(*g, &local_seconds(&q.local, &format!("day * {DAY}")), d))
-                } else {
-                    format!("{} AS k{i}, ", grouping(q, dim, d))
-                }
-            })
-            .collect()
-    };
+    // The bucket of the day's start: the whole day is in it (see `in_one_bucket`).
+    let start = format!("day * {DAY}");
     // A visit's row: all of its metrics, and where the entry page matters the events that carry it.
     let by_entry = q.dimensions.contains(&entry);
     let events = if by_entry || entry_filtered(q) {
@@ -378,7 +369,7 @@ pub(super) fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
     let mut rows = format!(
         "SELECT {}visitor_id, pageviews, {events} AS events, 1 AS sessions, bounced, duration, pageviews AS pv, \
          several FROM {from}",
-        keys(false)
+        row_keys(q, &start, false, d)
     );
     if by_entry && !entry_filtered(q) {
         // Its events before its first pageview, under the empty entry page: a visit of that group
@@ -387,7 +378,7 @@ pub(super) fn parts(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
             rows,
             " UNION ALL SELECT {}visitor_id, 0, early_events, 0, false, 0, 0, several FROM {from} \
              AND entry_page <> '' AND early_events > 0",
-            keys(true)
+            row_keys(q, &start, true, d)
         );
     }
     summed(q, &rows, d)
