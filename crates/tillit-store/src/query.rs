@@ -386,6 +386,26 @@ impl Filter {
         (join(visit), join(rest))
     }
 
+    /// Whether only events that carry a custom property can pass the filter: an event without
+    /// properties fails a condition on a property unless the condition accepts the property's
+    /// absence (`is` or `is_not` listing `(none)` as the engines read it). Negations are taken as
+    /// accepting it, which may say "no" where the answer is "yes", never the other way.
+    pub fn requires_props(&self) -> bool {
+        match self {
+            Filter::Leaf { op, dimension: Dimension::Prop(_), values, .. } => {
+                let none_listed = values.iter().any(|v| v == "(none)");
+                match op {
+                    FilterOp::Is => !none_listed,
+                    FilterOp::IsNot => none_listed,
+                    _ => true,
+                }
+            }
+            Filter::Leaf { .. } | Filter::Not(_) => false,
+            Filter::And(v) => v.iter().any(Filter::requires_props),
+            Filter::Or(v) => !v.is_empty() && v.iter().all(Filter::requires_props),
+        }
+    }
+
     /// The top-level conditions on `dim` (the filter itself, or members of a top-level `and`).
     pub fn top_level(&self, dim: &Dimension) -> Vec<&Filter> {
         let on = |f: &&Filter| matches!(f, Filter::Leaf { dimension, .. } if dimension == dim);
@@ -679,7 +699,28 @@ pub fn goal_name_selected(op: FilterOp, name: &str, values: &[String], case_sens
 
 #[cfg(test)]
 mod tests {
-    use super::TimeGrain;
+    use super::{Dimension, Filter, FilterOp, TimeGrain, VisitField};
+
+    fn leaf(op: FilterOp, dimension: Dimension, values: &[&str]) -> Filter {
+        Filter::Leaf { op, dimension, values: values.iter().map(|v| (*v).to_owned()).collect(), case_sensitive: true }
+    }
+
+    #[test]
+    fn only_conditions_that_reject_a_missing_property_require_one() {
+        let plan = || Dimension::Prop("plan".into());
+        let source = leaf(FilterOp::Is, Dimension::Visit(VisitField::Source), &["Google"]);
+        assert!(leaf(FilterOp::Is, plan(), &["pro"]).requires_props());
+        assert!(!leaf(FilterOp::Is, plan(), &["pro", "(none)"]).requires_props(), "(none) is the missing one");
+        assert!(!leaf(FilterOp::IsNot, plan(), &["pro"]).requires_props(), "a missing property is not pro");
+        assert!(leaf(FilterOp::IsNot, plan(), &["(none)"]).requires_props());
+        assert!(leaf(FilterOp::Contains, plan(), &["(none)"]).requires_props(), "contains never matches absence");
+        assert!(leaf(FilterOp::MatchesNot, plan(), &["^p"]).requires_props());
+        assert!(!source.requires_props());
+        assert!(Filter::And(vec![source.clone(), leaf(FilterOp::Is, plan(), &["pro"])]).requires_props());
+        assert!(!Filter::Or(vec![source.clone(), leaf(FilterOp::Is, plan(), &["pro"])]).requires_props());
+        assert!(!Filter::Or(Vec::new()).requires_props());
+        assert!(!Filter::Not(Box::new(leaf(FilterOp::Is, plan(), &["pro"]))).requires_props());
+    }
 
     #[test]
     fn buckets_start_on_local_midnights_mondays_and_firsts_of_months() {

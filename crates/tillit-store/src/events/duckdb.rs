@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::rollup::{self, DAY};
 use super::sql::{DuckDbDialect, WholeVisits};
-use super::{firsts, pairs, visits};
+use super::{firsts, pairs, props, visits};
 use crate::query::{DimValue, Dimension, FunnelQuery, Goal, LocalTime, Metric, QueryOutput, ResultRow, StatsQuery};
 
 use duckdb::arrow::array::{
@@ -225,17 +225,22 @@ impl DuckDbReader {
         // Anything else: the raw events, with the visit side of built days from their visit rows
         // and, under a filter on one page or goal, their visitors from the marks.
         let mut shortcuts = super::sql::Shortcuts::default();
+        // A conversion rate divides by the visitors under the filter without its goals and
+        // properties: a query of its own, which cells or visit rows usually answer.
+        if let Some(den) = q.conversion_denominator() {
+            shortcuts.conv_visitors = Some(self.statement(tx, &den)?);
+        }
+        // Under a filter that needs a property, the copies of built days' events with properties.
+        if !days.is_empty() && super::sql::copies_serve(q, shortcuts.conv_visitors.is_some()) {
+            let copied = marked_days(tx, q.site_id, first, last, props::MARKER, Some(props::COPIED))?;
+            shortcuts.copied_days = days.iter().copied().filter(|d| copied.contains(d)).collect();
+        }
         if !use_visits && !use_marks {
             let marked_visitors = firsts::built_day_visitors(q);
             if super::sql::visit_rows_serve(q) || marked_visitors.is_some() {
                 shortcuts.days = days;
                 shortcuts.marked_visitors = marked_visitors;
             }
-        }
-        // A conversion rate divides by the visitors under the filter without its goals and
-        // properties: a query of its own, which cells or visit rows usually answer.
-        if let Some(den) = q.conversion_denominator() {
-            shortcuts.conv_visitors = Some(self.statement(tx, &den)?);
         }
         Ok(super::sql::compile_with(q, whole, shortcuts, &DuckDbDialect))
     }
@@ -264,11 +269,12 @@ impl DuckDbReader {
             return Ok(0);
         }
         let signature = rollup::goals_signature(goals);
-        let (built, goals_built, edges_built) = self.with_conn(|conn| {
+        let (built, goals_built, edges_built, props_built) = self.with_conn(|conn| {
             Ok((
                 built_days(conn, site_id, first_day, last_day, local)?,
                 goal_days(conn, site_id, first_day, last_day, &signature)?,
-                marked_days(conn, site_id, first_day, last_day, rollup::EDGES_MARKER)?,
+                marked_days(conn, site_id, first_day, last_day, rollup::EDGES_MARKER, None)?,
+                marked_days(conn, site_id, first_day, last_day, props::MARKER, None)?,
             ))
         })?;
         let due: Vec<DueDay> = (first_day..last_day)
@@ -280,9 +286,10 @@ impl DuckDbReader {
                     whole,
                     goals: whole || !goals_built.contains(&day),
                     edges: whole || !edges_built.contains(&day),
+                    props: whole || !props_built.contains(&day),
                 }
             })
-            .filter(|d| d.goals || d.edges)
+            .filter(|d| d.goals || d.edges || d.props)
             .collect();
         if due.is_empty() {
             return Ok(0);
@@ -307,7 +314,7 @@ impl DuckDbReader {
     ) -> Result<usize, EventStoreError> {
         let dims = rollup::rolled_up_dimensions();
         let mut count = 0;
-        for &DueDay { day, whole, goals: goals_due, edges: edges_due } in due {
+        for &DueDay { day, whole, goals: goals_due, edges: edges_due, props: props_due } in due {
             let seen = *self.rollups.invalidations.lock().unwrap_or_else(|e| e.into_inner());
             let committed = self.with_conn(|conn| {
                 let tx = conn.unchecked_transaction()?;
@@ -359,6 +366,12 @@ impl DuckDbReader {
                 }
                 if edges_due {
                     for sql in rollup::edge_statements(&job) {
+                        run_traced(&tx, &sql)?;
+                    }
+                }
+                if props_due {
+                    // After the first-event marks: the copy carries them.
+                    for sql in props::build_statements(&job) {
                         run_traced(&tx, &sql)?;
                     }
                 }
@@ -489,17 +502,33 @@ fn goal_days(
     rows.collect()
 }
 
-/// The days in `[first, last)` that have a marker cell `marker` (whatever its value).
+/// The days in `[first, last)` that have a marker cell `marker` (with the value `value`, or any).
 fn marked_days(
     conn: &Connection,
     site_id: u32,
     first: i64,
     last: i64,
     marker: &str,
+    value: Option<&str>,
 ) -> Result<Vec<i64>, duckdb::Error> {
-    let mut stmt = conn.prepare("SELECT day FROM day_cells WHERE site_id = ? AND dim = ? AND day >= ? AND day < ?")?;
-    let rows = stmt.query_map(params![site_id, marker, first, last], |r| r.get::<_, i64>(0))?;
+    let mut stmt = conn.prepare(
+        "SELECT day FROM day_cells WHERE site_id = ? AND dim = ? AND day >= ? AND day < ? \
+         AND (CAST(? AS VARCHAR) IS NULL OR value = ?) ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![site_id, marker, first, last, value, value], |r| r.get::<_, i64>(0))?;
     rows.collect()
+}
+
+/// Creates the property copies' table (see `props`), or re-creates it when the columns of
+/// `events` changed since it was made.
+fn ensure_prop_copies(conn: &Connection) -> Result<(), EventStoreError> {
+    conn.execute_batch(props::CREATE).map_err(backend)?;
+    let same: Option<bool> = conn.query_row(props::SAME_COLUMNS, [], |r| r.get(0)).map_err(backend)?;
+    if same != Some(true) {
+        conn.execute_batch(props::RESET).map_err(backend)?;
+        conn.execute_batch(props::CREATE).map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// Stores made by builds before 2026-11-25 kept `ts` as a TIMESTAMP; convert them in place, once.
@@ -612,17 +641,20 @@ fn read_applied(conn: &Connection) -> Result<Applied, EventStoreError> {
 /// checkpoint compresses one nearly full group once.
 const ROW_GROUP_ROWS: usize = 122_880;
 
-/// What a built day consists of, beside its events: its cells, its visit rows, its pair cells and
-/// the row saying it is built. They are written together and removed together.
-const DAY_TABLES: [&str; 4] = ["day_cells", "day_visits", "day_pairs", "day_rollups"];
+/// What a built day consists of, beside its events: its cells, its visit rows, its pair cells, the
+/// copy of its events with properties and the row saying it is built. They are written together
+/// and removed together.
+const DAY_TABLES: [&str; 5] = ["day_cells", "day_visits", "day_pairs", "day_prop_events", "day_rollups"];
 
-/// A day with something to build: all of it (`whole`), or its goal or edge cells alone.
+/// A day with something to build: all of it (`whole`), or its goal or edge cells or its property
+/// copy alone.
 #[derive(Clone, Copy, Debug)]
 struct DueDay {
     day: i64,
     whole: bool,
     goals: bool,
     edges: bool,
+    props: bool,
 }
 
 impl DuckDbEvents {
@@ -666,6 +698,7 @@ impl DuckDbEvents {
         )
         .map_err(backend)?;
         let deltas_since = migrate_visit_deltas(&conn, had_events)?;
+        ensure_prop_copies(&conn)?;
         let committed = read_applied(&conn)?;
         Ok(DuckDbEvents {
             conn,
@@ -1308,6 +1341,76 @@ mod tests {
         assert_eq!(pages(&q), expected, "read from the edge cells");
         // …while a range cut elsewhere scans the (now empty) events.
         assert_eq!(pages(&StatsQuery { end: split - 1, ..q }), Vec::new());
+    }
+
+    #[test]
+    fn a_property_filter_reads_built_days_from_their_copies_of_events_with_properties() {
+        use crate::query::{Filter, FilterOp, Metric, StatsQuery};
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("e.duckdb");
+        let mut store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        let day = 20_000;
+        let event = |id: u64, ts: i64, name: &str, props: bool| EventRecord {
+            visitor_id: id,
+            session_id: id,
+            name: name.into(),
+            props: if props { vec![("plan".into(), "pro".into())] } else { Vec::new() },
+            ..record(1, ts, "/")
+        };
+        // The first day: one event in four has properties (copied); the second: all of them.
+        let first = [
+            event(1, day * DAY + 10, "pageview", false),
+            event(1, day * DAY + 20, "Signup", true),
+            event(2, day * DAY + 30, "pageview", false),
+            event(3, day * DAY + 40, "pageview", false),
+        ];
+        let second = [event(4, (day + 1) * DAY + 10, "pageview", true), event(5, (day + 1) * DAY + 20, "Signup", true)];
+        store.insert(&first, None).unwrap();
+        store.insert(&second, None).unwrap();
+        let reader = store.reader().unwrap();
+        assert_eq!(reader.build_rollups(1, day, day + 2, &LocalTime::utc(), &[], (day + 3) * DAY).unwrap(), 2);
+        let EventStore::DuckDb(db) = &store;
+        let marked = |value: &str| marked_days(&db.conn, 1, day, day + 2, props::MARKER, Some(value)).unwrap();
+        assert_eq!((marked(props::COPIED), marked(props::SKIPPED)), (vec![day], vec![day + 1]));
+
+        let pro = Filter::Leaf {
+            op: FilterOp::Is,
+            dimension: Dimension::Prop("plan".into()),
+            values: vec!["pro".into()],
+            case_sensitive: true,
+        };
+        let metrics = vec![Metric::Visitors, Metric::Events, Metric::BounceRate];
+        let q = |from: i64| StatsQuery {
+            filter: Some(pro.clone()),
+            ..query(from, from + DAY, LocalTime::utc(), metrics.clone())
+        };
+        let answer = |q: &StatsQuery| reader.query(q).unwrap().rows[0].metrics.clone();
+        // Visit 1 (a pageview and a signup) did not bounce; visits 4 and 5 did.
+        assert_eq!(answer(&q(day * DAY)), vec![Some(1.0), Some(1.0), Some(0.0)]);
+        assert_eq!(answer(&q((day + 1) * DAY)), vec![Some(2.0), Some(2.0), Some(100.0)]);
+        // Take the events with properties away behind the store's back: the copied day still
+        // answers from its copy, the other from its (now fewer) events.
+        db.conn.execute_batch("DELETE FROM events WHERE len(prop_keys) > 0").unwrap();
+        assert_eq!(answer(&q(day * DAY)), vec![Some(1.0), Some(1.0), Some(0.0)], "read from the copy");
+        assert_eq!(answer(&q((day + 1) * DAY)), vec![Some(0.0), Some(0.0), Some(0.0)], "read from the events");
+        drop(reader);
+        drop(store);
+
+        // The events gain a column: the copies lack it, so they go, and the next build makes them
+        // again (alone: the days' roll-ups stand).
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("ALTER TABLE events ADD COLUMN later VARCHAR").unwrap();
+        }
+        let store = EventStore::open_duckdb(&path, &EventStoreOptions::default()).unwrap();
+        let EventStore::DuckDb(db) = &store;
+        let marked = |value: &str| marked_days(&db.conn, 1, day, day + 2, props::MARKER, Some(value)).unwrap();
+        assert_eq!((marked(props::COPIED), marked(props::SKIPPED)), (vec![], vec![]));
+        let copies: i64 = db.conn.query_row("SELECT count(*) FROM day_prop_events", [], |r| r.get(0)).unwrap();
+        assert_eq!(copies, 0);
+        let reader = store.reader().unwrap();
+        assert_eq!(reader.build_rollups(1, day, day + 2, &LocalTime::utc(), &[], (day + 3) * DAY).unwrap(), 2);
+        assert_eq!(marked(props::COPIED), vec![day, day + 1], "both days now have few events with properties");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod duckdb;
 mod firsts;
 mod pairs;
+mod props;
 mod rollup;
 mod sql;
 mod visits;

@@ -94,6 +94,9 @@ pub struct Span {
     /// Whole UTC days whose visit rows (`events::visits`) stand for their visits: the visit side
     /// reads those rows instead of grouping the span's events by visit.
     pub built: bool,
+    /// Read from the days' copies of their events with properties (`events::props`) instead of
+    /// their events: everything read of the span passes a filter that needs a property.
+    pub copied: bool,
 }
 
 /// Which stretches of raw events hold whole visits with deltas. No visit spans a UTC midnight, so
@@ -117,7 +120,7 @@ impl WholeVisits {
         let mut out = Vec::new();
         let mut push = |from: i64, to: i64, whole: bool| {
             if from < to {
-                out.push(Span { from, to, whole, built: false });
+                out.push(Span { from, to, whole, built: false, copied: false });
             }
         };
         if first < last {
@@ -167,30 +170,70 @@ pub struct Shortcuts {
     /// A statement answering `StatsQuery::conversion_denominator`: its `m0` is what the
     /// conversion rate divides by.
     pub conv_visitors: Option<String>,
+    /// Built whole UTC days whose events with properties are copied (`events::props`), read
+    /// from the copies where [`copies_serve`] accepts `q` and nothing else reads the days' events.
+    pub copied_days: Vec<i64>,
 }
 
-/// [`compile`], with what `shortcuts` reads elsewhere.
-pub fn compile_with(q: &StatsQuery, whole: WholeVisits, shortcuts: Shortcuts, d: &dyn Dialect) -> String {
-    let Shortcuts { days, marked_visitors, conv_visitors } = shortcuts;
-    let mut c = Compiler::new(q, d, &[(q.start, q.end)], whole);
-    let mut spans = Vec::new();
-    for s in c.spans {
+/// Whether a statement of [`compile_with`] for `q` reads events only through its filter, and the
+/// filter passes only events with properties (`Filter::requires_props`): then the copies of built
+/// days' events with properties serve for them, for the visit side too where visit rows serve it
+/// (see [`Shortcuts::copied_days`]). Not when something reads events under another filter: the
+/// last event of a visit, exit rates, or conversion rates whose denominator is not a statement of
+/// its own (`conversion_apart`).
+pub fn copies_serve(q: &StatsQuery, conversion_apart: bool) -> bool {
+    let c = Compiler::bare(q, &DuckDbDialect);
+    q.filter.as_ref().is_some_and(Filter::requires_props)
+        && !c.needs_visit_ends()
+        && !q.metrics.iter().any(|m| match m {
+            Metric::ExitRate | Metric::GroupConversionRate => true,
+            Metric::ConversionRate => !conversion_apart,
+            _ => false,
+        })
+}
+
+/// `spans` cut at the edges of `days` (UTC day numbers), `mark` applied to the pieces within them
+/// for which `applies` holds.
+fn cut_at_days(
+    spans: Vec<Span>,
+    days: &[i64],
+    applies: impl Fn(&Span) -> bool,
+    mark: impl Fn(Span) -> Span,
+) -> Vec<Span> {
+    let mut out = Vec::new();
+    for s in spans {
+        if !applies(&s) {
+            out.push(s);
+            continue;
+        }
         let mut at = s.from;
-        for (a, b) in super::rollup::runs(&days) {
+        for (a, b) in super::rollup::runs(days) {
             let (from, to) = ((a * DAY).max(at), ((b + 1) * DAY).min(s.to));
             if from < to {
                 if at < from {
-                    spans.push(Span { from: at, to: from, ..s });
+                    out.push(Span { from: at, to: from, ..s });
                 }
-                spans.push(Span { from, to, built: true, ..s });
+                out.push(mark(Span { from, to, ..s }));
                 at = to;
             }
         }
         if at < s.to {
-            spans.push(Span { from: at, ..s });
+            out.push(Span { from: at, ..s });
         }
     }
-    c.spans = spans;
+    out
+}
+
+/// [`compile`], with what `shortcuts` reads elsewhere.
+pub fn compile_with(q: &StatsQuery, whole: WholeVisits, shortcuts: Shortcuts, d: &dyn Dialect) -> String {
+    let Shortcuts { days, marked_visitors, conv_visitors, copied_days } = shortcuts;
+    let mut c = Compiler::new(q, d, &[(q.start, q.end)], whole);
+    let spans = cut_at_days(c.spans, &days, |_| true, |s| Span { built: true, ..s });
+    // Without visit metrics only the filter reads events; with them, the visit side reads every
+    // event of a visit unless visit rows stand for it.
+    let session = q.metrics.iter().any(|m| m.is_session_metric());
+    let copied = if copies_serve(q, conv_visitors.is_some()) { copied_days } else { Vec::new() };
+    c.spans = cut_at_days(spans, &copied, |s| s.built || !session, |s| Span { copied: true, ..s });
     c.marked_visitors = marked_visitors;
     c.conv_visitors = conv_visitors;
     c.statement()
@@ -260,7 +303,7 @@ impl<'a> Compiler<'a> {
         let spans = if uses_deltas(q) {
             ranges.iter().flat_map(|(a, b)| whole.spans(*a, *b)).collect()
         } else {
-            ranges.iter().map(|(a, b)| Span { from: *a, to: *b, whole: false, built: false }).collect()
+            ranges.iter().map(|(a, b)| Span { from: *a, to: *b, whole: false, built: false, copied: false }).collect()
         };
         Compiler { q, d, spans, marked_visitors: None, conv_visitors: None }
     }
@@ -313,25 +356,36 @@ impl<'a> Compiler<'a> {
     /// The condition on an event (of the visit side) that its visit qualifies: it has an event
     /// that passes the filter. Conditions that hold per visit are tested on the event itself, which
     /// also narrows the lookup of visits with a matching event when the rest needs one; without a
-    /// filter, every visit qualifies. `built` says which side asks when some spans are built: the
-    /// visit rows of built days, or the events of the rest. A visit lies in one UTC day, so its
-    /// matching events are on its own side, and looking up only those keeps the lookup small.
-    fn qualifying_visits(&self, built: bool) -> String {
+    /// filter, every visit qualifies. When some spans are built, their visits are read from visit
+    /// rows ([`Self::qualifying_rows`]); a visit lies in one UTC day, so the matching events of the
+    /// others are among the events not built, and looking up only those keeps the lookup small.
+    fn qualifying_visits(&self) -> String {
         let Some(filter) = &self.q.filter else { return String::new() };
         let (per_visit, rest) = filter.split_per_visit();
-        let mut out = String::new();
-        if let Some(f) = per_visit {
-            let _ = write!(out, " AND {}", self.filter(&f));
-        }
+        let mut out = per_visit.map_or_else(String::new, |f| format!(" AND {}", self.filter(&f)));
         if rest.is_some() {
-            let side = match (self.rows_apply(), built) {
-                (false, _) => "",
-                (true, true) => " WHERE built",
-                (true, false) => " WHERE NOT built",
-            };
+            let side = if self.rows_apply() { " WHERE NOT built" } else { "" };
             let _ = write!(out, " AND session_id IN (SELECT session_id FROM m{side})");
         }
         out
+    }
+
+    /// [`Self::qualifying_visits`] for the visit rows of built days, as `(source, condition)`: the
+    /// rows to read, and the condition on them. The lookup of visits with a matching event is a
+    /// join of their distinct ids with the rows, written in that order. As `IN (…)`, or with the
+    /// rows first, DuckDB built its hash table from the visit rows (2.4 M for 28 days at 10 M
+    /// events) rather than from the few matching visits; this way it builds from those and skips
+    /// the rows outside their range of ids: 150 → 58 ms under a property filter.
+    fn qualifying_rows(&self) -> (String, String) {
+        let Some(filter) = &self.q.filter else { return ("day_visits".into(), String::new()) };
+        let (per_visit, rest) = filter.split_per_visit();
+        let condition = per_visit.map_or_else(String::new, |f| format!(" AND {}", self.filter(&f)));
+        let source = if rest.is_some() {
+            "(SELECT DISTINCT session_id FROM m WHERE built) matching JOIN day_visits USING (session_id)"
+        } else {
+            "day_visits"
+        };
+        (source.to_owned(), condition)
     }
 
     /// Whether visit metrics come from the deltas of whole spans (see [`uses_deltas`]) that are
@@ -576,10 +630,11 @@ impl<'a> Compiler<'a> {
             if rows {
                 let _ = write!(tag, ", {} AS built", s.built);
             }
-            format!("SELECT {columns}, {lts} AS lts{tag} FROM events WHERE site_id = {}", q.site_id)
+            let table = if s.copied { "day_prop_events" } else { "events" };
+            format!("SELECT {columns}, {lts} AS lts{tag} FROM {table} WHERE site_id = {}", q.site_id)
         };
         let scans: Vec<String> = if self.spans.is_empty() {
-            vec![format!("{} AND false", select(&Span { from: 0, to: 0, whole: false, built: false }))]
+            vec![format!("{} AND false", select(&Span { from: 0, to: 0, whole: false, built: false, copied: false }))]
         } else {
             self.spans.iter().map(|s| format!("{} AND ts >= {} AND ts < {}", select(s), s.from, s.to)).collect()
         };
@@ -696,7 +751,7 @@ impl<'a> Compiler<'a> {
 
         // Visit side.
         if session_metrics {
-            let qualifying = self.qualifying_visits(false);
+            let qualifying = self.qualifying_visits();
             let dims = (0..n).map(|i| format!("d{i}, ")).collect::<String>();
             let visits = if visits_from_sessions && self.has(Metric::Visits) {
                 "CAST(sum(sessions) AS BIGINT) AS visits, "
@@ -727,15 +782,15 @@ impl<'a> Compiler<'a> {
                     .filter(|s| s.built)
                     .map(|s| format!("day BETWEEN {} AND {}", s.from.div_euclid(DAY), (s.to - 1).div_euclid(DAY)))
                     .collect();
+                let (source, condition) = self.qualifying_rows();
                 let _ = write!(
                     sql,
                     ", s_rows AS (SELECT {}count(*) AS sessions, count(*) FILTER (WHERE {counted}) AS bounce_sessions, \
                      count(*) FILTER (WHERE bounced AND {counted}) AS bounces, CAST(sum(duration) AS BIGINT) AS dur_sum, \
-                     CAST(sum(pageviews) AS BIGINT) AS pv_sum FROM day_visits WHERE site_id = {} AND ({}){}{})",
+                     CAST(sum(pageviews) AS BIGINT) AS pv_sum FROM {source} WHERE site_id = {} AND ({}){condition}{})",
                     self.dims_select(&row_dims),
                     q.site_id,
                     days.join(" OR "),
-                    self.qualifying_visits(true),
                     self.group_by(n)
                 );
                 parts.push("s_rows");
@@ -1103,7 +1158,7 @@ fn country_name(expr: &str) -> String {
 pub fn compile_funnel(f: &FunnelQuery, d: &dyn Dialect) -> String {
     let q = f.as_stats_query();
     let c = Compiler {
-        spans: vec![Span { from: q.start, to: q.end, whole: false, built: false }],
+        spans: vec![Span { from: q.start, to: q.end, whole: false, built: false, copied: false }],
         ..Compiler::bare(&q, d)
     };
     let filter = f.filter.as_ref().map_or_else(|| "true".to_owned(), |x| c.filter(x));
