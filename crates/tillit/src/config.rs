@@ -19,7 +19,9 @@ pub struct Config {
     pub geoip_db: Option<PathBuf>,
     /// Extra referrer-spam domains, one per line.
     pub referrer_spam_file: Option<PathBuf>,
-    pub duckdb_memory_limit_mb: u32,
+    /// DuckDB's memory limit; `None`: by the event store's size when it opens
+    /// (`EventStoreOptions::memory_limit_for`).
+    pub duckdb_memory_limit_mb: Option<u32>,
     /// Threads DuckDB runs each statement on. Default 1: with more, the store thread busy-waits
     /// (spinning on DuckDB's task queue) whenever DuckDB's own thread holds one of its statements'
     /// tasks, which cost 8–18 % of the server's CPU per ingested event on 2 cores; and the
@@ -152,7 +154,7 @@ impl Config {
             trusted_proxies: from_env.trusted_proxies.or(from_file.trusted_proxies).unwrap_or_default(),
             geoip_db: from_env.geoip_db.or(from_file.geoip_db),
             referrer_spam_file: from_env.referrer_spam_file.or(from_file.referrer_spam_file),
-            duckdb_memory_limit_mb: from_env.duckdb_memory_limit_mb.or(from_file.duckdb_memory_limit_mb).unwrap_or(512),
+            duckdb_memory_limit_mb: from_env.duckdb_memory_limit_mb.or(from_file.duckdb_memory_limit_mb),
             duckdb_threads: from_env.duckdb_threads.or(from_file.duckdb_threads).unwrap_or(1),
             duckdb_build_threads: from_env.duckdb_build_threads.or(from_file.duckdb_build_threads).unwrap_or_else(
                 || std::thread::available_parallelism().map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX)),
@@ -221,7 +223,7 @@ impl Config {
         if config.mail_per_minute == 0 {
             bail!("mail_per_minute must be at least 1");
         }
-        if config.duckdb_memory_limit_mb < 64 {
+        if config.duckdb_memory_limit_mb.is_some_and(|mb| mb < 64) {
             bail!("duckdb_memory_limit_mb must be at least 64");
         }
         tillit_web::TrustedProxies::parse(&config.trusted_proxies)
@@ -250,6 +252,19 @@ impl Config {
 
     pub fn events_db(&self) -> PathBuf {
         self.data_dir.join("events.duckdb")
+    }
+
+    /// How the event store runs: the configured limits, and where no memory limit is configured
+    /// one by the store's size now (an absent store is empty).
+    pub fn event_store_options(&self) -> tillit_store::events::EventStoreOptions {
+        let store_bytes = std::fs::metadata(self.events_db()).map_or(0, |m| m.len());
+        tillit_store::events::EventStoreOptions {
+            memory_limit_mb: self
+                .duckdb_memory_limit_mb
+                .unwrap_or_else(|| tillit_store::events::EventStoreOptions::memory_limit_for(store_bytes)),
+            threads: self.duckdb_threads,
+            build_threads: self.duckdb_build_threads,
+        }
     }
 
     pub fn ingest_log_dir(&self) -> PathBuf {

@@ -28,7 +28,7 @@ use tillit_core::ingest::{Client, DropReason, Imported, Ingestor, VisitOverrides
 use tillit_core::sites;
 use tillit_store::EventRecord;
 use tillit_store::app::AppStore;
-use tillit_store::events::{EventStore, EventStoreOptions};
+use tillit_store::events::EventStore;
 
 use crate::config::Config;
 
@@ -76,14 +76,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         }
         (_, None) => None,
     };
-    let mut store = EventStore::open_duckdb(
-        &config.events_db(),
-        &EventStoreOptions {
-            memory_limit_mb: config.duckdb_memory_limit_mb,
-            threads: config.duckdb_threads,
-            build_threads: config.duckdb_build_threads,
-        },
-    )?;
+    let mut store = EventStore::open_duckdb(&config.events_db(), &config.event_store_options())?;
     let geo = super::open_geo(config)?;
     let ingestor = Ingestor::new(UaParser::new(20_000)?, Some(geo), "", DailySalt::random());
     let now = tillit_core::time::Clock::system().now();

@@ -24,7 +24,7 @@ use tillit_core::stats::service::StatsService;
 use tillit_core::time::Clock;
 use tillit_core::writer::{self, StoreHandle, WriterOptions};
 use tillit_store::app::AppStore;
-use tillit_store::events::{EventStore, EventStoreOptions};
+use tillit_store::events::EventStore;
 use tillit_web::{AppState, TrustedProxies, WebConfig};
 
 use crate::config::Config;
@@ -34,14 +34,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let app = AppStore::open_sqlite(&config.app_db()).await.context("cannot open the application store")?;
-    let mut events = EventStore::open_duckdb(
-        &config.events_db(),
-        &EventStoreOptions {
-            memory_limit_mb: config.duckdb_memory_limit_mb,
-            threads: config.duckdb_threads,
-            build_threads: config.duckdb_build_threads,
-        },
-    )?;
+    let mut events = EventStore::open_duckdb(&config.events_db(), &config.event_store_options())?;
     delete_removed_sites_now(&app, &mut events).await?;
 
     let geo = super::open_geo(&config)?;
