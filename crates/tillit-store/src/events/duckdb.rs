@@ -525,7 +525,7 @@ fn ensure_prop_copies(conn: &Connection) -> Result<(), EventStoreError> {
     conn.execute_batch(props::CREATE).map_err(backend)?;
     let same: Option<bool> = conn.query_row(props::SAME_COLUMNS, [], |r| r.get(0)).map_err(backend)?;
     if same != Some(true) {
-        conn.execute_batch(props::RESET).map_err(backend)?;
+        conn.execute_batch(&props::reset()).map_err(backend)?;
         conn.execute_batch(props::CREATE).map_err(backend)?;
     }
     Ok(())

@@ -38,7 +38,9 @@ pub const CREATE: &str =
 /// Drops the copies when `events` gained or changed a column the copies lack (each is read with
 /// the statement's column list of `events`), and forgets which days were copied: the next builds
 /// copy them again.
-pub const RESET: &str = "DROP TABLE IF EXISTS day_prop_events; DELETE FROM day_cells WHERE dim = 'props';";
+pub fn reset() -> String {
+    format!("DROP TABLE IF EXISTS day_prop_events; DELETE FROM day_cells WHERE dim = {};", lit(MARKER))
+}
 
 /// Whether the copies' columns are those of `events` (name and type, in order): a query whose
 /// single row says so.
