@@ -103,10 +103,17 @@ pub struct DuckDbReader {
     /// One roll-up build at a time: it is background work and should not crowd out queries.
     building: Mutex<()>,
     deltas_since: i64,
-    /// The engine's threads for queries, and while building roll-ups.
+    /// The engine's threads and memory limit (MiB) for queries, and while building roll-ups.
     threads: u16,
     build_threads: u16,
+    memory_mb: u32,
+    build_memory_mb: u32,
 }
+
+/// The least memory (MiB) the engine has while it builds roll-ups, whatever the queries' limit:
+/// a day's build groups its events by visit, by page and by name at once, and under 192 MiB it
+/// ran out of memory at 10 M events (BENCHMARKS.md).
+const BUILD_MEMORY_FLOOR_MB: u32 = 512;
 
 impl DuckDbReader {
     /// Which raw events hold whole visits with deltas; call once the statement's snapshot is taken.
@@ -252,8 +259,9 @@ impl DuckDbReader {
     ///
     /// While days are due the engine runs on `build_threads` rather than `threads`: a rebuild of
     /// every day (an upgrade, an import, a time zone change) took 77 s a day at 100 M events on
-    /// one thread and 54 s on two (BENCHMARKS.md). The setting is the engine's, so queries that
-    /// run meanwhile may use the threads too.
+    /// one thread and 54 s on two (BENCHMARKS.md). Likewise it has at least
+    /// [`BUILD_MEMORY_FLOOR_MB`] of memory. The settings are the engine's, so queries that run
+    /// meanwhile may use the threads and the memory too.
     pub(super) fn build_rollups(
         &self,
         site_id: u32,
@@ -294,10 +302,12 @@ impl DuckDbReader {
         if due.is_empty() {
             return Ok(0);
         }
-        let threads = |n: u16| self.with_conn(|conn| conn.execute_batch(&format!("SET threads = {n}")));
-        threads(self.build_threads)?;
+        let engine = |threads: u16, mb: u32| {
+            self.with_conn(|conn| conn.execute_batch(&format!("SET threads = {threads}; SET memory_limit = '{mb}MB'")))
+        };
+        engine(self.build_threads, self.build_memory_mb)?;
         let built = self.build_days(site_id, local, goals, now, &due);
-        let reset = threads(self.threads);
+        let reset = engine(self.threads, self.memory_mb);
         let count = built?;
         reset?;
         Ok(count)
@@ -591,9 +601,10 @@ pub struct DuckDbEvents {
     deltas_since: i64,
     /// Events appended since the last checkpoint (see [`ROW_GROUP_ROWS`]).
     unchecked_rows: usize,
-    /// The engine's threads for statements, and while building roll-ups.
+    /// The engine's threads for statements, and while building roll-ups; its memory limit (MiB).
     threads: u16,
     build_threads: u16,
+    memory_mb: u32,
     /// The open transaction of staged rows, if any.
     staged: Option<Staged>,
     /// How far the committed rows have applied the ingest log.
@@ -709,6 +720,7 @@ impl DuckDbEvents {
             unchecked_rows: 0,
             threads: options.threads.max(1),
             build_threads: options.build_threads.max(1),
+            memory_mb: options.memory_limit_mb,
             staged: None,
             committed,
         })
@@ -724,6 +736,8 @@ impl DuckDbEvents {
             deltas_since: self.deltas_since,
             threads: self.threads,
             build_threads: self.build_threads,
+            memory_mb: self.memory_mb,
+            build_memory_mb: self.memory_mb.max(BUILD_MEMORY_FLOOR_MB),
         })
     }
 

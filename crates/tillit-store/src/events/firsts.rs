@@ -148,12 +148,21 @@ pub fn compile(q: &StatsQuery, days: &[i64], paired_goals: &[i64], whole: WholeV
     let mut parts = Vec::new();
     let mut totals = Vec::new();
     if !days.is_empty() {
-        let built = BuiltDays::new(q, days, d);
+        // Under a filter on visit attributes alone, the visit rows' lists of pages and names;
+        // else the marked events.
+        let lists = super::visits::lists_serve(q);
+        let goals_of = |days: &[i64]| {
+            if lists { super::visits::listed_goals(q, days, d) } else { BuiltDays::new(q, days, d).goals() }
+        };
         match plan(q) {
-            // Under one value of a paired visit attribute, its pair cells; else the marks.
+            // Under one value of a paired visit attribute, its pair cells.
             Some(Plan::Breakdown(bit)) => parts.push(format!(
                 "SELECT * FROM {}",
-                super::pairs::parts(q, days, d).unwrap_or_else(|| built.breakdown(bit))
+                super::pairs::parts(q, days, d).unwrap_or_else(|| if lists {
+                    super::visits::listed_breakdown(q, days, d)
+                } else {
+                    BuiltDays::new(q, days, d).breakdown(bit)
+                })
             )),
             Some(Plan::Goals) => {
                 let paired: Vec<i64> = days.iter().copied().filter(|day| paired_goals.contains(day)).collect();
@@ -162,10 +171,10 @@ pub fn compile(q: &StatsQuery, days: &[i64], paired_goals: &[i64], whole: WholeV
                         parts.push(format!("SELECT * FROM {from_pairs}"));
                         let rest: Vec<i64> = days.iter().copied().filter(|day| !paired.contains(day)).collect();
                         if !rest.is_empty() {
-                            parts.extend(BuiltDays::new(q, &rest, d).goals());
+                            parts.extend(goals_of(&rest));
                         }
                     }
-                    _ => parts.extend(built.goals()),
+                    _ => parts.extend(goals_of(days)),
                 }
                 if q.metrics.contains(&Metric::ConversionRate) {
                     // Under a filter on visit attributes alone, the visitors of the visits that
