@@ -11,6 +11,10 @@
 //! Only visitors with several visits that day (whose visits may differ in source, country…) are
 //! still counted distinctly. Visitor ids are daily, so the counts of different days add up.
 //!
+//! Under a filter on visit attributes alone, the visit rows' lists of pages and names answer the
+//! same breakdowns without the events (`visits::listed_breakdown`); the marks serve the rest (a
+//! filter on the grouped page or name itself).
+//!
 //! The marks are written by the day's build, in the same transaction as its cells, and are read
 //! only for built days (a write into a built day invalidates it, and the next build marks the day
 //! again). They change no answer: a backend without them counts distinctly, as the raw path does.

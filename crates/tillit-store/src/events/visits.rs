@@ -18,6 +18,11 @@
 //! The entry page is the one exception among the groupings: events before a visit's first pageview
 //! carry none, so a visit that started with a custom event belongs to the empty entry page through
 //! those events and to its page through the rest. `early_events` keeps that split.
+//!
+//! Each row also lists the visit's pages and event names, each once with its counts: under a
+//! filter on visit attributes alone, a visit's events all pass or none do, so the pages, names and
+//! goals of the visits that pass are those lists (`firsts::compile` reads them where the pairs
+//! do not serve), without reading the range's events.
 
 use std::fmt::Write;
 
