@@ -1299,48 +1299,6 @@ fn first_marks_query() -> impl Strategy<Value = StatsQuery> {
         })
 }
 
-/// Breakdowns by page, event name or goal under filters on visit attributes alone (one to three
-/// conditions, combined in any way): built days answer them from their visit rows' lists of pages
-/// and names.
-fn visit_lists_query() -> impl Strategy<Value = StatsQuery> {
-    let visit_leaf = (
-        prop_oneof![Just(VisitField::Source), Just(VisitField::Country), Just(VisitField::City)],
-        prop_oneof![Just(FilterOp::Is), Just(FilterOp::IsNot), Just(FilterOp::Contains)],
-        prop_oneof![Just("Google"), Just("NO"), Just("3143244"), Just("o")],
-    )
-        .prop_map(|(field, op, value)| Filter::Leaf {
-            op,
-            dimension: Dimension::Visit(field),
-            values: vec![value.to_owned()],
-            case_sensitive: true,
-        });
-    let filter = prop_oneof![
-        visit_leaf.clone(),
-        (visit_leaf.clone(), visit_leaf.clone()).prop_map(|(a, b)| Filter::And(vec![a, b])),
-        (visit_leaf.clone(), visit_leaf.clone()).prop_map(|(a, b)| Filter::Or(vec![a, b])),
-        (visit_leaf.clone(), visit_leaf).prop_map(|(a, b)| Filter::And(vec![a, Filter::Not(Box::new(b))])),
-    ];
-    (
-        prop_oneof![Just(Dimension::Page), Just(Dimension::Name), Just(Dimension::Goal)],
-        filter,
-        prop::sample::subsequence(vec![Metric::Pageviews, Metric::Events, Metric::ConversionRate], 0..=3),
-        (0i64..86_400, (1i64..6).prop_map(|d| d * 86_400), any::<bool>(), any::<bool>()),
-        (prop::collection::vec((0usize..2, any::<bool>()), 0..2), 1usize..8, 0usize..3),
-    )
-        .prop_map(|(dim, filter, more, range, page)| {
-            let goal = dim == Dimension::Goal;
-            let mut metrics = vec![Metric::Visitors];
-            metrics.extend(more.into_iter().filter(|m| match m {
-                Metric::Pageviews => !goal,
-                Metric::ConversionRate => goal,
-                _ => true,
-            }));
-            // Goals but scroll goals (whose completions are engagement events: read raw).
-            let goals = if goal { goals()[..3].to_vec() } else { Vec::new() };
-            generated(vec![dim], metrics, Some(filter), goals, range, page)
-        })
-}
-
 /// Queries whose visitors the first-event marks of built days count: grouped by visit attributes
 /// (or nothing), under a filter that picks one page, one event name or one custom-event goal,
 /// alone or with conditions on visit attributes; and near misses the marks must leave alone (a
@@ -1729,21 +1687,6 @@ proptest! {
         late in prop::collection::vec(session_spec(), 0..4),
         q in keyed_pairs_query(),
         built in prop::collection::vec(any::<bool>(), 8),
-        few in any::<bool>(),
-    ) {
-        agrees_built_and_back_filled(specs, &late, &q, &built, few, |_, _| Ok(()))?;
-    }
-
-    /// Pages, event names and goals under filters on visit attributes (some days built and read
-    /// from their visit rows' lists, the rest raw) are exactly the reference's, and give way when
-    /// events are written into a built day.
-    #[test]
-    fn visit_lists_agree_with_reference(
-        specs in prop::collection::vec(session_spec(), 0..25),
-        late in prop::collection::vec(session_spec(), 0..4),
-        q in visit_lists_query(),
-        // Mostly built: the lists are what is under test.
-        built in prop::collection::vec(prop::bool::weighted(0.8), 8),
         few in any::<bool>(),
     ) {
         agrees_built_and_back_filled(specs, &late, &q, &built, few, |_, _| Ok(()))?;

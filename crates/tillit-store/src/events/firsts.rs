@@ -11,10 +11,6 @@
 //! Only visitors with several visits that day (whose visits may differ in source, country…) are
 //! still counted distinctly. Visitor ids are daily, so the counts of different days add up.
 //!
-//! Under a filter on visit attributes alone, the visit rows' lists of pages and names answer the
-//! same breakdowns without the events (`visits::listed_breakdown`); the marks serve the rest (a
-//! filter on the grouped page or name itself).
-//!
 //! The marks are written by the day's build, in the same transaction as its cells, and are read
 //! only for built days (a write into a built day invalidates it, and the next build marks the day
 //! again). They change no answer: a backend without them counts distinctly, as the raw path does.
@@ -152,21 +148,12 @@ pub fn compile(q: &StatsQuery, days: &[i64], paired_goals: &[i64], whole: WholeV
     let mut parts = Vec::new();
     let mut totals = Vec::new();
     if !days.is_empty() {
-        // Under a filter on visit attributes alone, the visit rows' lists of pages and names;
-        // else the marked events.
-        let lists = super::visits::lists_serve(q);
-        let goals_of = |days: &[i64]| {
-            if lists { super::visits::listed_goals(q, days, d) } else { BuiltDays::new(q, days, d).goals() }
-        };
+        let built = BuiltDays::new(q, days, d);
         match plan(q) {
-            // Under one value of a paired visit attribute, its pair cells.
+            // Under one value of a paired visit attribute, its pair cells; else the marks.
             Some(Plan::Breakdown(bit)) => parts.push(format!(
                 "SELECT * FROM {}",
-                super::pairs::parts(q, days, d).unwrap_or_else(|| if lists {
-                    super::visits::listed_breakdown(q, days, d)
-                } else {
-                    BuiltDays::new(q, days, d).breakdown(bit)
-                })
+                super::pairs::parts(q, days, d).unwrap_or_else(|| built.breakdown(bit))
             )),
             Some(Plan::Goals) => {
                 let paired: Vec<i64> = days.iter().copied().filter(|day| paired_goals.contains(day)).collect();
@@ -175,10 +162,10 @@ pub fn compile(q: &StatsQuery, days: &[i64], paired_goals: &[i64], whole: WholeV
                         parts.push(format!("SELECT * FROM {from_pairs}"));
                         let rest: Vec<i64> = days.iter().copied().filter(|day| !paired.contains(day)).collect();
                         if !rest.is_empty() {
-                            parts.extend(goals_of(&rest));
+                            parts.extend(BuiltDays::new(q, &rest, d).goals());
                         }
                     }
-                    _ => parts.extend(goals_of(days)),
+                    _ => parts.extend(built.goals()),
                 }
                 if q.metrics.contains(&Metric::ConversionRate) {
                     // Under a filter on visit attributes alone, the visitors of the visits that

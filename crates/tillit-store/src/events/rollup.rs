@@ -358,9 +358,8 @@ pub fn whole_days(start: i64, end: i64) -> (i64, i64) {
 /// (`visits`). 5: and its events their first-event marks (`firsts`). 6: visit rows hold their
 /// session ids. 7: a built day also has its pair cells (`pairs`). 8: pairs of all visits, of
 /// browsers, systems and entry pages, and the visits of each page and name. 9: visit rows hold
-/// their events and pageviews before the day's local midnight. 10: and their pages and event
-/// names.
-const CELLS_VERSION: u32 = 10;
+/// their events and pageviews before the day's local midnight.
+const CELLS_VERSION: u32 = 9;
 
 /// The cells' version and the UTC offsets in force during a day, as text: roll-ups built under
 /// another version or other offsets are stale.

@@ -18,17 +18,12 @@
 //! The entry page is the one exception among the groupings: events before a visit's first pageview
 //! carry none, so a visit that started with a custom event belongs to the empty entry page through
 //! those events and to its page through the rest. `early_events` keeps that split.
-//!
-//! Each row also lists the visit's pages and event names, each once with its counts: under a
-//! filter on visit attributes alone, a visit's events all pass or none do, so the pages, names and
-//! goals of the visits that pass are those lists (`firsts::compile` reads them where the pairs
-//! do not serve), without reading the range's events.
 
 use std::fmt::Write;
 
 use super::rollup::{DAY, DayJob, accepts_empty, assemble, local_midnights, raw_ranges, runs};
-use super::sql::{Dialect, WholeVisits, bucket_sql, compile_parts, condition, grouping, lit, local_seconds, shown};
-use crate::query::{Dimension, Filter, GoalKind, StatsQuery, TimeGrain, VisitField};
+use super::sql::{Dialect, WholeVisits, bucket_sql, compile_parts, condition, grouping, local_seconds, shown};
+use crate::query::{Dimension, Filter, StatsQuery, TimeGrain, VisitField};
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS day_visits (
@@ -70,18 +65,12 @@ CREATE TABLE IF NOT EXISTS day_visits (
     -- Its events and pageviews before the day's local midnight (all of them when the day has
     -- none or two): a graph by local day, week or month puts the rest in the next bucket.
     head_events BIGINT,
-    head_pageviews BIGINT,
-    -- Its pages and event names, each once, with its pageviews and events there (engagement
-    -- events aside): pages, names and goals under filters on visit attributes.
-    pages STRUCT(pathname VARCHAR, pageviews INTEGER, events INTEGER)[],
-    names STRUCT(name VARCHAR, events INTEGER)[]
+    head_pageviews BIGINT
 );
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS several BOOLEAN;
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS session_id UBIGINT;
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS head_events BIGINT;
 ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS head_pageviews BIGINT;
-ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS pages STRUCT(pathname VARCHAR, pageviews INTEGER, events INTEGER)[];
-ALTER TABLE day_visits ADD COLUMN IF NOT EXISTS names STRUCT(name VARCHAR, events INTEGER)[];
 "#;
 
 /// The stored columns of the visit attributes a visit row holds: those of the fields fixed at a
@@ -147,111 +136,13 @@ pub fn build_statements(job: &DayJob<'_>) -> Vec<String> {
         ),
         format!(
             "INSERT INTO day_visits (site_id, day, visitor_id, duration, pageviews, events, early_events, bounced, \
-             entry_page, {attrs}, several, session_id, head_events, head_pageviews, pages, names) SELECT {site_id}, \
-             {day}, visitor_id, last - start, pageviews, events, early_events, interactive <= 1, entry_page, {attrs}, \
-             several, session_id, head_events, head_pageviews, pages, names FROM {BUILD_TABLE} \
-             LEFT JOIN (SELECT session_id, list({{'pathname': pathname, 'pageviews': pv, 'events': ev}}) AS pages \
-               FROM (SELECT session_id, pathname, CAST(count(*) FILTER (WHERE name = 'pageview') AS INTEGER) AS pv, \
-               CAST(count(*) AS INTEGER) AS ev FROM events WHERE {day_events} GROUP BY session_id, pathname) \
-               GROUP BY session_id) USING (session_id) \
-             LEFT JOIN (SELECT session_id, list({{'name': name, 'events': ev}}) AS names \
-               FROM (SELECT session_id, name, CAST(count(*) AS INTEGER) AS ev FROM events WHERE {day_events} \
-               GROUP BY session_id, name) GROUP BY session_id) USING (session_id) \
+             entry_page, {attrs}, several, session_id, head_events, head_pageviews) SELECT {site_id}, {day}, visitor_id, \
+             last - start, pageviews, events, early_events, interactive <= 1, entry_page, {attrs}, several, session_id, \
+             head_events, head_pageviews FROM {BUILD_TABLE} \
              ORDER BY source, country, device",
             attrs = attrs.join(", "),
-            day_events = format!(
-                "site_id = {site_id} AND ts >= {} AND ts < {} AND name <> 'engagement'",
-                day * DAY,
-                (day + 1) * DAY
-            ),
         ),
     ]
-}
-
-/// The rows of the visits of `days` that pass `q`'s filter, one per page of each (`list`
-/// `pages`: columns `pathname`, `pageviews`, `events`) or per event name (`names`: `name`,
-/// `events`), with `visitor_id`, `session_id` and `several`.
-fn listed(q: &StatsQuery, days: &[i64], list: &str, d: &dyn Dialect) -> String {
-    let day_runs: Vec<String> = runs(days).iter().map(|(a, b)| format!("day BETWEEN {a} AND {b}")).collect();
-    let filter = q.filter.as_ref().map_or_else(|| "true".to_owned(), |f| condition(q, f, d));
-    format!(
-        "(SELECT visitor_id, session_id, several, unnest({list}, recursive := true) FROM day_visits \
-         WHERE site_id = {} AND ({}) AND {filter})",
-        q.site_id,
-        if day_runs.is_empty() { "false".to_owned() } else { day_runs.join(" OR ") }
-    )
-}
-
-/// Whether the page and name lists of visit rows answer `q`'s breakdown by page, name or goal (a
-/// query `firsts` answers): its filter holds per visit, so a visit's events pass it all or none.
-pub fn lists_serve(q: &StatsQuery) -> bool {
-    q.filter.as_ref().is_some_and(Filter::is_per_visit)
-}
-
-/// The visitors of list rows: a visitor who made one visit that day is one row of a page or name
-/// (each is listed once per visit), the others are counted distinctly; under `dedup` (rows of
-/// several pages that count as one, as a goal's) each visit once.
-fn listed_visitors(dedup: bool) -> &'static str {
-    if dedup {
-        "count(DISTINCT session_id) FILTER (WHERE NOT several) + count(DISTINCT visitor_id) FILTER (WHERE several)"
-    } else {
-        "count(*) FILTER (WHERE NOT several) + count(DISTINCT visitor_id) FILTER (WHERE several)"
-    }
-}
-
-/// The parts (`d0` and `sql::PART_COLUMNS`) of `q`'s breakdown by page or name over the visits of
-/// `days` that pass its filter, from their lists (see [`lists_serve`]).
-pub fn listed_breakdown(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> String {
-    let by_page = q.dimensions.first() == Some(&Dimension::Page);
-    let (list, key, pageviews) = if by_page {
-        ("pages", "pathname", "CAST(sum(pageviews) AS BIGINT)")
-    } else {
-        ("names", "name", "CAST(sum(events) FILTER (WHERE name = 'pageview') AS BIGINT)")
-    };
-    let grouped = format!(
-        "(SELECT {key} AS d0, {} AS visitors, NULL::BIGINT AS visits, {pageviews} AS pageviews, \
-         CAST(sum(events) AS BIGINT) AS events, NULL::BIGINT AS sessions, NULL::BIGINT AS bounces, \
-         NULL::BIGINT AS dur_sum, NULL::BIGINT AS pv_sum, NULL::BIGINT AS bounce_sessions FROM {} GROUP BY {key}) \
-         listed_parts",
-        listed_visitors(false),
-        listed(q, days, list, d)
-    );
-    shown(q, grouped, d)
-}
-
-/// The parts of each of `q`'s goals with completions over the visits of `days` that pass its
-/// filter, from their lists (see [`lists_serve`]), one `SELECT` each: a custom-event goal from
-/// the names, a pageview goal from the pageviews of the pages it matches. Scroll goals have none
-/// (their completions are engagement events; `firsts` leaves them out).
-pub fn listed_goals(q: &StatsQuery, days: &[i64], d: &dyn Dialect) -> Vec<String> {
-    let rest = "NULL::BIGINT AS sessions, NULL::BIGINT AS bounces, NULL::BIGINT AS dur_sum, NULL::BIGINT AS pv_sum, \
-                NULL::BIGINT AS bounce_sessions";
-    q.goals
-        .iter()
-        .filter_map(|g| {
-            let (visitors, counts, from, condition) = match &g.kind {
-                GoalKind::Event(name) => (
-                    listed_visitors(false),
-                    "CAST(sum(events) FILTER (WHERE name = 'pageview') AS BIGINT) AS pageviews, \
-                     CAST(sum(events) AS BIGINT) AS events",
-                    listed(q, days, "names", d),
-                    format!("name = {}", lit(name)),
-                ),
-                GoalKind::Page(regex) => (
-                    listed_visitors(true),
-                    "CAST(sum(pageviews) AS BIGINT) AS pageviews, CAST(sum(pageviews) AS BIGINT) AS events",
-                    listed(q, days, "pages", d),
-                    format!("pageviews > 0 AND {}", d.regex_matches("pathname", regex)),
-                ),
-                GoalKind::Scroll { .. } => return None,
-            };
-            Some(format!(
-                "SELECT {} AS d0, {visitors} AS visitors, NULL::BIGINT AS visits, {counts}, {rest} FROM {from} \
-                 WHERE {condition} HAVING count(*) > 0",
-                lit(&g.name)
-            ))
-        })
-        .collect()
 }
 
 /// The visitors of the build table with more than one visit.
