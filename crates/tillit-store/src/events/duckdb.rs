@@ -506,11 +506,7 @@ fn goal_days(
     last: i64,
     signature: &str,
 ) -> Result<Vec<i64>, duckdb::Error> {
-    let mut stmt =
-        conn.prepare("SELECT day FROM day_cells WHERE site_id = ? AND dim = ? AND value = ? AND day >= ? AND day < ?")?;
-    let rows =
-        stmt.query_map(params![site_id, rollup::GOALS_MARKER, signature, first, last], |r| r.get::<_, i64>(0))?;
-    rows.collect()
+    marked_days(conn, site_id, first, last, rollup::GOALS_MARKER, Some(signature))
 }
 
 /// The days in `[first, last)` that have a marker cell `marker` (with the value `value`, or any).
